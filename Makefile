@@ -1,0 +1,36 @@
+# Hark: `make run` starts the demo server (offline engines by default);
+# `make test` runs every test. Both install what they need first (`make deps`).
+
+GO        ?= go
+HARK_CACHE ?= $(HOME)/.cache/hark
+export HARK_CACHE
+FUZZTIME  ?= 3s
+
+.PHONY: deps run test check fuzz bench
+
+deps:
+	@bash .ci/deps
+
+run: deps
+	$(GO) run ./examples/server
+
+check:
+	@echo "[test] gofmt"; test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	@echo "[test] go vet"; $(GO) vet ./...
+
+test: deps check
+	@echo "[test] go test -race"
+	$(GO) test -race -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Short runs of every fuzz target (seed corpora run in `go test` already).
+fuzz:
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u | while read -r pkg; do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | sed 's/func //'); do \
+			echo "[fuzz] $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench: deps
+	$(GO) run ./examples/bench

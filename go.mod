@@ -1,0 +1,3 @@
+module github.com/harkvoice/hark
+
+go 1.26

@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+)
+
+// ErrInterrupted is the cancellation cause of a turn the user talked over.
+var ErrInterrupted = errors.New("pipeline: interrupted by the user")
+
+// Transcript is what a recogniser heard.
+type Transcript struct {
+	Text string
+	// Language is the BCP-47 code the recogniser detected or used ("en",
+	// "zh-CN"); empty when unknown.
+	Language string
+	// Final is false for partial results of a streaming recogniser.
+	Final bool
+	// Confidence in [0, 1]; 0 when the engine does not say.
+	Confidence float32
+}
+
+// STT transcribes one utterance.
+type STT interface {
+	// Transcribe recognises audio (16 kHz mono unless the format says
+	// otherwise). language is a hint and may be empty.
+	Transcribe(ctx context.Context, audio pcm.Frame, language string) (Transcript, error)
+}
+
+// STTFunc adapts a function to STT.
+type STTFunc func(ctx context.Context, audio pcm.Frame, language string) (Transcript, error)
+
+// Transcribe calls f.
+func (f STTFunc) Transcribe(ctx context.Context, audio pcm.Frame, language string) (Transcript, error) {
+	return f(ctx, audio, language)
+}
+
+// StreamingSTT recognises while the user is still speaking.
+type StreamingSTT interface {
+	// StartStream opens a recognition stream for one utterance.
+	StartStream(ctx context.Context, format pcm.Format, language string) (STTStream, error)
+}
+
+// STTStream is one utterance being recognised as it arrives.
+type STTStream interface {
+	// Write adds audio in the stream's format.
+	Write(samples []int16) error
+	// Partial returns the best hypothesis so far (Final false).
+	Partial() Transcript
+	// Close ends the utterance and returns the final transcript.
+	Close() (Transcript, error)
+}
+
+// Role is who said a message.
+type Role string
+
+// Message roles.
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleTool      Role = "tool"
+)
+
+// Image is a picture attached to a user message.
+type Image struct {
+	Data     []byte
+	MIMEType string // "image/png", "image/jpeg", ...
+}
+
+// ToolCall is a function call requested by the model.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments string // JSON object
+}
+
+// Message is one entry of a conversation history.
+type Message struct {
+	Role       Role
+	Content    string
+	Images     []Image    // user messages only
+	ToolCalls  []ToolCall // assistant messages only
+	ToolCallID string     // tool messages only: the call answered
+	// Interrupted marks an assistant message the user cut off; Content then
+	// holds only what the user heard.
+	Interrupted bool
+}
+
+// Tool describes a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	Parameters  json.RawMessage // JSON schema of the arguments object
+}
+
+// Request is one LLM call.
+type Request struct {
+	Messages []Message
+	Tools    []Tool
+	// Language is the language the reply should be in; empty lets the model
+	// choose.
+	Language string
+}
+
+// Delta is one piece of a streamed LLM reply: text, or a complete tool call
+// (providers assemble streamed argument fragments before emitting it).
+type Delta struct {
+	Text     string
+	ToolCall *ToolCall
+}
+
+// LLM streams a reply.
+type LLM interface {
+	// Stream yields the reply's deltas. A non-nil error ends the sequence.
+	// Cancelling ctx stops the stream promptly.
+	Stream(ctx context.Context, req Request) iter.Seq2[Delta, error]
+}
+
+// LLMFunc adapts a function to LLM.
+type LLMFunc func(ctx context.Context, req Request) iter.Seq2[Delta, error]
+
+// Stream calls f.
+func (f LLMFunc) Stream(ctx context.Context, req Request) iter.Seq2[Delta, error] { return f(ctx, req) }
+
+// SpeechRequest is one chunk of text to speak.
+type SpeechRequest struct {
+	Text     string
+	Language string // BCP-47; picks the voice when Voice is empty
+	Voice    string // engine-specific voice name; empty for the default
+}
+
+// TTS synthesises speech for a text chunk, streaming audio as it is made.
+type TTS interface {
+	// Synthesize yields audio frames of any length in the engine's format.
+	// Cancelling ctx stops synthesis promptly.
+	Synthesize(ctx context.Context, req SpeechRequest) iter.Seq2[pcm.Frame, error]
+}
+
+// TTSFunc adapts a function to TTS.
+type TTSFunc func(ctx context.Context, req SpeechRequest) iter.Seq2[pcm.Frame, error]
+
+// Synthesize calls f.
+func (f TTSFunc) Synthesize(ctx context.Context, req SpeechRequest) iter.Seq2[pcm.Frame, error] {
+	return f(ctx, req)
+}
