@@ -1,0 +1,346 @@
+package vad_test
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/vad"
+)
+
+// scripted is a fake Model that returns preset probabilities, one per window,
+// and records the windows it saw.
+type scripted struct {
+	rate, window int
+	probs        []float32
+	calls        int
+	resets       int
+	firstSample  []float32
+	ProbFn       func(i int) (float32, error) // optional override
+}
+
+func (m *scripted) Rate() int       { return m.rate }
+func (m *scripted) WindowSize() int { return m.window }
+func (m *scripted) Reset()          { m.resets++; m.calls = 0 }
+
+func (m *scripted) Probability(w []float32) (float32, error) {
+	if len(w) != m.window {
+		return 0, vad.ErrWindowSize
+	}
+	m.firstSample = append(m.firstSample, w[0])
+	i := m.calls
+	m.calls++
+	if m.ProbFn != nil {
+		return m.ProbFn(i)
+	}
+	if i < len(m.probs) {
+		return m.probs[i], nil
+	}
+	return 0, nil
+}
+
+// ramp returns n samples whose value is their stream position modulo 30000,
+// so tests can check which samples an event carries.
+func ramp(from, n int) []int16 {
+	s := make([]int16, n)
+	for i := range s {
+		s[i] = int16((from + i) % 30000)
+	}
+	return s
+}
+
+func TestDetectorStateMachine(t *testing.T) {
+	const w = 100 // 100 samples at 1 kHz: one window is 100 ms
+	ms := time.Millisecond
+	params := vad.Params{Activation: 0.5, Deactivation: 0.3, MinSpeech: 200 * ms, MinSilence: 300 * ms, PreRoll: 150 * ms}
+	tests := []struct {
+		name   string
+		probs  []float32
+		params vad.Params
+		want   []vad.Event // Audio checked by length only
+		audio  []int       // expected len(Audio) per SpeechStart
+	}{
+		{
+			name:  "silence",
+			probs: []float32{0, 0.1, 0.2, 0.49, 0},
+		},
+		{
+			name:  "start and end",
+			probs: []float32{0, 0, 0.9, 0.8, 0.9, 0.1, 0.1, 0.1, 0},
+			want: []vad.Event{
+				{Type: vad.SpeechStart, Start: 200, At: 400},
+				{Type: vad.SpeechEnd, Start: 200, End: 500, At: 800},
+			},
+			audio: []int{350}, // 150 pre-roll + 200 speech
+		},
+		{
+			name:  "blip shorter than min speech is ignored",
+			probs: []float32{0.9, 0.1, 0, 0.95, 0.2, 0},
+		},
+		{
+			name:  "hysteresis keeps pending speech between thresholds",
+			probs: []float32{0.6, 0.4, 0.1},
+			want:  []vad.Event{{Type: vad.SpeechStart, Start: 0, At: 200}},
+			audio: []int{200}, // pre-roll clamped at the stream start
+		},
+		{
+			name:  "hysteresis keeps speech between thresholds",
+			probs: []float32{0.9, 0.9, 0.4, 0.35, 0.31, 0.4, 0.2, 0.2, 0.2},
+			want: []vad.Event{
+				{Type: vad.SpeechStart, Start: 0, At: 200},
+				{Type: vad.SpeechEnd, Start: 0, End: 600, At: 900},
+			},
+			audio: []int{200},
+		},
+		{
+			name:  "short pause does not end speech",
+			probs: []float32{0.9, 0.9, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1},
+			want: []vad.Event{
+				{Type: vad.SpeechStart, Start: 0, At: 200},
+				{Type: vad.SpeechEnd, Start: 0, End: 500, At: 800},
+			},
+			audio: []int{200},
+		},
+		{
+			name:  "two utterances",
+			probs: []float32{0.9, 0.9, 0, 0, 0, 0, 0.7, 0.7, 0.7, 0, 0, 0},
+			want: []vad.Event{
+				{Type: vad.SpeechStart, Start: 0, At: 200},
+				{Type: vad.SpeechEnd, Start: 0, End: 200, At: 500},
+				{Type: vad.SpeechStart, Start: 600, At: 800},
+				{Type: vad.SpeechEnd, Start: 600, End: 900, At: 1200},
+			},
+			audio: []int{200, 350},
+		},
+		{
+			name:   "defaults: activation 0.5 inclusive",
+			params: vad.Params{MinSpeech: 100 * ms, MinSilence: 100 * ms, PreRoll: 100 * ms},
+			probs:  []float32{0.49, 0.5, 0.34, 0},
+			want: []vad.Event{
+				{Type: vad.SpeechStart, Start: 100, At: 200},
+				{Type: vad.SpeechEnd, Start: 100, End: 200, At: 300},
+			},
+			audio: []int{200},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := params
+			if tt.params != (vad.Params{}) {
+				p = tt.params
+			}
+			m := &scripted{rate: 1000, window: w, probs: tt.probs}
+			d, err := vad.NewDetector(m, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []vad.Event
+			// Feed in odd-sized chunks to exercise buffering.
+			all := ramp(0, len(tt.probs)*w)
+			for i := 0; i < len(all); i += 37 {
+				ev, err := d.Write(all[i:min(i+37, len(all))])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ev...)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d events %+v, want %d", len(got), got, len(tt.want))
+			}
+			starts := 0
+			for i, ev := range got {
+				audio := ev.Audio
+				if ev.Type != tt.want[i].Type || ev.Start != tt.want[i].Start || ev.End != tt.want[i].End || ev.At != tt.want[i].At {
+					t.Errorf("event %d = %+v, want %+v", i, ev, tt.want[i])
+				}
+				if ev.Type != vad.SpeechStart {
+					if audio != nil {
+						t.Errorf("event %d: %v carries audio", i, ev.Type)
+					}
+					continue
+				}
+				if len(audio) != tt.audio[starts] {
+					t.Errorf("event %d: %d samples of audio, want %d", i, len(audio), tt.audio[starts])
+				}
+				// The audio ends at At and is the stream's own samples.
+				first := int(ev.At) - len(audio)
+				if len(audio) > 0 && (audio[0] != int16(first) || audio[len(audio)-1] != int16(ev.At-1)) {
+					t.Errorf("event %d: audio spans %d..%d, want %d..%d", i, audio[0], audio[len(audio)-1], first, ev.At-1)
+				}
+				starts++
+			}
+		})
+	}
+}
+
+func TestDetectorSpeakingAndReset(t *testing.T) {
+	m := &scripted{rate: 1000, window: 10, probs: []float32{0.9, 0.9, 0.9, 0.9}}
+	d, err := vad.NewDetector(m, vad.Params{MinSpeech: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write(make([]int16, 15)); err != nil {
+		t.Fatal(err)
+	}
+	if d.Speaking() || d.Position() != 15 || d.Probability() != 0.9 {
+		t.Fatalf("after 15 samples: speaking %v position %d probability %v", d.Speaking(), d.Position(), d.Probability())
+	}
+	ev, err := d.Write(make([]int16, 5))
+	if err != nil || len(ev) != 1 || !d.Speaking() {
+		t.Fatalf("after 20 samples: events %+v, err %v, speaking %v", ev, err, d.Speaking())
+	}
+	d.Reset()
+	if d.Speaking() || d.Position() != 0 || m.resets != 1 || d.Probability() != 0 {
+		t.Fatalf("after Reset: speaking %v position %d resets %d", d.Speaking(), d.Position(), m.resets)
+	}
+	ev, err = d.Write(make([]int16, 20))
+	if err != nil || len(ev) != 1 || ev[0].Start != 0 || ev[0].At != 20 {
+		t.Fatalf("after Reset: events %+v, err %v", ev, err)
+	}
+}
+
+func TestDetectorScalesSamples(t *testing.T) {
+	m := &scripted{rate: 1000, window: 2}
+	d, err := vad.NewDetector(m, vad.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write([]int16{-32768, 0, 16384, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.firstSample) != 2 || m.firstSample[0] != -1 || m.firstSample[1] != 0.5 {
+		t.Fatalf("model saw %v, want [-1 0.5]", m.firstSample)
+	}
+}
+
+func TestDetectorErrors(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name string
+		prob func(int) (float32, error)
+		want error
+	}{
+		{"model error", func(int) (float32, error) { return 0, boom }, boom},
+		{"NaN", func(int) (float32, error) { return float32(math.NaN()), nil }, vad.ErrProbability},
+		{"above one", func(int) (float32, error) { return 1.5, nil }, vad.ErrProbability},
+		{"negative", func(int) (float32, error) { return -0.1, nil }, vad.ErrProbability},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := vad.NewDetector(&scripted{rate: 1000, window: 10, ProbFn: tt.prob}, vad.Params{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Write(make([]int16, 10)); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetectorWriteFrame(t *testing.T) {
+	d, err := vad.NewDetector(&scripted{rate: 16000, window: 512}, vad.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		f    pcm.Format
+		want error
+	}{
+		{"ok", pcm.Mono16k, nil},
+		{"rate", pcm.Mono8k, vad.ErrRate},
+		{"stereo", pcm.Format{Rate: 16000, Channels: 2}, pcm.ErrFormat},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := d.WriteFrame(pcm.Frame{Samples: make([]int16, 320), Format: tt.f})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			var fe *vad.FrameError
+			if tt.want != nil && (!errors.As(err, &fe) || fe.Got != tt.f) {
+				t.Fatalf("err = %#v, want a *FrameError", err)
+			}
+		})
+	}
+}
+
+func TestNewDetectorParams(t *testing.T) {
+	ok := &scripted{rate: 16000, window: 512}
+	tests := []struct {
+		name string
+		m    vad.Model
+		p    vad.Params
+		want error
+	}{
+		{"defaults", ok, vad.Params{}, nil},
+		{"nil model", nil, vad.Params{}, vad.ErrParams},
+		{"activation above one", ok, vad.Params{Activation: 1.1}, vad.ErrParams},
+		{"negative activation", ok, vad.Params{Activation: -0.1}, vad.ErrParams},
+		{"deactivation above activation", ok, vad.Params{Activation: 0.5, Deactivation: 0.6}, vad.ErrParams},
+		{"NaN", ok, vad.Params{Activation: float32(math.NaN())}, vad.ErrParams},
+		{"negative duration", ok, vad.Params{MinSilence: -time.Millisecond}, vad.ErrParams},
+		{"huge duration", ok, vad.Params{PreRoll: time.Hour}, vad.ErrParams},
+		{"zero rate", &scripted{rate: 0, window: 512}, vad.Params{}, vad.ErrRate},
+		{"zero window", &scripted{rate: 16000, window: 0}, vad.Params{}, vad.ErrWindowSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := vad.NewDetector(tt.m, tt.p)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	d, err := vad.NewDetector(ok, vad.Params{Activation: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := d.Params(); p.Deactivation != 0.2 || p.MinSilence != vad.DefaultMinSilence {
+		t.Fatalf("effective params %+v: want deactivation clamped to activation and default min silence", p)
+	}
+	if d.Params() == vad.DefaultParams() || vad.DefaultParams().Activation != vad.DefaultActivation {
+		t.Fatal("DefaultParams inconsistent")
+	}
+}
+
+// A long stream must keep the pre-roll correct after the history buffer wraps.
+func TestDetectorPreRollAfterLongStream(t *testing.T) {
+	const w = 160
+	probs := make([]float32, 1000)
+	probs[900], probs[901] = 0.9, 0.9
+	m := &scripted{rate: 16000, window: w, probs: probs}
+	d, err := vad.NewDetector(m, vad.Params{MinSpeech: 20 * time.Millisecond, PreRoll: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := d.Write(ramp(0, len(probs)*w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 2 || ev[0].Start != 900*w || ev[0].At != 902*w || ev[1].End != 902*w {
+		t.Fatalf("%d events, first %v at %d", len(ev), ev[0].Type, ev[0].At)
+	}
+	a := ev[0].Audio
+	if len(a) != 480+2*w || a[0] != int16((900*w-480)%30000) {
+		t.Fatalf("pre-roll: %d samples starting at %d", len(a), a[0])
+	}
+}
+
+func BenchmarkDetectorWrite(b *testing.B) {
+	m := &scripted{rate: 16000, window: 512, ProbFn: func(i int) (float32, error) { return float32(i%40) / 40, nil }}
+	d, err := vad.NewDetector(m, vad.Params{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	frame := make([]int16, 320)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
