@@ -1,0 +1,225 @@
+package flite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/harkvoice/hark/agent/provider/flite"
+	"github.com/harkvoice/hark/agent/provider/sphinx"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// speak collects all audio of one request.
+func speak(t testing.TB, s *flite.Synthesizer, req pipeline.SpeechRequest) pcm.Frame {
+	t.Helper()
+	var all pcm.Frame
+	for fr, err := range s.Synthesize(context.Background(), req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr.Format != pcm.Mono16k {
+			t.Fatalf("format %s, want %s", fr.Format, pcm.Mono16k)
+		}
+		if want := pcm.Mono16k.Duration(len(all.Samples)); fr.Timestamp != want {
+			t.Fatalf("timestamp %v, want %v", fr.Timestamp, want)
+		}
+		all.Format = fr.Format
+		all.Samples = append(all.Samples, fr.Samples...)
+	}
+	return all
+}
+
+func TestSynthesizeVoices(t *testing.T) {
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eight words at a normal speaking rate last two to four seconds.
+	const text = "Your order shipped yesterday and arrives on Friday."
+	for _, v := range flite.Voices {
+		t.Run(v, func(t *testing.T) {
+			fr := speak(t, s, pipeline.SpeechRequest{Text: text, Voice: v, Language: "en-US"})
+			d := fr.Duration()
+			if d < 2*time.Second || d > 4500*time.Millisecond {
+				t.Errorf("duration %v, want 2 s to 4.5 s", d)
+			}
+			if db := pcm.DBFS(fr.Samples); db < -35 {
+				t.Errorf("level %.1f dBFS: silent", db)
+			}
+			t.Logf("%s: %v, %.1f dBFS", v, d, pcm.DBFS(fr.Samples))
+		})
+	}
+}
+
+func TestSynthesizeStreamsSentences(t *testing.T) {
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := speak(t, s, pipeline.SpeechRequest{Text: "Thank you for calling."})
+	var frames, samples int
+	for fr, err := range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: "Thank you for calling. Is there anything else I can help you with today?"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		samples += len(fr.Samples)
+	}
+	if samples < 2*len(one.Samples) {
+		t.Errorf("two sentences gave %d samples, the first alone %d", samples, len(one.Samples))
+	}
+	if frames < 10 {
+		t.Errorf("%d frames: audio is not streamed in pieces", frames)
+	}
+}
+
+func TestRecognisedBySphinx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the recogniser")
+	}
+	r, err := sphinx.New(sphinx.WithDecoders(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "what are your shipping times to canada"
+	fr := speak(t, s, pipeline.SpeechRequest{Text: text, Voice: "rms"})
+	tr, err := r.Transcribe(context.Background(), fr, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Text != text {
+		t.Errorf("recognised %q, want %q", tr.Text, text)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("This sentence is one of many that make a very long reply. ", 40)
+	full := 40 * 4 * time.Second / 2 // far more than what arrives before the cancel
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := errors.New("user talked")
+	var got time.Duration
+	var gotErr error
+	for fr, err := range s.Synthesize(ctx, pipeline.SpeechRequest{Text: long}) {
+		if err != nil {
+			gotErr = err
+			break
+		}
+		got += fr.Duration()
+		cancel(stop)
+	}
+	if !errors.Is(gotErr, stop) {
+		t.Errorf("error %v, want the cancel cause", gotErr)
+	}
+	if got >= full/4 {
+		t.Errorf("%v of audio after cancel", got)
+	}
+
+	// Stopping the loop early also ends synthesis (goleak checks the
+	// goroutine is gone).
+	for range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: long}) {
+		break
+	}
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := flite.New(flite.WithVoice("hal9000")); !errors.Is(err, flite.ErrVoice) {
+		t.Errorf("New with a bad voice: %v, want ErrVoice", err)
+	}
+	s, err := flite.New(flite.WithVoice("awb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		req  pipeline.SpeechRequest
+		want error
+	}{
+		{pipeline.SpeechRequest{Text: "Hallo", Language: "de"}, flite.ErrLanguage},
+		{pipeline.SpeechRequest{Text: "Hello", Voice: "nobody"}, flite.ErrVoice},
+	} {
+		var got error
+		for _, err := range s.Synthesize(context.Background(), tc.req) {
+			got = err
+		}
+		if !errors.Is(got, tc.want) {
+			t.Errorf("%+v: %v, want %v", tc.req, got, tc.want)
+		}
+	}
+	for range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: " ... "}) {
+		t.Error("punctuation alone made audio")
+	}
+}
+
+func TestSentences(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"Hello.", []string{"Hello."}},
+		{"Hi there! How are you? Fine.", []string{"Hi there!", "How are you?", "Fine."}},
+		{"It costs 3.50 dollars. Ok", []string{"It costs 3.50 dollars.", "Ok"}},
+		{" ... ", nil},
+	} {
+		got := flite.Sentences(tc.in)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("Sentences(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkFirstAudio measures the time to the first audio of a two-sentence
+// reply, and the whole synthesis as the real-time factor.
+func BenchmarkFirstAudio(b *testing.B) {
+	s, err := flite.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := pipeline.SpeechRequest{Text: "Thank you for calling. Your order one two three four shipped yesterday and should arrive on Friday."}
+	var first, total, audio time.Duration
+	for b.Loop() {
+		start := time.Now()
+		seen := false
+		for fr, err := range s.Synthesize(context.Background(), req) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !seen {
+				first += time.Since(start)
+				seen = true
+			}
+			audio += fr.Duration()
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(first.Microseconds())/float64(b.N), "µs-first-audio")
+	b.ReportMetric(total.Seconds()/audio.Seconds(), "real-time-factor")
+}
+
+func ExampleSentences() {
+	for _, s := range flite.Sentences("Your order shipped. It arrives Friday!") {
+		fmt.Println(s)
+	}
+	// Output:
+	// Your order shipped.
+	// It arrives Friday!
+}

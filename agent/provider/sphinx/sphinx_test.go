@@ -1,0 +1,221 @@
+package sphinx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/harkvoice/hark/agent/provider/flite"
+	"github.com/harkvoice/hark/agent/provider/sphinx"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// phrases are what callers of a support line and users of a smart speaker
+// say; each is spoken by one of three flite voices.
+var phrases = []struct{ voice, text string }{
+	{"slt", "where is my order one two three four"},
+	{"rms", "i would like to return a pair of shoes"},
+	{"awb", "what are your shipping times to canada"},
+	{"slt", "can i talk to a human please"},
+	{"rms", "set a timer for five minutes"},
+	{"awb", "turn on the lights in the kitchen"},
+	{"slt", "what time is it"},
+	{"rms", "my package never arrived"},
+	{"awb", "i want a refund for my order"},
+	{"slt", "how long does shipping take"},
+	{"rms", "turn off the bedroom lights"},
+	{"awb", "thank you very much goodbye"},
+}
+
+// wordErrors returns the word-level edit distance between ref and hyp.
+func wordErrors(ref, hyp []string) int {
+	prev := make([]int, len(hyp)+1)
+	cur := make([]int, len(hyp)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ref); i++ {
+		cur[0] = i
+		for j := 1; j <= len(hyp); j++ {
+			sub := prev[j-1]
+			if ref[i-1] != hyp[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(hyp)]
+}
+
+func synth(t testing.TB, s *flite.Synthesizer, voice, text string) pcm.Frame {
+	t.Helper()
+	var fr pcm.Frame
+	for c, err := range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: text, Voice: voice}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr.Format = c.Format
+		fr.Samples = append(fr.Samples, c.Samples...)
+	}
+	return fr
+}
+
+// wer recognises every phrase and returns the word error rate.
+func wer(t *testing.T, r *sphinx.Recognizer) float64 {
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs, words int
+	for _, p := range phrases {
+		tr, err := r.Transcribe(context.Background(), synth(t, s, p.voice, p.text), "en-US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := strings.Fields(p.text)
+		e := wordErrors(ref, strings.Fields(tr.Text))
+		if e > 0 {
+			t.Logf("%s %q -> %q", p.voice, p.text, tr.Text)
+		}
+		errs += e
+		words += len(ref)
+	}
+	return float64(errs) / float64(words)
+}
+
+func TestWER(t *testing.T) {
+	r, err := sphinx.New(sphinx.WithDecoders(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w := wer(t, r)
+	fmt.Printf("sphinx: WER %.1f %% over %d flite phrases (general model)\n", 100*w, len(phrases))
+	if w > 0.15 {
+		t.Errorf("WER %.1f %%, want <= 15 %%", 100*w)
+	}
+}
+
+func TestWERWithVocabulary(t *testing.T) {
+	vocab := []string{
+		"where is my order 1234", "where is my order", "what is the status of my order",
+		"i would like to return an item", "how do returns work", "what are your shipping times",
+		"talk to a human", "set a timer for ten minutes", "turn on the kitchen lights",
+		"turn off the lights", "what time is it",
+	}
+	r, err := sphinx.New(sphinx.WithDecoders(1), sphinx.WithVocabulary(vocab, 0.3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w := wer(t, r)
+	fmt.Printf("sphinx: WER %.1f %% over %d flite phrases (biased to %d phrases)\n", 100*w, len(phrases), len(vocab))
+	if w > 0.15 {
+		t.Errorf("WER %.1f %%, want <= 15 %%", 100*w)
+	}
+	// The shared clip whose "order" the general model hears as "ardor".
+	tr, err := r.Transcribe(context.Background(), readWAV(t, "../../../testdata/speech/order_slt.wav"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "where is my order one two three four"; tr.Text != want {
+		t.Errorf("biased: %q, want %q", tr.Text, want)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	r, err := sphinx.New(sphinx.WithDecoders(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	clips := []struct{ file, text string }{
+		{"shipping_awb", "what are your shipping times to canada"},
+		{"timer_awb", "set a timer for five minutes"},
+		{"return_kal16", "i would like to return a pair of shoes"},
+	}
+	var wg sync.WaitGroup
+	for _, c := range clips {
+		fr := readWAV(t, "../../../testdata/speech/"+c.file+".wav")
+		wg.Go(func() {
+			tr, err := r.Transcribe(context.Background(), fr, "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if tr.Text != c.text || !tr.Final || tr.Language != "en" {
+				t.Errorf("%s: %+v, want %q", c.file, tr, c.text)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := sphinx.New(sphinx.WithModelDir(t.TempDir())); !errors.Is(err, sphinx.ErrModel) {
+		t.Errorf("missing model: %v, want ErrModel", err)
+	}
+	for _, o := range []sphinx.Option{
+		sphinx.WithDecoders(0),
+		sphinx.WithModelDir(""),
+		sphinx.WithVocabulary([]string{"hello"}, 1.5),
+		sphinx.WithVocabulary([]string{" ... "}, 0.5),
+	} {
+		if _, err := sphinx.New(o); !errors.Is(err, sphinx.ErrOption) {
+			t.Errorf("bad option: %v, want ErrOption", err)
+		}
+	}
+	r, err := sphinx.New(sphinx.WithDecoders(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := readWAV(t, "../../../testdata/speech/stop_slt.wav")
+	if _, err := r.Transcribe(context.Background(), fr, "fr"); !errors.Is(err, sphinx.ErrLanguage) {
+		t.Errorf("French: %v, want ErrLanguage", err)
+	}
+	if _, err := r.Transcribe(context.Background(), pcm.Frame{Samples: fr.Samples, Format: pcm.Mono8k}, ""); !errors.Is(err, pcm.ErrFormat) {
+		t.Errorf("8 kHz: %v, want pcm.ErrFormat", err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("hung up")
+	cancel(stop)
+	if _, err := r.Transcribe(ctx, fr, ""); !errors.Is(err, stop) {
+		t.Errorf("cancelled: %v, want the cause", err)
+	}
+	tr, err := r.Transcribe(context.Background(), pcm.Frame{Samples: make([]int16, 8000), Format: pcm.Mono16k}, "")
+	if err != nil || tr.Text != "" {
+		t.Errorf("silence: %+v, %v; want no words", tr, err)
+	}
+	stereo := pcm.Frame{Samples: pcm.ToStereo(nil, fr.Samples), Format: pcm.Format{Rate: 16000, Channels: 2}}
+	if tr, err := r.Transcribe(context.Background(), stereo, ""); err != nil || tr.Text != "stop" {
+		t.Errorf("stereo: %+v, %v; want \"stop\"", tr, err)
+	}
+	r.Close()
+	if _, err := r.Transcribe(context.Background(), fr, ""); !errors.Is(err, sphinx.ErrClosed) {
+		t.Errorf("closed: %v, want ErrClosed", err)
+	}
+}
+
+func BenchmarkTranscribe(b *testing.B) {
+	r, err := sphinx.New(sphinx.WithDecoders(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	fr := readWAV(b, "../../../testdata/speech/order_rms.wav")
+	for b.Loop() {
+		if _, err := r.Transcribe(context.Background(), fr, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/fr.Duration().Seconds(), "real-time-factor")
+}
