@@ -378,6 +378,9 @@ func isCloser(r rune) bool {
 }
 
 func isWide(r rune) bool {
+	if r < 0x1100 { // below Hangul Jamo: no wide scripts
+		return false
+	}
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
