@@ -1,0 +1,21 @@
+// Package silero runs the Silero VAD v5 network in pure Go: no cgo and no
+// ONNX Runtime.
+//
+// Load reads the MIT-licensed silero_vad.onnx once and parses its weights
+// with a small protocol buffer reader; the resulting Weights are read-only
+// and shared by every stream. NewModel creates the per-stream state (LSTM
+// state and the 64-sample context, about 1.3 KB) for 16 kHz (512-sample
+// windows) or 8 kHz (256-sample windows); a Model implements vad.Model.
+//
+// The network is evaluated exactly as the ONNX graph does it: reflection
+// padding, an STFT (a Hann window times the DFT, computed here with an FFT),
+// four convolutions with ReLU, one LSTM cell, a 1x1 convolution and a
+// sigmoid. On amd64 CPUs with AVX2 and FMA the dot products run in assembly
+// kernels; elsewhere, or when built with the purego tag, portable float32 Go
+// kernels do the same work. Both agree with ONNX Runtime to within 1e-4 (see
+// testdata/golden.json).
+//
+// The model file is found through HARK_SILERO_MODEL, then
+// $HARK_CACHE/silero_vad.onnx, then ~/.cache/hark/silero_vad.onnx; `make deps`
+// puts it there.
+package silero

@@ -1,0 +1,98 @@
+package silero
+
+// scratch holds the activations of one forward pass. It lives on the stack
+// of forward, so a Model carries only its recurrent state and context.
+type scratch struct {
+	x      [maxFrame]float32               // context + window + reflection
+	re, im [maxBins - 1]float32            // FFT work (nfft/2 complex values)
+	enc0   [(frames + 2) * maxChan]float32 // STFT magnitudes, time-major, zero rows around
+	enc1   [(frames + 2) * hidden]float32
+	enc2   [(2 + 2) * 64]float32
+	enc3   [(1 + 2) * 64]float32
+	enc4   [(1 + 2) * hidden]float32
+	xh     [2 * hidden]float32 // LSTM input and previous h
+	g      [gates]float32
+}
+
+// forward runs the network over one window (length checked by the caller)
+// and updates the stream state.
+func (m *Model) forward(window []float32) float32 {
+	b := m.b
+	var s scratch
+
+	// Input: the previous call's last samples, the window, then reflection
+	// padding on the right (x[n+i] = x[n-2-i]).
+	n := b.context + b.window
+	x := s.x[:n+b.context]
+	copy(x, m.ctx[:b.context])
+	copy(x[b.context:], window)
+	for i := range b.context {
+		x[n+i] = x[n-2-i]
+	}
+	copy(m.ctx[:b.context], window[len(window)-b.context:])
+
+	// STFT magnitudes, one row per frame, rows 1..frames.
+	c0 := &b.enc[0]
+	for t := range frames {
+		row := s.enc0[(t+1)*c0.inPad:]
+		b.fft.magnitude(row[:b.bins], x[t*b.hop:t*b.hop+b.nfft], b.win, s.re[:b.nfft/2], s.im[:b.nfft/2])
+	}
+
+	// Encoder.
+	t := m.conv(c0, s.enc0[:], frames, s.enc1[:])
+	t = m.conv(&b.enc[1], s.enc1[:], t, s.enc2[:])
+	t = m.conv(&b.enc[2], s.enc2[:], t, s.enc3[:])
+	m.conv(&b.enc[3], s.enc3[:], t, s.enc4[:])
+
+	// LSTM cell on [x; h], PyTorch gate order i, f, g, o.
+	copy(s.xh[:hidden], s.enc4[hidden:2*hidden])
+	copy(s.xh[hidden:], m.h[:])
+	m.matVec(s.g[:], b.lstmW, s.xh[:], 2*hidden, 2*hidden)
+	var out float32
+	for j := range hidden {
+		i := sigmoid(s.g[j] + b.lstmB[j])
+		f := sigmoid(s.g[hidden+j] + b.lstmB[hidden+j])
+		g := tanh(s.g[2*hidden+j] + b.lstmB[2*hidden+j])
+		o := sigmoid(s.g[3*hidden+j] + b.lstmB[3*hidden+j])
+		c := f*m.c[j] + i*g
+		h := o * tanh(c)
+		m.c[j], m.h[j] = c, h
+		out += max(h, 0) * b.outW[j] // ReLU, then the 1x1 convolution
+	}
+	return sigmoid(out + b.outB)
+}
+
+// conv applies one encoder layer (+ReLU) to tIn time rows of in (rows
+// 1..tIn, zero rows 0 and tIn+1, row stride c.inPad) and writes rows
+// 1..tOut of out (row stride c.out). It returns tOut. Taps that fall on the
+// zero padding rows are skipped.
+func (m *Model) conv(c *conv, in []float32, tIn int, out []float32) int {
+	tOut := (tIn-1)/c.stride + 1
+	ws := kernel * c.inPad
+	for t := range tOut {
+		first := t * c.stride // padded row under tap 0
+		lo, hi := 0, kernel
+		if first == 0 {
+			lo = 1
+		}
+		if first+kernel-1 > tIn {
+			hi = tIn + 1 - first
+		}
+		y := out[(t+1)*c.out : (t+2)*c.out]
+		m.matVec(y, c.w[lo*c.inPad:], in[(first+lo)*c.inPad:(first+hi)*c.inPad], (hi-lo)*c.inPad, ws)
+		for o, v := range y {
+			y[o] = max(v+c.b[o], 0)
+		}
+	}
+	return tOut
+}
+
+// matVec sets y[r] = w[r*ws:r*ws+k] · x[:k] for every row r of y. len(y) is
+// a multiple of 4 and k a multiple of 16.
+func (m *Model) matVec(y, w, x []float32, k, ws int) {
+	if m.simd {
+		matVecSIMD(y, w[:(len(y)-1)*ws+k], x[:k], k, ws)
+		return
+	}
+	matVecGo(y, w, x, k, ws)
+}

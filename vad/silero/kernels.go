@@ -1,0 +1,63 @@
+package silero
+
+import "math"
+
+// matVecGo is the portable kernel, y[r] = w[r*ws:r*ws+k] · x[:k]: four
+// rows at a time, so each x value loaded serves four products.
+func matVecGo(y, w, x []float32, k, ws int) {
+	x = x[:k]
+	for r := 0; r+4 <= len(y); r += 4 {
+		w0 := w[r*ws : r*ws+k]
+		w1 := w[(r+1)*ws : (r+1)*ws+k]
+		w2 := w[(r+2)*ws : (r+2)*ws+k]
+		w3 := w[(r+3)*ws : (r+3)*ws+k]
+		var s0, s1, s2, s3 float32
+		var t0, t1, t2, t3 float32
+		for j := 0; j+1 < len(x); j += 2 {
+			a, b := x[j], x[j+1]
+			s0 += w0[j] * a
+			t0 += w0[j+1] * b
+			s1 += w1[j] * a
+			t1 += w1[j+1] * b
+			s2 += w2[j] * a
+			t2 += w2[j+1] * b
+			s3 += w3[j] * a
+			t3 += w3[j+1] * b
+		}
+		y[r], y[r+1], y[r+2], y[r+3] = s0+t0, s1+t1, s2+t2, s3+t3
+	}
+}
+
+// Constants of expf.
+const (
+	log2e = 1.44269504088896341
+	ln2hi = 0.693359375
+	ln2lo = -2.12194440e-4
+)
+
+// expf is exp for float32 with a relative error below 2e-7: x = n·ln2 + r
+// with |r| ≤ ln2/2, then a degree-6 polynomial for e^r and 2^n from the
+// exponent bits. Inputs are clamped to [-87, 88].
+func expf(x float32) float32 {
+	if x < -87 {
+		x = -87
+	} else if x > 88 {
+		x = 88
+	}
+	fn := x * log2e
+	if fn >= 0 {
+		fn += 0.5
+	} else {
+		fn -= 0.5
+	}
+	n := int32(fn)
+	r := x - float32(n)*ln2hi - float32(n)*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	return p * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// sigmoid is 1 / (1 + e^-x).
+func sigmoid(x float32) float32 { return 1 / (1 + expf(-x)) }
+
+// tanh is the hyperbolic tangent, through expf.
+func tanh(x float32) float32 { return 1 - 2/(expf(2*x)+1) }

@@ -1,0 +1,309 @@
+package silero
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/harkvoice/hark/vad"
+)
+
+// FileName is the model's file name in the cache directory.
+const FileName = "silero_vad.onnx"
+
+// Environment variables Load consults, in order.
+const (
+	// EnvModel names the model file directly.
+	EnvModel = "HARK_SILERO_MODEL"
+	// EnvCache names the cache directory that holds FileName.
+	EnvCache = "HARK_CACHE"
+)
+
+// Sizes of the network.
+const (
+	hidden   = 128 // LSTM width and encoder output channels
+	gates    = 4 * hidden
+	maxFrame = 640 // padded STFT input at 16 kHz
+	maxBins  = 129 // STFT bins at 16 kHz
+	maxChan  = 144 // maxBins rounded up to a multiple of 16
+	frames   = 4   // STFT frames per window
+	kernel   = 3   // encoder convolution width
+	minRate  = 8000
+	maxRate  = 16000
+)
+
+// Weights holds the network parameters of both sample-rate branches. They
+// are read-only after loading and safe to share between goroutines.
+type Weights struct {
+	b16, b8 *branch
+}
+
+// branch is the network for one sample rate.
+type branch struct {
+	rate    int
+	window  int // new samples per call
+	context int // samples carried over from the previous call
+	nfft    int // STFT size (a power of two)
+	hop     int
+	bins    int       // nfft/2 + 1
+	win     []float32 // analysis window, length nfft
+	fft     *fftPlan
+	enc     [4]conv
+	lstmW   []float32 // [gates][2*hidden]: W_ih and W_hh side by side
+	lstmB   []float32 // [gates]: b_ih + b_hh
+	outW    []float32 // [hidden]
+	outB    float32
+}
+
+// conv is a width-3, padding-1 convolution with its weights rearranged to
+// [out][tap][inPad] so that one output is a single dot product over three
+// consecutive time rows of the (time-major, channel-padded) input.
+type conv struct {
+	in, inPad, out, stride int
+	w                      []float32 // [out][kernel*inPad]
+	b                      []float32 // [out]
+}
+
+// Load finds and parses the model file: the path in HARK_SILERO_MODEL, else
+// $HARK_CACHE/silero_vad.onnx, else $HOME/.cache/hark/silero_vad.onnx. When
+// none exists it returns an error wrapping ErrModelNotFound.
+func Load() (*Weights, error) {
+	path, err := findModel()
+	if err != nil {
+		return nil, err
+	}
+	return LoadFile(path)
+}
+
+func findModel() (string, error) {
+	if p := os.Getenv(EnvModel); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%w: %s=%s: %v (run `make deps` to fetch the model)", ErrModelNotFound, EnvModel, p, err)
+		}
+		return p, nil
+	}
+	var tried []string
+	if dir := os.Getenv(EnvCache); dir != "" {
+		tried = append(tried, filepath.Join(dir, FileName))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		tried = append(tried, filepath.Join(home, ".cache", "hark", FileName))
+	}
+	for _, p := range tried {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%w: %s: %v", ErrModelNotFound, p, err)
+		}
+	}
+	return "", fmt.Errorf("%w (looked in %q; set %s, or run `make deps` to fetch it)", ErrModelNotFound, tried, EnvModel)
+}
+
+// LoadFile parses the model file at path.
+func LoadFile(path string) (*Weights, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %v (run `make deps` to fetch it)", ErrModelNotFound, err)
+		}
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// Parse reads the weights from the bytes of silero_vad.onnx (Silero VAD v5).
+func Parse(model []byte) (*Weights, error) {
+	g, err := parseModel(model)
+	if err != nil {
+		return nil, err
+	}
+	b16, err := newBranch(g, "If_0_then_branch__Inline_0__", 16000)
+	if err != nil {
+		return nil, err
+	}
+	b8, err := newBranch(g, "If_0_else_branch__Inline_0__", 8000)
+	if err != nil {
+		return nil, err
+	}
+	return &Weights{b16: b16, b8: b8}, nil
+}
+
+// get returns the constant named prefix+name after checking its shape.
+func get(g *graph, prefix, name string, dims ...int) ([]float32, error) {
+	t, ok := g.constants[prefix+name]
+	if !ok {
+		return nil, fmt.Errorf("%w: no tensor %s", ErrModelFormat, name)
+	}
+	if len(t.dims) != len(dims) {
+		return nil, fmt.Errorf("%w: tensor %s has shape %v, want %v", ErrModelFormat, name, t.dims, dims)
+	}
+	for i := range dims {
+		if t.dims[i] != dims[i] {
+			return nil, fmt.Errorf("%w: tensor %s has shape %v, want %v", ErrModelFormat, name, t.dims, dims)
+		}
+	}
+	for _, v := range t.data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: tensor %s holds %v", ErrModelFormat, name, v)
+		}
+	}
+	return t.data, nil
+}
+
+func newBranch(g *graph, prefix string, rate int) (*branch, error) {
+	scale := rate / minRate // 1 at 8 kHz, 2 at 16 kHz
+	b := &branch{
+		rate:    rate,
+		window:  256 * scale,
+		context: 32 * scale,
+		nfft:    128 * scale,
+		hop:     64 * scale,
+	}
+	b.bins = b.nfft/2 + 1
+	basis, err := get(g, prefix, "stft.forward_basis_buffer", 2*b.bins, 1, b.nfft)
+	if err != nil {
+		return nil, err
+	}
+	if b.win, err = checkBasis(basis, b.nfft); err != nil {
+		return nil, err
+	}
+	b.fft = newFFTPlan(b.nfft)
+	shapes := [4][2]int{{b.bins, hidden}, {hidden, 64}, {64, 64}, {64, hidden}}
+	strides := [4]int{1, 2, 2, 1}
+	for i, s := range shapes {
+		name := fmt.Sprintf("encoder.%d.reparam_conv.", i)
+		w, err := get(g, prefix, name+"weight", s[1], s[0], kernel)
+		if err != nil {
+			return nil, err
+		}
+		bias, err := get(g, prefix, name+"bias", s[1])
+		if err != nil {
+			return nil, err
+		}
+		b.enc[i] = newConv(w, bias, s[0], s[1], strides[i])
+	}
+	wih, err := get(g, prefix, "decoder.rnn.weight_ih", gates, hidden)
+	if err != nil {
+		return nil, err
+	}
+	whh, err := get(g, prefix, "decoder.rnn.weight_hh", gates, hidden)
+	if err != nil {
+		return nil, err
+	}
+	bih, err := get(g, prefix, "decoder.rnn.bias_ih", gates)
+	if err != nil {
+		return nil, err
+	}
+	bhh, err := get(g, prefix, "decoder.rnn.bias_hh", gates)
+	if err != nil {
+		return nil, err
+	}
+	b.lstmW = make([]float32, gates*2*hidden)
+	b.lstmB = make([]float32, gates)
+	for r := range gates {
+		copy(b.lstmW[r*2*hidden:], wih[r*hidden:(r+1)*hidden])
+		copy(b.lstmW[r*2*hidden+hidden:], whh[r*hidden:(r+1)*hidden])
+		b.lstmB[r] = bih[r] + bhh[r]
+	}
+	if b.outW, err = get(g, prefix, "decoder.decoder.2.weight", 1, hidden, 1); err != nil {
+		return nil, err
+	}
+	outB, err := get(g, prefix, "decoder.decoder.2.bias", 1)
+	if err != nil {
+		return nil, err
+	}
+	b.outB = outB[0]
+	return b, nil
+}
+
+// checkBasis verifies that the STFT convolution basis is a window times the
+// DFT (rows 0..n/2 the real parts, the rest the imaginary parts, either sign)
+// and returns the window, so an FFT can replace the convolution exactly.
+func checkBasis(basis []float32, n int) ([]float32, error) {
+	bins := n/2 + 1
+	win := make([]float32, n)
+	copy(win, basis[:n]) // bin 0: cos(0) = 1
+	var worst float64
+	for k := range bins {
+		for j := range n {
+			a := 2 * math.Pi * float64(k*j%n) / float64(n)
+			w := float64(win[j])
+			re := float64(basis[k*n+j]) - w*math.Cos(a)
+			im := math.Min(math.Abs(float64(basis[(bins+k)*n+j])+w*math.Sin(a)),
+				math.Abs(float64(basis[(bins+k)*n+j])-w*math.Sin(a)))
+			worst = math.Max(worst, math.Max(math.Abs(re), im))
+		}
+	}
+	if worst > 1e-5 {
+		return nil, fmt.Errorf("%w: STFT basis is not a windowed DFT (error %g)", ErrModelFormat, worst)
+	}
+	return win, nil
+}
+
+// newConv rearranges ONNX conv weights [out][in][kernel] into [out][tap][inPad].
+func newConv(w, bias []float32, in, out, stride int) conv {
+	c := conv{in: in, inPad: (in + 15) &^ 15, out: out, stride: stride, b: bias}
+	c.w = make([]float32, out*kernel*c.inPad)
+	for o := range out {
+		for i := range in {
+			for t := range kernel {
+				c.w[(o*kernel+t)*c.inPad+i] = w[(o*in+i)*kernel+t]
+			}
+		}
+	}
+	return c
+}
+
+// Model is the per-stream state of one Silero VAD stream. It implements
+// vad.Model and is not safe for concurrent use.
+type Model struct {
+	b    *branch
+	simd bool
+	h, c [hidden]float32
+	ctx  [64]float32
+}
+
+var _ vad.Model = (*Model)(nil)
+
+// NewModel returns a stream at rate 16000 (512-sample windows) or 8000
+// (256-sample windows); other rates return an error wrapping vad.ErrRate.
+func (w *Weights) NewModel(rate int) (*Model, error) {
+	switch rate {
+	case 16000:
+		return &Model{b: w.b16, simd: haveSIMD}, nil
+	case 8000:
+		return &Model{b: w.b8, simd: haveSIMD}, nil
+	}
+	return nil, fmt.Errorf("%w: silero runs at 8000 or 16000 Hz, not %d", vad.ErrRate, rate)
+}
+
+// Rate returns the model's sample rate.
+func (m *Model) Rate() int { return m.b.rate }
+
+// WindowSize returns the samples per Probability call: 512 at 16 kHz, 256 at
+// 8 kHz.
+func (m *Model) WindowSize() int { return m.b.window }
+
+// Reset clears the recurrent state and the context, as at stream start.
+func (m *Model) Reset() {
+	m.h, m.c, m.ctx = [hidden]float32{}, [hidden]float32{}, [64]float32{}
+}
+
+// Probability returns the speech probability of the next window, samples
+// scaled to [-1, 1). A window of the wrong length returns an error wrapping
+// vad.ErrWindowSize and one holding NaN or infinite samples an error
+// wrapping ErrSample; neither changes the stream state.
+func (m *Model) Probability(window []float32) (float32, error) {
+	if len(window) != m.b.window {
+		return 0, fmt.Errorf("%w: silero at %d Hz takes %d samples, got %d", vad.ErrWindowSize, m.b.rate, m.b.window, len(window))
+	}
+	for i, v := range window {
+		if v-v != 0 { // NaN or ±Inf
+			return 0, fmt.Errorf("%w: sample %d is %v", ErrSample, i, v)
+		}
+	}
+	return m.forward(window), nil
+}
