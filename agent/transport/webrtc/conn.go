@@ -1,0 +1,412 @@
+package webrtc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	pion "github.com/pion/webrtc/v4"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/codecs/opus"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+const (
+	// inQueue is how many decoded 20 ms frames wait for ReadAudio before
+	// the oldest is dropped (1 s).
+	inQueue = 50
+	// pendingEvents is how many events wait for the data channel to open.
+	pendingEvents = 64
+	// maxBuffered is the data channel send buffer above which events are
+	// dropped.
+	maxBuffered = 1 << 20
+)
+
+// Session is the conversation a Handler runs over each Conn; *agent.Session
+// implements it.
+type Session interface {
+	// Run converses until ctx is done or the Conn's ReadAudio returns
+	// io.EOF.
+	Run(ctx context.Context) error
+	// SendText adds a typed user turn.
+	SendText(text string)
+	// SendImage attaches an image to the next user turn.
+	SendImage(img pipeline.Image)
+	// Interrupt cancels the reply being spoken.
+	Interrupt()
+}
+
+// NewSessionFunc makes the session for a new peer. It is called before the
+// answer is sent; an error fails the offer with 500 Internal Server Error.
+type NewSessionFunc func(c *Conn) (Session, error)
+
+// Conn is one peer connection. It implements agent.Transport (Opus in and
+// out at 48 kHz) and agent.EventSink (JSON on the data channel).
+type Conn struct {
+	id  string
+	pc  *pion.PeerConnection
+	out *pion.TrackLocalStaticRTP
+	log *slog.Logger
+
+	maxMessage int
+	session    Session // set before the answer leaves
+
+	in        chan pcm.Frame
+	done      chan struct{} // closed by end
+	once      sync.Once
+	err       error // why the connection ended; set before done closes
+	connected chan struct{}
+	connOnce  sync.Once
+	finished  chan struct{} // closed when the session has stopped
+
+	cmu    sync.Mutex
+	cancel context.CancelCauseFunc // cancels the session's context
+
+	// Outgoing audio; wmu serialises WriteAudio.
+	wmu    sync.Mutex
+	enc    *opus.Encoder
+	pace   *pacer
+	pkt    []byte
+	padded []int16
+
+	// Data channel.
+	dmu     sync.Mutex
+	dc      *pion.DataChannel
+	open    bool
+	pending [][]byte
+
+	rmu     sync.Mutex
+	closing bool
+	wg      sync.WaitGroup // track and RTCP readers
+}
+
+var (
+	_ agent.Transport = (*Conn)(nil)
+	_ agent.EventSink = (*Conn)(nil)
+)
+
+// ID returns the session id, the last element of the Location URL.
+func (c *Conn) ID() string { return c.id }
+
+// OutputFormat returns 48 kHz mono.
+func (c *Conn) OutputFormat() pcm.Format { return pcm.Mono48k }
+
+// ReadAudio returns the next decoded 20 ms frame of the peer's audio at
+// 48 kHz mono. It returns io.EOF once the peer has gone or the session was
+// deleted, or a *ConnectError if the peer never connected.
+func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
+	select {
+	case fr := <-c.in:
+		return fr, nil
+	case <-c.done:
+		if errors.Is(c.err, ErrConnectTimeout) {
+			return pcm.Frame{}, c.err
+		}
+		return pcm.Frame{}, io.EOF
+	case <-ctx.Done():
+		return pcm.Frame{}, context.Cause(ctx)
+	}
+}
+
+// WriteAudio encodes frame (48 kHz mono; a final partial 20 ms block is
+// padded with silence) and sends it paced at real time: it blocks while the
+// caller runs more than 40 ms ahead. Frames waiting when Flush is called are
+// dropped.
+func (c *Conn) WriteAudio(ctx context.Context, frame pcm.Frame) error {
+	if frame.Format != pcm.Mono48k {
+		return fmt.Errorf("%w: webrtc output wants %v, got %v", pcm.ErrFormat, pcm.Mono48k, frame.Format)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	flushed := c.pace.flushSignal()
+	for s := frame.Samples; len(s) > 0; {
+		block := s
+		if len(block) > frameSamples {
+			block = block[:frameSamples]
+		} else if len(block) < frameSamples {
+			c.padded = append(append(c.padded[:0], block...), make([]int16, frameSamples-len(block))...)
+			block = c.padded
+		}
+		s = s[min(frameSamples, len(s)):]
+		pkt, err := c.enc.Encode(block, c.pkt[:0])
+		if err != nil {
+			return fmt.Errorf("webrtc: encode: %w", err)
+		}
+		c.pkt = pkt
+		sent, err := c.pace.send(ctx, c.done, flushed, pkt)
+		if err != nil {
+			return err
+		}
+		if !sent {
+			return nil // flushed
+		}
+	}
+	return nil
+}
+
+// Flush drops audio waiting in WriteAudio; the next frame starts a new
+// talkspurt on the same RTP clock. It never blocks.
+func (c *Conn) Flush(context.Context) error {
+	c.pace.flush()
+	return nil
+}
+
+// SendEvent sends ev as JSON on the data channel, or queues it until the
+// channel opens. It does not block.
+func (c *Conn) SendEvent(ev agent.Event) error {
+	msg, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("webrtc: encode event: %w", err)
+	}
+	return c.sendJSON(msg)
+}
+
+func (c *Conn) sendJSON(msg []byte) error {
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if !c.open {
+		if len(c.pending) >= pendingEvents {
+			return ErrBackpressure
+		}
+		c.pending = append(c.pending, msg)
+		return nil
+	}
+	if c.dc.BufferedAmount() > maxBuffered {
+		return ErrBackpressure
+	}
+	return c.dc.SendText(string(msg))
+}
+
+// attachDataChannel adopts the client's first data channel.
+func (c *Conn) attachDataChannel(dc *pion.DataChannel) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if c.dc != nil {
+		c.log.Warn("webrtc: ignoring extra data channel", "label", dc.Label())
+		return
+	}
+	c.dc = dc
+	dc.OnOpen(func() {
+		c.dmu.Lock()
+		defer c.dmu.Unlock()
+		c.open = true
+		for _, msg := range c.pending {
+			if err := dc.SendText(string(msg)); err != nil {
+				c.log.Debug("webrtc: send queued event", "err", err)
+			}
+		}
+		c.pending = nil
+	})
+	dc.OnMessage(func(m pion.DataChannelMessage) {
+		if err := c.handleMessage(m); err != nil {
+			c.log.Debug("webrtc: client message", "err", err)
+			if err := c.SendEvent(agent.Event{Type: agent.EventError, Text: err.Error()}); err != nil {
+				c.log.Debug("webrtc: send error event", "err", err)
+			}
+		}
+	})
+}
+
+// ClientMessage is a JSON message from the client on the data channel.
+type ClientMessage struct {
+	// Type is "text", "image" or "stop".
+	Type string `json:"type"`
+	// Text is a typed user turn ("text").
+	Text string `json:"text,omitempty"`
+	// MIMEType ("image/png", "image/jpeg", ...) and Data (base64 in JSON)
+	// carry an image ("image").
+	MIMEType string `json:"mime_type,omitempty"`
+	Data     []byte `json:"data,omitempty"`
+}
+
+// ParseClientMessage decodes and validates one data channel message. Errors
+// are *MessageError.
+func ParseClientMessage(data []byte) (ClientMessage, error) {
+	var m ClientMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return ClientMessage{}, &MessageError{Reason: "not a JSON object: " + err.Error()}
+	}
+	switch m.Type {
+	case "text":
+		if m.Text == "" {
+			return ClientMessage{}, &MessageError{Reason: `"text" message without text`}
+		}
+	case "image":
+		if len(m.Data) == 0 {
+			return ClientMessage{}, &MessageError{Reason: `"image" message without data`}
+		}
+		switch m.MIMEType {
+		case "image/png", "image/jpeg", "image/gif", "image/webp":
+		default:
+			return ClientMessage{}, &MessageError{Reason: fmt.Sprintf("unsupported image type %q", m.MIMEType)}
+		}
+	case "stop":
+	case "":
+		return ClientMessage{}, &MessageError{Reason: `missing "type"`}
+	default:
+		return ClientMessage{}, &MessageError{Reason: fmt.Sprintf("unknown message type %q", m.Type)}
+	}
+	return m, nil
+}
+
+func (c *Conn) handleMessage(m pion.DataChannelMessage) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	if !m.IsString {
+		return &MessageError{Reason: "binary messages are not accepted"}
+	}
+	if len(m.Data) > c.maxMessage {
+		return &MessageError{Reason: fmt.Sprintf("message of %d bytes exceeds %d", len(m.Data), c.maxMessage)}
+	}
+	msg, err := ParseClientMessage(m.Data)
+	if err != nil {
+		return err
+	}
+	switch msg.Type {
+	case "text":
+		c.session.SendText(msg.Text)
+	case "image":
+		c.session.SendImage(pipeline.Image{Data: msg.Data, MIMEType: msg.MIMEType})
+	case "stop":
+		c.session.Interrupt()
+	}
+	return nil
+}
+
+// goRead runs a reader goroutine unless the connection is closing.
+func (c *Conn) goRead(f func()) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closing {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// readTrack decodes the peer's Opus track into c.in until the track ends.
+func (c *Conn) readTrack(track *pion.TrackRemote) {
+	dec, err := opus.NewDecoder(rtpRate, 1)
+	if err != nil {
+		c.end(fmt.Errorf("webrtc: opus decoder: %w", err))
+		return
+	}
+	buf := make([]int16, 6*frameSamples) // 120 ms, the longest Opus packet
+	var (
+		started bool
+		nextSeq uint16
+		lastTS  uint32
+		pos     int64 // samples since the first packet
+	)
+	for {
+		p, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		if started {
+			gap := p.SequenceNumber - nextSeq
+			if gap >= 0x8000 {
+				continue // late or duplicate
+			}
+			pos += int64(int32(p.Timestamp - lastTS))
+		}
+		started, nextSeq, lastTS = true, p.SequenceNumber+1, p.Timestamp
+		if len(p.Payload) == 0 {
+			continue // padding only
+		}
+		samples, err := dec.Decode(p.Payload, buf[:0])
+		if err != nil {
+			c.log.Debug("webrtc: opus decode", "err", err)
+			continue
+		}
+		c.push(pcm.Frame{
+			Samples:   append([]int16(nil), samples...),
+			Format:    pcm.Mono48k,
+			Timestamp: pcm.Mono48k.Duration(int(pos)),
+		})
+	}
+}
+
+// push queues a decoded frame, dropping the oldest if the reader is behind.
+func (c *Conn) push(fr pcm.Frame) {
+	for {
+		select {
+		case c.in <- fr:
+			return
+		default:
+		}
+		select {
+		case <-c.in:
+		default:
+		}
+	}
+}
+
+// readRTCP drains the sender's RTCP so pion's interceptors run.
+func (c *Conn) readRTCP(s *pion.RTPSender) {
+	for {
+		if _, _, err := s.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
+func (c *Conn) markConnected() { c.connOnce.Do(func() { close(c.connected) }) }
+
+func (c *Conn) isConnected() bool {
+	select {
+	case <-c.connected:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *Conn) setCancel(cancel context.CancelCauseFunc) {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.cancel = cancel
+}
+
+// end marks the connection finished with cause (the first cause wins) and
+// cancels the session's context.
+func (c *Conn) end(cause error) {
+	c.once.Do(func() {
+		c.err = cause
+		close(c.done)
+	})
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	if c.cancel != nil {
+		c.cancel(c.err)
+	}
+}
+
+// close ends the connection, closes the peer connection and waits for the
+// readers.
+func (c *Conn) close(cause error) error {
+	c.end(cause)
+	c.rmu.Lock()
+	c.closing = true
+	c.rmu.Unlock()
+	err := c.pc.Close()
+	c.wg.Wait()
+	return err
+}

@@ -1,0 +1,122 @@
+package webrtc
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	pion "github.com/pion/webrtc/v4"
+)
+
+// DefaultConnectTimeout is how long a peer may take to reach the
+// "connected" state.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Option configures a Handler.
+type Option func(*config) error
+
+type config struct {
+	iceServers     []pion.ICEServer
+	loopbackOnly   bool
+	connectTimeout time.Duration
+	maxSessions    int
+	maxMessage     int
+	log            *slog.Logger
+}
+
+// WithICEServers sets the STUN and TURN servers offered to ICE. Without them
+// only host candidates are gathered, which works on a LAN.
+func WithICEServers(servers ...pion.ICEServer) Option {
+	return func(c *config) error {
+		for _, s := range servers {
+			if len(s.URLs) == 0 {
+				return fmt.Errorf("%w: ICE server without URLs", ErrOption)
+			}
+		}
+		c.iceServers = append(c.iceServers, servers...)
+		return nil
+	}
+}
+
+// WithLoopbackOnly restricts ICE to IPv4 UDP on 127.0.0.1: loopback
+// candidates only, no mDNS, and one filtered UDP socket that drops datagrams
+// from (and refuses writes to) any other address. For tests and for a demo
+// used from a browser on the same machine.
+func WithLoopbackOnly() Option {
+	return func(c *config) error {
+		c.loopbackOnly = true
+		return nil
+	}
+}
+
+// WithConnectTimeout sets how long a peer may take to connect
+// (DefaultConnectTimeout by default).
+func WithConnectTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: connect timeout %v", ErrOption, d)
+		}
+		c.connectTimeout = d
+		return nil
+	}
+}
+
+// WithMaxSessions limits how many sessions run at once (default 64); further
+// offers get 503 Service Unavailable.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max sessions %d", ErrOption, n)
+		}
+		c.maxSessions = n
+		return nil
+	}
+}
+
+// WithMaxMessageSize limits data channel messages from the client, in bytes
+// (default 256 KiB, what browsers send at most); an image travels base64
+// encoded in one message.
+func WithMaxMessageSize(n int) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return fmt.Errorf("%w: max message size %d", ErrOption, n)
+		}
+		c.maxMessage = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the handler, its connections and pion
+// (pion's own messages go out at debug level unless they are warnings or
+// errors). The default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrOption)
+		}
+		c.log = l
+		return nil
+	}
+}
+
+func newConfig(opts []Option) (config, error) {
+	var c config
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return config{}, err
+		}
+	}
+	if c.connectTimeout == 0 {
+		c.connectTimeout = DefaultConnectTimeout
+	}
+	if c.maxSessions == 0 {
+		c.maxSessions = 64
+	}
+	if c.maxMessage == 0 {
+		c.maxMessage = 256 << 10
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
