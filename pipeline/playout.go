@@ -269,11 +269,13 @@ func (p *Playout) Finish(gen uint64) error {
 
 // Pause stops sending the reply: from the next tick the playout sends
 // silence and keeps its position, so Resume continues where the listener
-// stopped hearing.
-func (p *Playout) Pause() {
+// stopped hearing. It returns when the last frame carrying reply audio was
+// sent; no later frame carries any until Resume.
+func (p *Playout) Pause() time.Time {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.paused = true
-	p.mu.Unlock()
+	return p.lastAudible
 }
 
 // Resume continues a paused reply.

@@ -1,0 +1,640 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/harkvoice/hark/codecs/resample"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+// maxToolRounds bounds LLM calls per reply when tools keep being called.
+const maxToolRounds = 5
+
+// reply is the agent's answer in progress, seen from the session loop.
+type reply struct {
+	gen     uint64
+	rec     *replyRecord
+	base    time.Time // end of the user's speech, for metrics
+	metrics TurnMetrics
+	done    bool // the reply goroutine has finished
+	drained bool // the playout sent all of it
+	audible bool // some of it was sent
+}
+
+// replyRecord is what the reply goroutine produced: the assistant messages
+// (full text, tool calls) and tool results, in order. Segment.Message
+// indexes msgs.
+type replyRecord struct {
+	mu   sync.Mutex
+	msgs []pipeline.Message
+}
+
+func (r *replyRecord) add(m pipeline.Message) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, m)
+	return len(r.msgs) - 1
+}
+
+func (r *replyRecord) update(i int, f func(*pipeline.Message)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.msgs[i])
+}
+
+func (r *replyRecord) snapshot() []pipeline.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]pipeline.Message, len(r.msgs))
+	for i, m := range r.msgs {
+		m.ToolCalls = append([]pipeline.ToolCall(nil), m.ToolCalls...)
+		out[i] = m
+	}
+	return out
+}
+
+// replyKind tells what a replyMsg reports.
+type replyKind int
+
+const (
+	replyFirstToken replyKind = iota + 1
+	replyFirstAudio
+	replyEvent
+	replyFailed
+	replyDone
+)
+
+// replyMsg is posted by a reply goroutine to the session loop.
+type replyMsg struct {
+	gen   uint64
+	kind  replyKind
+	at    time.Time
+	ev    Event
+	stage string
+	err   error
+}
+
+// appendHistory adds a message, merging consecutive user messages (a turn
+// split by a pause, whose reply was cancelled before anything was heard).
+func (l *loop) appendHistory(msgs ...pipeline.Message) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	for _, m := range msgs {
+		if n := len(l.s.history); m.Role == pipeline.RoleUser && n > 0 && l.s.history[n-1].Role == pipeline.RoleUser {
+			last := &l.s.history[n-1]
+			last.Content = strings.TrimSpace(last.Content + " " + m.Content)
+			last.Images = append(last.Images, m.Images...)
+			continue
+		}
+		l.s.history = append(l.s.history, m)
+	}
+}
+
+// request builds the LLM request from the history.
+func (l *loop) request() pipeline.Request {
+	l.s.mu.Lock()
+	hist := make([]pipeline.Message, len(l.s.history))
+	copy(hist, l.s.history)
+	l.s.mu.Unlock()
+	system := l.s.systemPrompt
+	if l.lang != "" {
+		note := fmt.Sprintf("The user speaks %s: always reply in %s.", languageName(l.lang), languageName(l.lang))
+		system = strings.TrimSpace(system + "\n\n" + note)
+	}
+	msgs := make([]pipeline.Message, 0, len(hist)+1)
+	if system != "" {
+		msgs = append(msgs, pipeline.Message{Role: pipeline.RoleSystem, Content: system})
+	}
+	msgs = append(msgs, hist...)
+	return pipeline.Request{Messages: msgs, Tools: l.s.toolDefs, Language: l.lang}
+}
+
+// voice picks the TTS voice for a language.
+func (l *loop) voice(lang string) string {
+	if v, ok := l.s.voices[strings.ToLower(lang)]; ok {
+		return v
+	}
+	return l.s.voices[baseLang(lang)]
+}
+
+// startReply asks the LLM to answer the user's words.
+func (l *loop) startReply(ctx context.Context, text string, base time.Time, tm TurnMetrics) {
+	l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: text, Images: l.images})
+	l.images = nil
+	req := l.request()
+	rctx, gen := l.gens.Start(ctx)
+	rep := &reply{gen: gen, rec: &replyRecord{}, base: base, metrics: tm}
+	l.rep = rep
+	l.setState(StateThinking)
+	w := l.newWorker(gen, rep.rec)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		w.run(rctx, req)
+	}()
+}
+
+// startSay speaks fixed text as a reply of its own.
+func (l *loop) startSay(ctx context.Context, text string, uninterruptible bool) {
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	rctx, gen := l.gens.Start(ctx)
+	rep := &reply{gen: gen, rec: &replyRecord{}, base: time.Now()}
+	l.rep = rep
+	l.setState(StateThinking)
+	w := l.newWorker(gen, rep.rec)
+	w.uninterruptible = uninterruptible
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		w.say(rctx, text)
+	}()
+}
+
+func (l *loop) onReply(m replyMsg) {
+	rep := l.rep
+	if rep == nil || m.gen != rep.gen {
+		if m.kind == replyEvent && m.ev.Type == EventHandoff {
+			l.emit(m.ev) // a handoff stands even if the reply was cut
+		}
+		return
+	}
+	since := func() time.Duration {
+		if rep.base.IsZero() {
+			return 0
+		}
+		return max(m.at.Sub(rep.base), time.Nanosecond)
+	}
+	switch m.kind {
+	case replyFirstToken:
+		rep.metrics.LLMFirstToken = since()
+	case replyFirstAudio:
+		rep.metrics.TTSFirstAudio = since()
+	case replyEvent:
+		l.emit(m.ev)
+	case replyFailed:
+		l.emitError(m.stage, m.err)
+	case replyDone:
+		rep.done = true
+		if rep.drained {
+			l.finishReply()
+		}
+	}
+}
+
+func (l *loop) onPlayout(ctx context.Context, ev pipeline.PlayoutEvent) {
+	rep := l.rep
+	if rep == nil || ev.Gen != rep.gen {
+		return
+	}
+	switch ev.Type {
+	case pipeline.ChunkStarted:
+		if !rep.audible {
+			rep.audible = true
+			if !rep.base.IsZero() {
+				rep.metrics.FirstAudioSent = max(ev.At.Sub(rep.base), time.Nanosecond)
+			}
+		}
+		l.emit(Event{Type: EventAgentText, Turn: rep.gen, Text: ev.Text, Language: l.lang})
+		if l.barge == nil && !l.user.speaking {
+			l.setState(StateSpeaking)
+		}
+	case pipeline.ChunkDone:
+		if ev.Uninterruptible && l.pending != nil {
+			tr := *l.pending
+			l.pending = nil
+			l.userTurn(ctx, tr, time.Time{}, time.Time{})
+		}
+	case pipeline.Drained:
+		rep.drained = true
+		if rep.done {
+			l.finishReply()
+		}
+	}
+}
+
+// finishReply commits a reply that played to the end.
+func (l *loop) finishReply() {
+	rep := l.rep
+	l.rep = nil
+	l.gens.End(rep.gen)
+	msgs := rep.rec.snapshot()
+	var spoken []string
+	kept := msgs[:0]
+	for _, m := range msgs {
+		if m.Role == pipeline.RoleAssistant {
+			if m.Content == "" && len(m.ToolCalls) == 0 {
+				continue
+			}
+			if m.Content != "" {
+				spoken = append(spoken, m.Content)
+			}
+		}
+		kept = append(kept, m)
+	}
+	l.appendHistory(kept...)
+	l.emit(Event{Type: EventAgentDone, Turn: rep.gen, Text: strings.Join(spoken, " ")})
+	l.reportMetrics(rep)
+	if l.barge != nil && l.barge.gen == rep.gen {
+		// Paused after its last audio: nothing left to resume or cancel.
+		l.barge.resolved = true
+		l.barge = nil
+		l.user.barge = false
+	}
+	if l.pending != nil {
+		tr := *l.pending
+		l.pending = nil
+		l.userTurn(context.Background(), tr, time.Time{}, time.Time{})
+		return
+	}
+	l.afterUser()
+}
+
+func (l *loop) reportMetrics(rep *reply) {
+	if rep.metrics == (TurnMetrics{}) {
+		return
+	}
+	tm := rep.metrics
+	l.s.metrics.observeTurn(tm)
+	l.emit(Event{Type: EventMetrics, Turn: rep.gen, Metrics: &tm})
+}
+
+// heardText is what the listener heard of a reply so far.
+func (l *loop) heardText(rep *reply) string {
+	if rep == nil {
+		return ""
+	}
+	f := l.play.Format()
+	var parts []string
+	for _, r := range l.play.Records(rep.gen) {
+		if h := r.Heard(f.Rate * f.Channels); h != "" {
+			parts = append(parts, h)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// cancelReply stops the current reply for good: its LLM, TTS and tools are
+// cancelled, its audio dropped here and in the transport, and the history
+// keeps only what the user heard, marked as interrupted.
+func (l *loop) cancelReply(ctx context.Context, reason string) {
+	b := l.barge
+	if b != nil {
+		b.resolved = true
+		l.barge = nil
+		l.user.barge = false
+	}
+	rep := l.rep
+	if rep == nil {
+		return
+	}
+	l.rep = nil
+	l.gens.Interrupt(pipeline.ErrInterrupted)
+	f := l.play.Format()
+	recs := l.play.Stop(rep.gen)
+	if b == nil {
+		l.flush(ctx) // a paused reply was flushed when it paused
+	}
+	msgs, heard := cutToHeard(rep.rec.snapshot(), recs, f.Rate*f.Channels)
+	l.appendHistory(msgs...)
+	info := Interruption{Heard: heard, Cancelled: true}
+	if b != nil {
+		info.OnsetToSilence, info.ConfirmToSilence = b.info.OnsetToSilence, b.info.ConfirmToSilence
+	}
+	l.s.metrics.observeInterruption(nil, "cancelled")
+	l.s.log.Debug("reply cancelled", "reason", reason, "heard", heard)
+	l.emit(Event{Type: EventInterruption, Turn: rep.gen, Interruption: &info})
+	l.reportMetrics(rep)
+	l.afterUser()
+}
+
+// interruptedToolResult is the tool message recorded for a call the user
+// interrupted before it returned.
+const interruptedToolResult = "cancelled: the user interrupted before the tool finished"
+
+// cutToHeard rewrites a reply's messages to what the listener heard: each
+// assistant message keeps the heard words of its chunks; the last one cut
+// is marked Interrupted; messages with no heard words and no tool calls are
+// dropped; every tool call keeps a tool result, so the history stays valid.
+func cutToHeard(msgs []pipeline.Message, recs []pipeline.ChunkRecord, rate int) ([]pipeline.Message, string) {
+	heardBy := map[int][]string{}
+	for _, r := range recs {
+		if h := r.Heard(rate); h != "" {
+			heardBy[r.Message] = append(heardBy[r.Message], h)
+		}
+	}
+	var out []pipeline.Message
+	var all []string
+	for i, m := range msgs {
+		if m.Role == pipeline.RoleAssistant {
+			heard := strings.Join(heardBy[i], " ")
+			m.Interrupted = normalize(heard) != normalize(m.Content)
+			m.Content = heard
+			if heard != "" {
+				all = append(all, heard)
+			}
+			if heard == "" && len(m.ToolCalls) == 0 {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	out = pairToolCalls(out)
+	// The reply as a whole was cut: its last message says so.
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i].Role == pipeline.RoleAssistant {
+			out[i].Interrupted = true
+			break
+		}
+	}
+	return out, strings.Join(all, " ")
+}
+
+// pairToolCalls adds a tool result after each assistant message for every
+// call of it that has none.
+func pairToolCalls(msgs []pipeline.Message) []pipeline.Message {
+	answered := map[string]bool{}
+	for _, m := range msgs {
+		if m.Role == pipeline.RoleTool {
+			answered[m.ToolCallID] = true
+		}
+	}
+	var out []pipeline.Message
+	for i := 0; i < len(msgs); i++ {
+		m := msgs[i]
+		out = append(out, m)
+		if m.Role != pipeline.RoleAssistant || len(m.ToolCalls) == 0 {
+			continue
+		}
+		// Copy the results that follow, then add the missing ones.
+		for i+1 < len(msgs) && msgs[i+1].Role == pipeline.RoleTool {
+			i++
+			out = append(out, msgs[i])
+		}
+		for _, c := range m.ToolCalls {
+			if !answered[c.ID] {
+				out = append(out, pipeline.Message{Role: pipeline.RoleTool, ToolCallID: c.ID, Content: interruptedToolResult})
+			}
+		}
+	}
+	return out
+}
+
+// worker produces one reply: LLM rounds, tool calls, TTS, into the playout.
+type worker struct {
+	l               *loop
+	gen             uint64
+	rec             *replyRecord
+	uninterruptible bool
+	seq             int
+	firstAudio      bool
+	segs            chan pipeline.Segment
+	ttsErr          error
+}
+
+func (l *loop) newWorker(gen uint64, rec *replyRecord) *worker {
+	return &worker{l: l, gen: gen, rec: rec}
+}
+
+func (w *worker) post(m replyMsg) {
+	m.gen = w.gen
+	if m.at.IsZero() {
+		m.at = time.Now()
+	}
+	w.l.in.put(false, m)
+}
+
+// speak runs f with a TTS goroutine consuming the segments it queues, and
+// waits for both.
+func (w *worker) speak(ctx context.Context, f func()) {
+	w.segs = make(chan pipeline.Segment, 256)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.synthesize(ctx)
+	}()
+	f()
+	close(w.segs)
+	<-done
+}
+
+// queue sends a chunk of text to the TTS.
+func (w *worker) queue(ctx context.Context, msg int, text string) {
+	seg := pipeline.Segment{Gen: w.gen, Seq: w.seq, Message: msg, Text: text, Uninterruptible: w.uninterruptible}
+	w.seq++
+	select {
+	case w.segs <- seg:
+	case <-ctx.Done():
+	}
+}
+
+// synthesize turns queued chunks into audio in the playout, one at a time.
+func (w *worker) synthesize(ctx context.Context) {
+	out := w.l.play.Format()
+	conv := resample.NewConverter(out)
+	for seg := range w.segs {
+		if ctx.Err() != nil || w.ttsErr != nil {
+			continue
+		}
+		if err := w.l.play.Begin(seg); err != nil {
+			continue
+		}
+		req := pipeline.SpeechRequest{Text: seg.Text, Language: w.l.lang, Voice: w.l.voice(w.l.lang)}
+		err := w.watch(ctx, func(sctx context.Context, alive func()) error {
+			for fr, err := range w.l.s.tts.Synthesize(sctx, req) {
+				if err != nil {
+					return err
+				}
+				alive()
+				if !w.firstAudio {
+					w.firstAudio = true
+					w.post(replyMsg{kind: replyFirstAudio})
+				}
+				samples, err := conv.Convert(nil, fr)
+				if err != nil {
+					return err
+				}
+				if err := w.l.play.Write(w.gen, seg.Seq, samples); err != nil {
+					return nil // stale: the reply was cut
+				}
+			}
+			return nil
+		})
+		_ = w.l.play.End(w.gen, seg.Seq)
+		if err != nil && ctx.Err() == nil {
+			w.ttsErr = err
+			w.post(replyMsg{kind: replyFailed, stage: "tts", err: err})
+		}
+	}
+}
+
+// watch runs f with a context that is cancelled with ErrTimeout when f
+// makes no progress (calls alive) for the provider timeout.
+func (w *worker) watch(ctx context.Context, f func(ctx context.Context, alive func()) error) error {
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	d := w.l.s.providerTimeout
+	t := time.AfterFunc(d, func() { cancel(ErrTimeout) })
+	defer t.Stop()
+	err := f(wctx, func() { t.Reset(d) })
+	if ctx.Err() == nil && errors.Is(context.Cause(wctx), ErrTimeout) {
+		return ErrTimeout
+	}
+	return err
+}
+
+// say speaks fixed text.
+func (w *worker) say(ctx context.Context, text string) {
+	msg := w.rec.add(pipeline.Message{Role: pipeline.RoleAssistant, Content: text})
+	w.speak(ctx, func() {
+		ch := pipeline.NewChunker()
+		for _, c := range ch.Push(text) {
+			w.queue(ctx, msg, c)
+		}
+		if rest := ch.Flush(); rest != "" {
+			w.queue(ctx, msg, rest)
+		}
+	})
+	w.finish(ctx)
+}
+
+func (w *worker) finish(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	_ = w.l.play.Finish(w.gen)
+	w.post(replyMsg{kind: replyDone})
+}
+
+// run produces the reply to req: streams the LLM into the chunker and TTS,
+// runs tool calls and feeds their results back, and speaks the fallback
+// line if a provider fails.
+func (w *worker) run(ctx context.Context, req pipeline.Request) {
+	w.speak(ctx, func() {
+		firstToken := false
+		for round := 0; ; round++ {
+			if round == maxToolRounds-1 {
+				req.Tools = nil
+			}
+			msg := w.rec.add(pipeline.Message{Role: pipeline.RoleAssistant})
+			var text strings.Builder
+			var calls []pipeline.ToolCall
+			ch := pipeline.NewChunker()
+			err := w.watch(ctx, func(lctx context.Context, alive func()) error {
+				for d, err := range w.l.s.llm.Stream(lctx, req) {
+					if err != nil {
+						return err
+					}
+					alive()
+					if !firstToken {
+						firstToken = true
+						w.post(replyMsg{kind: replyFirstToken})
+					}
+					if d.Text != "" {
+						text.WriteString(d.Text)
+						content := text.String()
+						w.rec.update(msg, func(m *pipeline.Message) { m.Content = content })
+						for _, c := range ch.Push(d.Text) {
+							w.queue(ctx, msg, c)
+						}
+					}
+					if d.ToolCall != nil {
+						calls = append(calls, *d.ToolCall)
+					}
+				}
+				return nil
+			})
+			if rest := ch.Flush(); rest != "" && ctx.Err() == nil {
+				w.queue(ctx, msg, rest)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				w.post(replyMsg{kind: replyFailed, stage: "llm", err: err})
+				w.fallback(ctx, msg, text.String())
+				return
+			}
+			if len(calls) == 0 || round >= maxToolRounds-1 {
+				return
+			}
+			for i := range calls {
+				if calls[i].ID == "" {
+					calls[i].ID = fmt.Sprintf("call_%d_%d_%d", w.gen, round, i)
+				}
+			}
+			w.rec.update(msg, func(m *pipeline.Message) { m.ToolCalls = calls })
+			assistant := pipeline.Message{Role: pipeline.RoleAssistant, Content: text.String(), ToolCalls: calls}
+			req.Messages = append(req.Messages, assistant)
+			for _, c := range calls {
+				result := w.callTool(ctx, c)
+				if ctx.Err() != nil {
+					return // the loop pairs the unanswered calls
+				}
+				tm := pipeline.Message{Role: pipeline.RoleTool, ToolCallID: c.ID, Content: result}
+				w.rec.add(tm)
+				req.Messages = append(req.Messages, tm)
+			}
+		}
+	})
+	w.finish(ctx)
+}
+
+// fallback speaks the fallback line after a provider failure, as part of
+// assistant message msg.
+func (w *worker) fallback(ctx context.Context, msg int, spoken string) {
+	line := w.l.s.fallback
+	content := strings.TrimSpace(spoken + " " + line)
+	w.rec.update(msg, func(m *pipeline.Message) { m.Content = content })
+	w.queue(ctx, msg, line)
+}
+
+// callTool runs one tool call with its timeout and returns the result given
+// back to the model.
+func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
+	ev := ToolEvent{Name: c.Name, Arguments: c.Arguments}
+	var result string
+	var err error
+	t, ok := w.l.s.tools[c.Name]
+	if !ok {
+		err = fmt.Errorf("%w: %q", ErrUnknownTool, c.Name)
+	} else {
+		timeout := t.Timeout
+		if timeout == 0 {
+			timeout = DefaultToolTimeout
+		}
+		args := json.RawMessage(c.Arguments)
+		if len(args) == 0 || !json.Valid(args) {
+			args = json.RawMessage("{}")
+		}
+		tctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
+		result, err = t.Func(tctx, args)
+		if err == nil && tctx.Err() != nil {
+			err = context.Cause(tctx)
+		}
+		cancel()
+	}
+	w.l.s.metrics.observeTool(c.Name, err)
+	var h *HandoffError
+	switch {
+	case errors.As(err, &h):
+		w.l.s.metrics.observeHandoff()
+		w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventHandoff, Text: h.Reason}})
+		result = "The caller is being handed to a human: " + h.Reason
+		ev.Result = result
+	case err != nil:
+		ev.Error = err.Error()
+		result = "error: " + err.Error()
+	default:
+		ev.Result = result
+	}
+	w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventToolCall, Tool: &ev}})
+	return result
+}

@@ -1,0 +1,438 @@
+package agent
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad"
+)
+
+// maxTurnAudio bounds the audio kept for one user turn.
+const maxTurnAudio = 16000 * 120
+
+// loop is the state of one Run, owned by the session loop goroutine.
+type loop struct {
+	s    *Session
+	in   *inbox
+	play *pipeline.Playout
+	gens pipeline.Generations
+	wg   sync.WaitGroup
+	rate int // VAD sample rate
+
+	lang   string
+	images []pipeline.Image
+	micPos int64
+	user   userTurn
+	rep    *reply
+	barge  *barge
+	sttSeq uint64
+	// pending is a user turn that ended during an uninterruptible chunk; it
+	// is taken up when the chunk has played.
+	pending *pipeline.Transcript
+}
+
+// userTurn is the user's turn being captured.
+type userTurn struct {
+	active     bool
+	speaking   bool
+	audio      []int16 // from audioStart
+	audioStart int64
+	speechEnd  int64 // stream position where speech last ended
+	endWall    time.Time
+	stream     pipeline.STTStream
+	// Transcription of audio[:target]: seq of the request in flight or
+	// answered, and the answer once it came.
+	target   int
+	seq      uint64
+	result   *pipeline.Transcript
+	resultN  int
+	err      error
+	closing  bool // a streaming recogniser is producing its final result
+	sttFinal time.Time
+	barge    bool // the turn began by talking over a reply
+}
+
+// barge is a reply paused because the user talked over it.
+type barge struct {
+	gen      uint64
+	start    int64 // stream position of the interrupting speech
+	info     Interruption
+	resolved bool
+}
+
+// sttMsg is a recogniser's answer for a user turn.
+type sttMsg struct {
+	seq   uint64
+	n     int
+	tr    pipeline.Transcript
+	err   error
+	final bool
+	at    time.Time
+}
+
+func (l *loop) onMic(ctx context.Context, m micMsg) {
+	l.micPos = m.pos
+	first := m.pos - int64(len(m.samples))
+	for _, ev := range m.events {
+		switch ev.Type {
+		case vad.SpeechStart:
+			l.onSpeechStart(ctx, ev, m)
+		case vad.SpeechEnd:
+			l.onSpeechEnd(ctx, ev, m)
+		}
+	}
+	u := &l.user
+	if u.active && !u.closing {
+		from := max(first, u.audioStart+int64(len(u.audio)))
+		if from < m.pos && len(u.audio) < maxTurnAudio {
+			add := m.samples[from-first:]
+			u.audio = append(u.audio, add...)
+			if u.stream != nil {
+				if err := u.stream.Write(add); err != nil {
+					l.emitError("stt", err)
+					l.closeStream()
+				}
+			}
+		}
+	}
+	l.checkBarge(ctx)
+	l.checkEndOfTurn(ctx)
+}
+
+func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
+	u := &l.user
+	u.speaking = true
+	if !u.active || u.closing {
+		l.closeStream()
+		*u = userTurn{active: true, speaking: true, audio: append([]int16(nil), ev.Audio...), audioStart: ev.At - int64(len(ev.Audio))}
+		if l.s.sstt != nil {
+			st, err := l.s.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
+			if err != nil {
+				l.emitError("stt", err)
+			} else {
+				u.stream = st
+				if err := st.Write(u.audio); err != nil {
+					l.emitError("stt", err)
+					l.closeStream()
+				}
+			}
+		}
+	}
+	// Audio grows again: an answer for the shorter audio no longer decides.
+	u.seq = 0
+	if l.barge == nil && (l.rep != nil) {
+		l.bargeIn(ctx, ev, m)
+	}
+	l.setState(StateUserSpeaking)
+}
+
+func (l *loop) onSpeechEnd(ctx context.Context, ev vad.Event, m micMsg) {
+	u := &l.user
+	if !u.active {
+		return
+	}
+	u.speaking = false
+	u.speechEnd = ev.End
+	u.endWall = m.at
+	// Transcribe up to the end of speech plus a little silence.
+	u.target = min(len(u.audio), int(ev.End-u.audioStart)+l.rate/5)
+	if u.target < 0 {
+		u.target = len(u.audio)
+	}
+	l.transcribe(ctx)
+}
+
+// transcribe asks for a transcript of the turn so far: the streaming
+// recogniser's partial result, or a batch recognition in the background.
+func (l *loop) transcribe(ctx context.Context) {
+	u := &l.user
+	l.sttSeq++
+	u.seq = l.sttSeq
+	if u.stream != nil {
+		tr := u.stream.Partial()
+		if tr.Text != "" {
+			l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
+		}
+		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, at: time.Now()})
+		return
+	}
+	if l.s.stt == nil {
+		return
+	}
+	audio := pcm.Frame{Samples: append([]int16(nil), u.audio[:u.target]...), Format: pcm.Format{Rate: l.rate, Channels: 1}}
+	seq, n, lang, stt, timeout := u.seq, u.target, l.lang, l.s.stt, l.s.providerTimeout
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		sctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
+		defer cancel()
+		tr, err := stt.Transcribe(sctx, audio, lang)
+		if err != nil && ctx.Err() != nil {
+			return
+		}
+		l.in.put(false, sttMsg{seq: seq, n: n, tr: tr, err: err, final: true, at: time.Now()})
+	}()
+}
+
+// closeStream abandons the streaming recognition of the current turn.
+func (l *loop) closeStream() {
+	if st := l.user.stream; st != nil {
+		l.user.stream = nil
+		go func() { _, _ = st.Close() }()
+	}
+}
+
+func (l *loop) onSTT(ctx context.Context, m sttMsg) {
+	u := &l.user
+	if !u.active || m.seq != u.seq || m.seq == 0 {
+		return
+	}
+	tr := m.tr
+	u.result, u.resultN, u.err = &tr, m.n, m.err
+	if m.final {
+		u.sttFinal = m.at
+	}
+	if m.err == nil && tr.Language != "" {
+		l.lang = tr.Language
+	}
+	if u.closing {
+		l.commit(ctx)
+		return
+	}
+	l.decideBarge(ctx)
+	l.checkEndOfTurn(ctx)
+}
+
+// checkEndOfTurn commits the user's turn once the silence after it is long
+// enough: the end-of-turn time, plus the number hold when the words so far
+// end in a digit or a spelled letter.
+func (l *loop) checkEndOfTurn(ctx context.Context) {
+	u := &l.user
+	if !u.active || u.speaking || u.closing || u.seq == 0 {
+		return
+	}
+	silence := l.samplesDur(l.micPos - u.speechEnd)
+	if silence < l.s.endOfTurn {
+		return
+	}
+	if u.result == nil || u.resultN != u.target {
+		return // wait for the transcript: it may end in a number
+	}
+	hold := l.s.endOfTurn
+	if u.err == nil && endsInNumber(u.result.Text) {
+		hold += l.s.numberHold
+	}
+	if silence < hold {
+		return
+	}
+	if u.stream != nil {
+		// The streaming recogniser gives its final result on Close.
+		u.closing = true
+		st := u.stream
+		u.stream = nil
+		l.sttSeq++
+		u.seq = l.sttSeq
+		seq, n := u.seq, u.target
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			tr, err := st.Close()
+			l.in.put(false, sttMsg{seq: seq, n: n, tr: tr, err: err, final: true, at: time.Now()})
+		}()
+		return
+	}
+	l.commit(ctx)
+}
+
+// commit ends the user's turn with its transcript.
+func (l *loop) commit(ctx context.Context) {
+	u := l.user
+	l.user = userTurn{}
+	text := ""
+	var tr pipeline.Transcript
+	if u.result != nil {
+		tr = *u.result
+		text = strings.TrimSpace(tr.Text)
+	}
+	if u.err != nil {
+		l.emitError("stt", u.err)
+		if u.barge && l.barge != nil {
+			l.resume(ctx)
+			return
+		}
+		l.afterUser()
+		l.startSay(ctx, l.s.fallback, false)
+		return
+	}
+	if u.barge && l.barge != nil && !l.barge.resolved {
+		if !l.realInterruption(text, tr.Language) {
+			l.resume(ctx)
+			return
+		}
+		l.cancelReply(ctx, "speech")
+	}
+	if text == "" {
+		l.afterUser()
+		return
+	}
+	tr.Text = text
+	if l.play.Uninterruptible() {
+		l.pending = &tr
+		return
+	}
+	l.userTurn(ctx, tr, u.endWall, u.sttFinal)
+}
+
+// userTurn starts the reply to a finished user turn.
+func (l *loop) userTurn(ctx context.Context, tr pipeline.Transcript, endWall, sttFinal time.Time) {
+	if l.rep != nil {
+		l.cancelReply(ctx, "turn")
+	}
+	l.barge = nil
+	l.emit(Event{Type: EventUserFinal, Text: tr.Text, Language: tr.Language})
+	if l.s.stopWords.only(tr.Text, tr.Language) {
+		// "Stop." alone: the reply is cancelled, nothing to answer.
+		l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: tr.Text})
+		l.afterUser()
+		return
+	}
+	var tm TurnMetrics
+	if !sttFinal.IsZero() && !endWall.IsZero() {
+		tm.STTFinal = sttFinal.Sub(endWall)
+	}
+	l.startReply(ctx, tr.Text, endWall, tm)
+}
+
+// afterUser returns to listening (or to speaking, when a reply plays on).
+func (l *loop) afterUser() {
+	switch {
+	case l.user.active && l.user.speaking:
+		l.setState(StateUserSpeaking)
+	case l.rep != nil && l.rep.audible:
+		l.setState(StateSpeaking)
+	case l.rep != nil:
+		l.setState(StateThinking)
+	default:
+		l.setState(StateListening)
+	}
+}
+
+func (l *loop) onText(ctx context.Context, m textCmd) {
+	text := strings.TrimSpace(m.text)
+	if text == "" {
+		return
+	}
+	if l.rep != nil {
+		l.cancelReply(ctx, "text")
+	}
+	l.barge = nil
+	l.emit(Event{Type: EventUserFinal, Text: text, Language: l.lang})
+	l.startReply(ctx, text, m.at, TurnMetrics{})
+}
+
+// bargeIn handles speech confirmed while a reply is thinking or speaking:
+// playout goes silent at once and the transport drops its buffer; then the
+// reply is cancelled or, in pause-then-decide mode, held until the words
+// are known.
+func (l *loop) bargeIn(ctx context.Context, ev vad.Event, m micMsg) {
+	if l.play.Uninterruptible() {
+		return
+	}
+	lastAudible := l.play.Pause()
+	l.flush(ctx)
+	var info Interruption
+	if !lastAudible.IsZero() {
+		silence := lastAudible.Add(pipeline.FrameDuration)
+		onset := m.at.Add(-l.samplesDur(m.pos - ev.Start))
+		info.OnsetToSilence = max(0, silence.Sub(onset))
+		info.ConfirmToSilence = max(0, min(silence.Sub(m.at), info.OnsetToSilence))
+	}
+	l.user.barge = true
+	l.barge = &barge{gen: l.rep.gen, start: ev.Start, info: info}
+	info.Heard = l.heardText(l.rep)
+	l.s.metrics.observeInterruption(&info, "paused")
+	l.emit(Event{Type: EventInterruption, Turn: l.rep.gen, Interruption: &info})
+	if l.s.policy.Mode == CancelImmediately {
+		l.cancelReply(ctx, "speech")
+	}
+}
+
+// realInterruption applies the false-interruption policy to the words of
+// the interrupting speech.
+func (l *loop) realInterruption(text, lang string) bool {
+	if lang == "" {
+		lang = l.lang
+	}
+	if text == "" {
+		return false
+	}
+	if l.s.stopWords.contains(text, lang) {
+		return true
+	}
+	if l.s.backchannels.only(text, lang) {
+		return false
+	}
+	return len(words(text)) >= l.s.policy.MinWords
+}
+
+// decideBarge settles a paused reply as soon as the words allow: stop words
+// or enough words cancel it; a finished utterance of backchannels or too
+// few words resumes it.
+func (l *loop) decideBarge(ctx context.Context) {
+	b, u := l.barge, &l.user
+	if b == nil || b.resolved || !u.barge || u.result == nil || u.err != nil {
+		return
+	}
+	text := strings.TrimSpace(u.result.Text)
+	if l.realInterruption(text, u.result.Language) {
+		l.cancelReply(ctx, "speech")
+		return
+	}
+	if !u.speaking && u.resultN == u.target && (text != "" || l.samplesDur(l.micPos-b.start) >= l.s.policy.Window) {
+		l.resume(ctx)
+	}
+}
+
+// checkBarge applies the time limits of a paused reply: speech that goes on
+// for LongSpeech is a real interruption; a pause Window long that brought
+// no words resumes the reply.
+func (l *loop) checkBarge(ctx context.Context) {
+	b, u := l.barge, &l.user
+	if b == nil || b.resolved {
+		return
+	}
+	elapsed := l.samplesDur(l.micPos - b.start)
+	switch {
+	case u.speaking && elapsed >= l.s.policy.LongSpeech:
+		l.cancelReply(ctx, "long speech")
+	case !u.speaking && elapsed >= l.s.policy.Window:
+		if u.result != nil && u.resultN == u.target && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
+			l.cancelReply(ctx, "speech")
+			return
+		}
+		l.resume(ctx)
+	}
+}
+
+// resume continues a paused reply: the interruption was false.
+func (l *loop) resume(_ context.Context) {
+	b := l.barge
+	l.barge = nil
+	if l.user.barge {
+		l.closeStream()
+		l.user = userTurn{}
+	}
+	if b == nil {
+		return
+	}
+	l.s.metrics.observeInterruption(nil, "resumed")
+	if l.rep != nil && l.rep.gen == b.gen {
+		l.play.Resume()
+		l.emit(Event{Type: EventResumed, Turn: b.gen})
+	}
+	l.afterUser()
+}
