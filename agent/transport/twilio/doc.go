@@ -1,0 +1,36 @@
+// Package twilio connects phone calls to Hark sessions through Twilio Media
+// Streams.
+//
+// Two handlers do it. The TwiML handler (NewTwiMLHandler) is the phone
+// number's voice webhook: it answers an incoming call with
+//
+//	<Response><Connect><Stream url="wss://HOST/twilio/stream"/></Connect></Response>
+//
+// and Twilio then opens a bidirectional Media Stream to the stream handler
+// (NewHandler), which runs one session per call:
+//
+//	twiml, _ := twilio.NewTwiMLHandler(twilio.WithTwiMLToken(token))
+//	stream, _ := twilio.NewHandler(func(r *http.Request, c *twilio.Conn) (twilio.Session, error) {
+//		return agent.New(c, agent.WithPreset(agent.PresetPhone), ...)
+//	}, twilio.WithToken(token))
+//	mux.Handle("/twilio/voice", twiml)
+//	mux.Handle("/twilio/stream", stream)
+//
+// The stream carries μ-law audio at 8 kHz both ways; a *Conn decodes it to
+// 8 kHz PCM for the session and encodes the agent's 8 kHz audio back (the
+// session resamples). Twilio's messages: connected, start (streamSid,
+// callSid, customParameters, mediaFormat), media, dtmf, mark and stop; the
+// server's: media, mark and clear.
+//
+// Barge-in and what the caller heard: Twilio buffers the audio it is sent,
+// so Conn.Flush sends "clear", which empties that buffer, and drops audio
+// not yet sent. Conn implements agent.Marker: the session marks the end of
+// each spoken chunk, Twilio echoes a mark once the caller has heard the
+// audio before it, and the session keeps in its history only the text the
+// caller heard. Twilio also echoes the marks a clear discarded; Conn forgets
+// those at Flush, so they never count as heard.
+//
+// Authentication: a stream token passed as a <Parameter> (WithTwiMLToken on
+// the TwiML handler, WithToken on the stream handler), and optionally the
+// X-Twilio-Signature check of the webhook (WithSignatureValidation).
+package twilio

@@ -1,0 +1,294 @@
+package twilio
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/harkvoice/hark/codecs/g711"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/wav"
+)
+
+const (
+	loudAmp  = 0.5
+	quietAmp = 0.02
+)
+
+// fakeSession replies after the caller's speech ends, marking every fifth
+// frame, and treats speech during the reply as a barge-in: it stops,
+// flushes and speaks a short quiet reply.
+type fakeSession struct {
+	conn *Conn
+
+	mu     sync.Mutex
+	played []string // marks reported heard
+	texts  []string
+	ran    chan error
+}
+
+func (s *fakeSession) SendText(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.texts = append(s.texts, text)
+}
+
+func (s *fakeSession) Interrupt() {}
+
+func (s *fakeSession) heard() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.played...)
+}
+
+func (s *fakeSession) Run(ctx context.Context) error {
+	err := s.run(ctx)
+	s.ran <- err
+	return err
+}
+
+func (s *fakeSession) run(ctx context.Context) error {
+	replying := false
+	var speech, silence time.Duration
+	var stopReply context.CancelFunc
+	var replyDone chan struct{}
+	defer func() {
+		if stopReply != nil {
+			stopReply()
+			<-replyDone
+		}
+	}()
+	for {
+		fr, err := s.conn.ReadAudio(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		loud := pcm.DBFS(fr.Samples) > -35
+		switch {
+		case !replying && loud:
+			speech += fr.Duration()
+			silence = 0
+		case !replying:
+			silence += fr.Duration()
+			if speech > 300*time.Millisecond && silence > 200*time.Millisecond {
+				rctx, cancel := context.WithCancel(ctx)
+				stopReply, replyDone = cancel, make(chan struct{})
+				go func() {
+					defer close(replyDone)
+					s.speak(rctx, loudAmp, 1000, "loud")
+				}()
+				replying, speech = true, 0
+			}
+		case stopReply != nil && loud:
+			if speech += fr.Duration(); speech < 100*time.Millisecond {
+				continue
+			}
+			stopReply()
+			<-replyDone
+			stopReply = nil
+			if err := s.conn.Flush(ctx); err != nil {
+				return err
+			}
+			s.speak(ctx, quietAmp, 10, "quiet")
+		case !loud:
+			speech = 0
+		}
+	}
+}
+
+// speak writes n paced 20 ms frames of a 440 Hz tone, marking every fifth.
+func (s *fakeSession) speak(ctx context.Context, amp float64, n int, name string) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var pos int
+	for i := range n {
+		fr := pcm.Frame{Format: pcm.Mono8k, Samples: make([]int16, 160)}
+		for j := range fr.Samples {
+			fr.Samples[j] = int16(amp * 32767 * math.Sin(2*math.Pi*440*float64(pos)/8000))
+			pos++
+		}
+		if s.conn.WriteAudio(ctx, fr) != nil {
+			return
+		}
+		if i%5 == 4 {
+			mark := name + "-" + string(rune('a'+i/5%26))
+			err := s.conn.Mark(ctx, mark, func() {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.played = append(s.played, mark)
+			})
+			if err != nil {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func serve(t *testing.T, opts ...Option) (url string, sessions chan *fakeSession) {
+	t.Helper()
+	sessions = make(chan *fakeSession, 4)
+	h, err := NewHandler(func(r *http.Request, c *Conn) (Session, error) {
+		s := &fakeSession{conn: c, ran: make(chan error, 1)}
+		sessions <- s
+		return s, nil
+	}, append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), sessions
+}
+
+// caller is a test client playing Twilio's side of a Media Stream.
+type caller struct {
+	t        *testing.T
+	ws       *websocket.Conn
+	msgs     chan Message
+	done     chan struct{}
+	closeErr error
+	chunk    int
+}
+
+func dial(t *testing.T, url string) *caller {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c := &caller{t: t, ws: ws, msgs: make(chan Message, 4096), done: make(chan struct{})}
+	go c.read()
+	t.Cleanup(func() {
+		ws.Close()
+		<-c.done
+	})
+	return c
+}
+
+func (c *caller) read() {
+	defer close(c.done)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			c.closeErr = err
+			return
+		}
+		var m Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.closeErr = err
+			return
+		}
+		c.msgs <- m
+	}
+}
+
+func (c *caller) send(v any) {
+	c.t.Helper()
+	if err := c.ws.WriteJSON(v); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *caller) sendRaw(s string) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// start sends connected and start like Twilio.
+func (c *caller) start(params map[string]string) {
+	c.t.Helper()
+	c.send(Message{Event: EventConnected, Protocol: "Call", Version: "1.0.0"})
+	c.send(Message{Event: EventStart, SequenceNumber: "1", StreamSid: "MZ0001", Start: &Start{
+		StreamSid: "MZ0001", AccountSid: "AC0001", CallSid: "CA0001", Tracks: []string{"inbound"},
+		CustomParameters: params,
+		MediaFormat:      MediaFormat{Encoding: "audio/x-mulaw", SampleRate: 8000, Channels: 1},
+	}})
+}
+
+// sendAudio sends 8 kHz samples as 20 ms media messages.
+func (c *caller) sendAudio(samples []int16) {
+	c.t.Helper()
+	for i := 0; i+160 <= len(samples); i += 160 {
+		c.chunk++
+		c.send(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
+			Track: "inbound", Chunk: strconv.Itoa(c.chunk), Timestamp: strconv.Itoa(c.chunk * 20),
+			Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, samples[i:i+160])),
+		}})
+	}
+}
+
+func (c *caller) next() Message {
+	c.t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m
+	case <-c.done:
+		c.t.Fatalf("stream ended: %v", c.closeErr)
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("no message within 5 s")
+	}
+	return Message{}
+}
+
+func (c *caller) closed() *websocket.CloseError {
+	c.t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		c.t.Fatal("server did not close")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(c.closeErr, &ce) {
+		c.t.Fatalf("stream ended without a close frame: %v", c.closeErr)
+	}
+	return ce
+}
+
+// level decodes a media message and returns its level in dBFS.
+func level(t testing.TB, m Message) float64 {
+	t.Helper()
+	b, err := m.Media.Audio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcm.DBFS(g711.DecodeUlaw(nil, b))
+}
+
+// speech8k loads a 16 kHz test clip and halves its rate (pair averages: a
+// crude low-pass, enough for tests).
+func speech8k(t testing.TB, name string) []int16 {
+	t.Helper()
+	fr, err := wav.ReadFile("../../../testdata/speech/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int16, 0, len(fr.Samples)/2)
+	for i := 0; i+1 < len(fr.Samples); i += 2 {
+		out = append(out, int16((int32(fr.Samples[i])+int32(fr.Samples[i+1]))/2))
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package twilio
+
+import (
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestTwilioStream plays Twilio's side of a call: μ-law speech in, the
+// reply out with marks, a barge-in, and then: a clear before any audio of
+// the next reply, no audio of the old reply after it, and only marks
+// echoed before the clear counted as heard (Twilio also echoes the marks a
+// clear discarded; those must not count).
+func TestTwilioStream(t *testing.T) {
+	u, sessions := serve(t, WithToken("tok"))
+	c := dial(t, u)
+	c.start(map[string]string{"token": "tok", "customer": "42"})
+	s := <-sessions
+	if st := s.conn.Start(); st.CallSid != "CA0001" || st.CustomParameters["customer"] != "42" {
+		t.Fatalf("start %+v", st)
+	}
+	c.sendAudio(speech8k(t, "order_slt.wav"))
+	c.sendAudio(make([]int16, 4000))
+
+	// Play the reply: echo marks at once, as if played instantly.
+	var echoed []string
+	loud := 0
+	for loud < 12 {
+		m := c.next()
+		switch m.Event {
+		case EventMedia:
+			if m.StreamSid != "MZ0001" {
+				t.Fatalf("media for stream %q", m.StreamSid)
+			}
+			if level(t, m) > -12 {
+				loud++
+			}
+		case EventMark:
+			c.send(Message{Event: EventMark, StreamSid: "MZ0001", Mark: m.Mark})
+			echoed = append(echoed, m.Mark.Name)
+		}
+	}
+	if len(echoed) == 0 {
+		t.Fatal("no marks during the reply")
+	}
+	// Barge in; hold marks from now on, and echo them after the clear as
+	// Twilio does for the audio a clear discards.
+	c.sendAudio(speech8k(t, "stop_slt.wav"))
+	var held []string
+	cleared, quiet := false, 0
+	for quiet < 5 {
+		m := c.next()
+		switch m.Event {
+		case EventClear:
+			if m.StreamSid != "MZ0001" {
+				t.Fatalf("clear for stream %q", m.StreamSid)
+			}
+			cleared = true
+			for _, name := range held {
+				c.send(Message{Event: EventMark, StreamSid: "MZ0001", Mark: &Mark{Name: name}})
+			}
+		case EventMark:
+			if !cleared {
+				held = append(held, m.Mark.Name)
+			}
+		case EventMedia:
+			lvl := level(t, m)
+			if cleared && lvl > -12 {
+				t.Fatalf("old reply audio (%.1f dBFS) after clear", lvl)
+			}
+			if lvl < -20 && lvl > -60 {
+				if !cleared {
+					t.Fatalf("new reply audio (%.1f dBFS) before clear", lvl)
+				}
+				quiet++
+			}
+		}
+	}
+	c.send(Message{Event: EventStop, StreamSid: "MZ0001", Stop: &Stop{CallSid: "CA0001"}})
+	if ce := c.closed(); ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+	if err := <-s.ran; err != nil {
+		t.Fatal(err)
+	}
+	// Heard: exactly the marks echoed while playing, by their session names.
+	var want []string
+	for _, w := range echoed {
+		want = append(want, w[:strings.IndexByte(w, '#')])
+	}
+	if got := s.heard(); !slices.Equal(got, want) {
+		t.Fatalf("heard %q, want %q (held and discarded: %q)", got, want, held)
+	}
+}
+
+func TestTwilioAuth(t *testing.T) {
+	u, _ := serve(t, WithToken("tok"))
+	c := dial(t, u)
+	c.start(map[string]string{"token": "nope"})
+	ce := c.closed()
+	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "unauthorized") {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+func TestTwilioNoStart(t *testing.T) {
+	u, _ := serve(t, WithTimeouts(50*time.Millisecond, time.Second, time.Second))
+	c := dial(t, u)
+	c.send(Message{Event: EventConnected, Protocol: "Call", Version: "1.0.0"})
+	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "no start") {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+// TestTwilioMalformed checks that malformed messages are survived until
+// the error budget runs out, which ends the call.
+func TestTwilioMalformed(t *testing.T) {
+	u, sessions := serve(t, WithMaxErrors(3))
+	c := dial(t, u)
+	c.start(nil)
+	s := <-sessions
+	for _, bad := range []string{`{"event":`, `{"event":"dance"}`, `{"event":"media","media":{"payload":"!!"}}`} {
+		c.sendRaw(bad)
+	}
+	// Still alive: a DTMF and audio go through.
+	c.send(Message{Event: EventDTMF, DTMF: &DTMF{Track: "inbound_track", Digit: "5"}})
+	c.sendRaw(`{"event":"mark"}`)
+	select {
+	case err := <-s.ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("call not ended after too many malformed messages")
+	}
+	if ce := c.closed(); ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+func TestTwilioDTMF(t *testing.T) {
+	digits := make(chan string, 4)
+	u, sessions := serve(t, WithDTMF(func(s Session, digit string) {
+		s.SendText("pressed " + digit)
+		digits <- digit
+	}))
+	c := dial(t, u)
+	c.start(nil)
+	s := <-sessions
+	c.send(Message{Event: EventDTMF, SequenceNumber: "5", DTMF: &DTMF{Track: "inbound_track", Digit: "0"}})
+	select {
+	case d := <-digits:
+		if d != "0" {
+			t.Fatalf("digit %q", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no DTMF")
+	}
+	c.send(Message{Event: EventStop, Stop: &Stop{}})
+	if err := <-s.ran; err != nil {
+		t.Fatal(err)
+	}
+	if s.texts[0] != "pressed 0" {
+		t.Fatalf("texts %q", s.texts)
+	}
+}
+
+func TestTwiML(t *testing.T) {
+	h, err := NewTwiMLHandler(WithTwiMLToken("tok"), WithParameter("line", "support & returns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://hark.example/twilio/voice", nil))
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") {
+		t.Fatalf("content type %q", ct)
+	}
+	var resp struct {
+		Connect struct {
+			Stream struct {
+				URL    string      `xml:"url,attr"`
+				Params []Parameter `xml:"Parameter"`
+			}
+		}
+	}
+	body := rec.Body.String()
+	if err := xml.Unmarshal([]byte(body), &resp); err != nil {
+		t.Fatalf("%v in %s", err, body)
+	}
+	if resp.Connect.Stream.URL != "wss://hark.example/twilio/stream" {
+		t.Errorf("stream URL %q", resp.Connect.Stream.URL)
+	}
+	want := []Parameter{{"token", "tok"}, {"line", "support & returns"}}
+	if !slices.Equal(resp.Connect.Stream.Params, want) {
+		t.Errorf("params %+v", resp.Connect.Stream.Params)
+	}
+	if !strings.Contains(body, "<Response><Connect><Stream url=") {
+		t.Errorf("body %s", body)
+	}
+
+	h, err = NewTwiMLHandler(WithStreamURL("wss://public.example/s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://10.0.0.1/voice", nil))
+	if !strings.Contains(rec.Body.String(), `url="wss://public.example/s"`) {
+		t.Errorf("body %s", rec.Body.String())
+	}
+
+	for _, o := range []TwiMLOption{WithStreamURL("http://x"), WithStreamPath("x"), WithParameter("", "v"), WithSignatureValidation("", "")} {
+		if _, err := NewTwiMLHandler(o); !errors.Is(err, ErrOption) {
+			t.Errorf("err %v, want ErrOption", err)
+		}
+	}
+}
+
+func TestTwiMLSignature(t *testing.T) {
+	const token, public = "authtok", "https://hark.example/twilio/voice"
+	h, err := NewTwiMLHandler(WithSignatureValidation(token, public))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"CallSid": {"CA1"}, "From": {"+15550001"}, "To": {"+15550002"}}
+	for _, tc := range []struct {
+		name string
+		sig  string
+		code int
+	}{
+		{"valid", base64.StdEncoding.EncodeToString(Signature(token, public, form)), http.StatusOK},
+		{"wrong token", base64.StdEncoding.EncodeToString(Signature("other", public, form)), http.StatusForbidden},
+		{"missing", "", http.StatusForbidden},
+		{"garbage", "%%%", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "http://internal:8080/twilio/voice", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", tc.sig)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.code {
+				b, _ := io.ReadAll(rec.Body)
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.code, b)
+			}
+		})
+	}
+}
+
+func TestNewHandlerOptions(t *testing.T) {
+	if _, err := NewHandler(nil); !errors.Is(err, ErrOption) {
+		t.Error("nil constructor accepted")
+	}
+	ns := func(*http.Request, *Conn) (Session, error) { return nil, nil }
+	for _, o := range []Option{WithToken(""), WithMaxMessageBytes(1), WithMaxErrors(-1), WithTimeouts(0, 1, 1), WithLogger(nil)} {
+		if _, err := NewHandler(ns, o); !errors.Is(err, ErrOption) {
+			t.Errorf("err %v, want ErrOption", err)
+		}
+	}
+}

@@ -1,0 +1,412 @@
+package websocket
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/codecs/opus"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/wav"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+// Reply levels of the fake session: the reply before a barge-in is loud,
+// the one after it quiet, so the client can tell them apart even through
+// Opus.
+const (
+	loudAmp  = 0.5
+	quietAmp = 0.02
+)
+
+// fakeSession is a minimal turn-taker: it replies after the user's speech
+// ends and, while replying, treats new speech as a barge-in: it stops the
+// reply, flushes the transport, reports the interruption and speaks a
+// short quiet reply.
+type fakeSession struct {
+	conn *Conn
+
+	mu     sync.Mutex
+	texts  []string
+	images []pipeline.Image
+	stops  int
+	events []agent.Event
+	ran    chan error // receives Run's result
+}
+
+func (s *fakeSession) SendText(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.texts = append(s.texts, text)
+}
+
+func (s *fakeSession) SendImage(img pipeline.Image) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.images = append(s.images, img)
+}
+
+func (s *fakeSession) Interrupt() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stops++
+}
+
+func (s *fakeSession) Run(ctx context.Context) error {
+	err := s.run(ctx)
+	if s.ran != nil {
+		s.ran <- err
+	}
+	return err
+}
+
+func (s *fakeSession) run(ctx context.Context) error {
+	const (
+		listening = iota
+		replying
+		done
+	)
+	state := listening
+	var speech, silence time.Duration
+	var stopReply context.CancelFunc
+	var replyDone chan struct{}
+	defer func() {
+		if stopReply != nil {
+			stopReply()
+			<-replyDone
+		}
+	}()
+	for {
+		fr, err := s.conn.ReadAudio(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		loud := pcm.DBFS(fr.Samples) > -35
+		switch state {
+		case listening:
+			if loud {
+				speech += fr.Duration()
+				silence = 0
+				continue
+			}
+			silence += fr.Duration()
+			if speech > 300*time.Millisecond && silence > 200*time.Millisecond {
+				_ = s.conn.SendEvent(agent.Event{Type: agent.EventState, State: agent.StateSpeaking})
+				rctx, cancel := context.WithCancel(ctx)
+				stopReply = cancel
+				replyDone = make(chan struct{})
+				go func() {
+					defer close(replyDone)
+					s.speak(rctx, loudAmp, 1000)
+				}()
+				state, speech = replying, 0
+			}
+		case replying:
+			if !loud {
+				speech = 0
+				continue
+			}
+			if speech += fr.Duration(); speech < 100*time.Millisecond {
+				continue
+			}
+			stopReply()
+			<-replyDone
+			stopReply = nil
+			if err := s.conn.Flush(ctx); err != nil {
+				return err
+			}
+			_ = s.conn.SendEvent(agent.Event{Type: agent.EventInterruption, Interruption: &agent.Interruption{Heard: "loud", Cancelled: true}})
+			s.speak(ctx, quietAmp, 10)
+			state = done
+		}
+	}
+}
+
+// speak writes n paced 20 ms frames of a 440 Hz tone at amplitude amp.
+func (s *fakeSession) speak(ctx context.Context, amp float64, n int) {
+	f := s.conn.OutputFormat()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	size := f.Samples(20 * time.Millisecond)
+	var pos int
+	for range n {
+		fr := pcm.Frame{Format: f, Samples: make([]int16, size)}
+		for i := range fr.Samples {
+			fr.Samples[i] = int16(amp * 32767 * math.Sin(2*math.Pi*440*float64(pos)/float64(f.Rate)))
+			pos++
+		}
+		if s.conn.WriteAudio(ctx, fr) != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// serve starts a test server on 127.0.0.1 running fake sessions; the
+// returned channel yields each session as it is created.
+func serve(t *testing.T, opts ...Option) (url string, sessions chan *fakeSession) {
+	t.Helper()
+	sessions = make(chan *fakeSession, 4)
+	h, err := NewHandler(func(r *http.Request, c *Conn) (Session, error) {
+		s := &fakeSession{conn: c, ran: make(chan error, 1)}
+		sessions <- s
+		return s, nil
+	}, append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), sessions
+}
+
+// message is one message the device received.
+type message struct {
+	kind int
+	data []byte
+	typ  string // "type" of a JSON message
+	code string // "code" of an error message
+}
+
+// device is a test client speaking the device protocol.
+type device struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	msgs chan message
+	done chan struct{}
+	// closeErr is the error that ended the read loop.
+	closeErr error
+}
+
+func dial(t *testing.T, url string) *device {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	d := &device{t: t, ws: ws, msgs: make(chan message, 4096), done: make(chan struct{})}
+	go d.read()
+	t.Cleanup(func() {
+		ws.Close()
+		<-d.done
+	})
+	return d
+}
+
+func (d *device) read() {
+	defer close(d.done)
+	for {
+		kind, data, err := d.ws.ReadMessage()
+		if err != nil {
+			d.closeErr = err
+			return
+		}
+		m := message{kind: kind, data: data}
+		if kind == websocket.TextMessage {
+			var v struct{ Type, Code string }
+			_ = json.Unmarshal(data, &v)
+			m.typ, m.code = v.Type, v.Code
+		}
+		d.msgs <- m
+	}
+}
+
+func (d *device) sendJSON(v any) {
+	d.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.sendText(string(b))
+}
+
+func (d *device) sendText(s string) {
+	d.t.Helper()
+	if err := d.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func (d *device) sendBinary(b []byte) {
+	d.t.Helper()
+	if err := d.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// next returns the next message, failing after a timeout.
+func (d *device) next() message {
+	d.t.Helper()
+	select {
+	case m := <-d.msgs:
+		return m
+	case <-d.done:
+		select {
+		case m := <-d.msgs:
+			return m
+		default:
+		}
+		d.t.Fatalf("connection ended: %v", d.closeErr)
+	case <-time.After(5 * time.Second):
+		d.t.Fatal("no message within 5 s")
+	}
+	return message{}
+}
+
+// expect skips messages until one of type typ arrives and returns it.
+func (d *device) expect(typ string) message {
+	d.t.Helper()
+	for {
+		if m := d.next(); m.typ == typ {
+			return m
+		}
+	}
+}
+
+// expectError returns the code of the next error message, skipping others.
+func (d *device) expectError() string {
+	d.t.Helper()
+	return d.expect(TypeError).code
+}
+
+// closed waits for the server to close and returns the close error.
+func (d *device) closed() *websocket.CloseError {
+	d.t.Helper()
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		d.t.Fatal("server did not close")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(d.closeErr, &ce) {
+		d.t.Fatalf("connection ended without a close frame: %v", d.closeErr)
+	}
+	return ce
+}
+
+func hello(encoding string, rate int) map[string]any {
+	return map[string]any{"type": "hello", "version": 1, "language": "en", "device": "test",
+		"audio": map[string]any{"encoding": encoding, "sample_rate": rate}}
+}
+
+// speech loads a test clip at rate (16 or 48 kHz).
+func speech(t testing.TB, name string, rate int) []int16 {
+	t.Helper()
+	fr, err := wav.ReadFile("../../../testdata/speech/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Format != pcm.Mono16k {
+		t.Fatalf("%s is %v", name, fr.Format)
+	}
+	if rate == 16000 {
+		return fr.Samples
+	}
+	// 16 -> 48 kHz by linear interpolation: good enough for a level-based fake.
+	out := make([]int16, 0, 3*len(fr.Samples))
+	for i, s := range fr.Samples {
+		n := s
+		if i+1 < len(fr.Samples) {
+			n = fr.Samples[i+1]
+		}
+		for k := range 3 {
+			out = append(out, int16((int32(s)*int32(3-k)+int32(n)*int32(k))/3))
+		}
+	}
+	return out
+}
+
+// audioSender turns samples into the binary messages of one encoding.
+type audioSender struct {
+	enc  *opus.Encoder
+	rate int
+}
+
+func newAudioSender(t testing.TB, encoding string, rate int) *audioSender {
+	t.Helper()
+	a := &audioSender{rate: rate}
+	if encoding == EncodingOpus {
+		var err error
+		if a.enc, err = opus.NewEncoder(rate, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+// frames splits samples into 20 ms messages.
+func (a *audioSender) frames(t testing.TB, samples []int16) [][]byte {
+	t.Helper()
+	n := a.rate / 50
+	var out [][]byte
+	for i := 0; i+n <= len(samples); i += n {
+		if a.enc == nil {
+			b := make([]byte, 2*n)
+			for j, s := range samples[i : i+n] {
+				binary.LittleEndian.PutUint16(b[2*j:], uint16(s))
+			}
+			out = append(out, b)
+			continue
+		}
+		pkt, err := a.enc.Encode(samples[i:i+n], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), pkt...))
+	}
+	return out
+}
+
+// audioLevel decodes a server audio message and returns its level in dBFS.
+type audioReceiver struct {
+	dec *opus.Decoder
+}
+
+func newAudioReceiver(t testing.TB, encoding string, rate int) *audioReceiver {
+	t.Helper()
+	if encoding != EncodingOpus {
+		return &audioReceiver{}
+	}
+	dec, err := opus.NewDecoder(rate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &audioReceiver{dec: dec}
+}
+
+func (a *audioReceiver) level(t testing.TB, b []byte) float64 {
+	t.Helper()
+	if a.dec == nil {
+		s := make([]int16, len(b)/2)
+		for i := range s {
+			s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		return pcm.DBFS(s)
+	}
+	s, err := a.dec.Decode(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcm.DBFS(s)
+}

@@ -1,0 +1,311 @@
+package websocket
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestDeviceProtocol runs a conversation over each audio format: speech in,
+// a reply out, a barge-in, and the clear that must precede the audio of
+// the next reply.
+func TestDeviceProtocol(t *testing.T) {
+	for _, tc := range []struct {
+		encoding string
+		rate     int
+	}{
+		{EncodingPCM16, 16000},
+		{EncodingOpus, 16000},
+		{EncodingOpus, 48000},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.encoding, tc.rate), func(t *testing.T) {
+			url, sessions := serve(t, WithRateLimit(2000, 2000))
+			d := dial(t, url)
+			d.sendJSON(hello(tc.encoding, tc.rate))
+			var sh ServerHello
+			if err := json.Unmarshal(d.expect(TypeHello).data, &sh); err != nil {
+				t.Fatal(err)
+			}
+			if sh.Version != ProtocolVersion || sh.Audio.Encoding != tc.encoding || sh.Audio.SampleRate != tc.rate || sh.Audio.FrameMs != 20 || sh.Session == "" {
+				t.Fatalf("server hello %+v", sh)
+			}
+			s := <-sessions
+
+			snd := newAudioSender(t, tc.encoding, tc.rate)
+			rcv := newAudioReceiver(t, tc.encoding, tc.rate)
+			silence := snd.frames(t, make([]int16, tc.rate/2))
+			for _, f := range snd.frames(t, speech(t, "order_slt.wav", tc.rate)) {
+				d.sendBinary(f)
+			}
+			for _, f := range silence {
+				d.sendBinary(f)
+			}
+			// The reply: wait for loud audio.
+			d.expect("state")
+			loud := 0
+			for loud < 10 {
+				m := d.next()
+				if m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12 {
+					loud++
+				}
+			}
+			// Barge in, then check the order: a clear, and after it no
+			// loud audio, only the quiet reply.
+			for _, f := range snd.frames(t, speech(t, "stop_slt.wav", tc.rate)) {
+				d.sendBinary(f)
+			}
+			cleared, quiet := false, 0
+			for quiet < 5 {
+				m := d.next()
+				switch {
+				case m.typ == TypeClear:
+					cleared = true
+				case m.kind == websocket.BinaryMessage:
+					lvl := rcv.level(t, m.data)
+					if cleared && lvl > -12 {
+						t.Fatalf("loud audio (%.1f dBFS) after clear", lvl)
+					}
+					if lvl < -20 && lvl > -60 {
+						if !cleared {
+							t.Fatalf("audio of the new reply (%.1f dBFS) before clear", lvl)
+						}
+						quiet++
+					}
+				case m.typ == "interruption":
+					if !cleared {
+						t.Fatal("interruption event before clear")
+					}
+				}
+			}
+			d.sendJSON(map[string]string{"type": "bye"})
+			if ce := d.closed(); ce.Code != websocket.CloseNormalClosure {
+				t.Fatalf("close %d %q, want 1000", ce.Code, ce.Text)
+			}
+			if err := <-s.ran; err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		})
+	}
+}
+
+// TestDeviceMalformed sends messages the server must refuse, each answered
+// by an error message with the right code, the connection staying usable.
+func TestDeviceMalformed(t *testing.T) {
+	big := `{"type":"text","text":"` + strings.Repeat("a", 5000) + `"}`
+	for _, tc := range []struct {
+		name     string
+		preHello bool // sent before the hello
+		send     func(d *device)
+		code     string
+	}{
+		{"binary before hello", true, func(d *device) { d.sendBinary(make([]byte, 640)) }, CodeHelloRequired},
+		{"text before hello", true, func(d *device) { d.sendText(`{"type":"text","text":"hi"}`) }, CodeHelloRequired},
+		{"wrong rate", true, func(d *device) { d.sendJSON(hello(EncodingPCM16, 8000)) }, CodeBadAudioFormat},
+		{"wrong opus rate", true, func(d *device) { d.sendJSON(hello(EncodingOpus, 44100)) }, CodeBadAudioFormat},
+		{"unknown encoding", true, func(d *device) { d.sendJSON(hello("mp3", 16000)) }, CodeBadAudioFormat},
+		{"stereo", true, func(d *device) {
+			d.sendText(`{"type":"hello","version":1,"audio":{"encoding":"pcm16","sample_rate":16000,"channels":2}}`)
+		}, CodeBadAudioFormat},
+		{"bad version", true, func(d *device) {
+			d.sendText(`{"type":"hello","version":2,"audio":{"encoding":"pcm16","sample_rate":16000}}`)
+		}, CodeBadVersion},
+		{"bad JSON before hello", true, func(d *device) { d.sendText(`{"type":`) }, CodeBadJSON},
+		{"bad JSON", false, func(d *device) { d.sendText(`{"type":"text",`) }, CodeBadJSON},
+		{"not an object", false, func(d *device) { d.sendText(`["text"]`) }, CodeBadJSON},
+		{"no type", false, func(d *device) { d.sendText(`{"text":"hi"}`) }, CodeBadJSON},
+		{"unknown type", false, func(d *device) { d.sendText(`{"type":"dance"}`) }, CodeUnknownType},
+		{"oversized", false, func(d *device) { d.sendText(big) }, CodeTooLarge},
+		{"oversized audio", false, func(d *device) { d.sendBinary(make([]byte, 4098)) }, CodeTooLarge},
+		{"empty text", false, func(d *device) { d.sendText(`{"type":"text","text":""}`) }, CodeBadMessage},
+		{"bad image", false, func(d *device) {
+			d.sendText(`{"type":"image","mime_type":"image/png","data":"!!!"}`)
+		}, CodeBadMessage},
+		{"image type", false, func(d *device) {
+			d.sendText(`{"type":"image","mime_type":"text/html","data":"aGk="}`)
+		}, CodeBadMessage},
+		{"odd pcm", false, func(d *device) { d.sendBinary(make([]byte, 641)) }, CodeBadAudio},
+		{"second hello", false, func(d *device) { d.sendJSON(hello(EncodingPCM16, 16000)) }, CodeUnexpectedHello},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := serve(t, WithMaxMessageBytes(4096))
+			d := dial(t, url)
+			if !tc.preHello {
+				d.sendJSON(hello(EncodingPCM16, 16000))
+				d.expect(TypeHello)
+			}
+			tc.send(d)
+			if code := d.expectError(); code != tc.code {
+				t.Fatalf("error code %q, want %q", code, tc.code)
+			}
+			// The connection stays usable: a hello (or a text) still works.
+			if tc.preHello {
+				d.sendJSON(hello(EncodingPCM16, 16000))
+				d.expect(TypeHello)
+			}
+			d.sendText(`{"type":"dance"}`)
+			if code := d.expectError(); code != CodeUnknownType {
+				t.Fatalf("after the refusal: code %q", code)
+			}
+		})
+	}
+}
+
+func TestDeviceOpusGarbage(t *testing.T) {
+	url, _ := serve(t)
+	d := dial(t, url)
+	d.sendJSON(hello(EncodingOpus, 48000))
+	d.expect(TypeHello)
+	// A TOC byte announcing a code-3 packet with no frame count.
+	d.sendBinary([]byte{0xff})
+	if code := d.expectError(); code != CodeBadAudio {
+		t.Fatalf("code %q, want %q", code, CodeBadAudio)
+	}
+}
+
+func TestDeviceMessages(t *testing.T) {
+	url, sessions := serve(t)
+	d := dial(t, url)
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	s := <-sessions
+	d.sendJSON(map[string]string{"type": "text", "text": "what time is it"})
+	d.sendJSON(map[string]string{"type": "image", "mime_type": "image/png", "data": base64.StdEncoding.EncodeToString([]byte("\x89PNG"))})
+	d.sendJSON(map[string]string{"type": "stop"})
+	d.sendJSON(map[string]string{"type": "bye"})
+	if ce := d.closed(); ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+	if err := <-s.ran; err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.texts) != 1 || s.texts[0] != "what time is it" {
+		t.Errorf("texts %q", s.texts)
+	}
+	if len(s.images) != 1 || s.images[0].MIMEType != "image/png" || string(s.images[0].Data) != "\x89PNG" {
+		t.Errorf("images %+v", s.images)
+	}
+	if s.stops != 1 {
+		t.Errorf("stops %d", s.stops)
+	}
+}
+
+func TestDeviceAuth(t *testing.T) {
+	url, _ := serve(t, WithToken("s3cret"))
+	t.Run("refused", func(t *testing.T) {
+		d := dial(t, url)
+		h := hello(EncodingPCM16, 16000)
+		h["token"] = "guess"
+		d.sendJSON(h)
+		if code := d.expectError(); code != CodeUnauthorized {
+			t.Fatalf("code %q", code)
+		}
+		ce := d.closed()
+		if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "unauthorized") {
+			t.Fatalf("close %d %q", ce.Code, ce.Text)
+		}
+	})
+	t.Run("accepted", func(t *testing.T) {
+		d := dial(t, url)
+		h := hello(EncodingPCM16, 16000)
+		h["token"] = "s3cret"
+		d.sendJSON(h)
+		d.expect(TypeHello)
+	})
+}
+
+func TestDeviceRateLimit(t *testing.T) {
+	url, _ := serve(t, WithRateLimit(1, 5))
+	d := dial(t, url)
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	for range 8 {
+		d.sendBinary(make([]byte, 640))
+	}
+	if code := d.expectError(); code != CodeRateLimited {
+		t.Fatalf("code %q", code)
+	}
+}
+
+func TestDeviceErrorBudget(t *testing.T) {
+	url, _ := serve(t, WithErrorBudget(1, 3))
+	d := dial(t, url)
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	for range 5 {
+		d.sendText("nonsense")
+	}
+	ce := d.closed()
+	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, CodeTooManyErrors) {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+func TestDeviceHelloTimeout(t *testing.T) {
+	url, _ := serve(t, WithHelloTimeout(50*time.Millisecond))
+	d := dial(t, url)
+	if code := d.expectError(); code != CodeHelloRequired {
+		t.Fatalf("code %q", code)
+	}
+	if ce := d.closed(); ce.Code != websocket.CloseInternalServerErr {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+// TestDeviceKeepalive checks that a device which does not answer pings is
+// dropped.
+func TestDeviceKeepalive(t *testing.T) {
+	url, sessions := serve(t, WithPingInterval(20*time.Millisecond), WithWriteTimeout(20*time.Millisecond))
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	defer ws.Close()
+	if err := ws.WriteJSON(hello(EncodingPCM16, 16000)); err != nil {
+		t.Fatal(err)
+	}
+	// Read nothing more: pings go unanswered.
+	s := <-sessions
+	select {
+	case err := <-s.ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent device not dropped")
+	}
+}
+
+func TestNewHandlerOptions(t *testing.T) {
+	if _, err := NewHandler(nil); err == nil {
+		t.Error("nil constructor accepted")
+	}
+	newSession := func(*http.Request, *Conn) (Session, error) { return nil, nil }
+	for name, o := range map[string]Option{
+		"empty token":    WithToken(""),
+		"nil auth":       WithAuthenticator(nil),
+		"tiny messages":  WithMaxMessageBytes(10),
+		"zero rate":      WithRateLimit(0, 1),
+		"zero budget":    WithErrorBudget(1, 0),
+		"fast ping":      WithPingInterval(time.Microsecond),
+		"zero write":     WithWriteTimeout(0),
+		"negative hello": WithHelloTimeout(-1),
+		"nil logger":     WithLogger(nil),
+	} {
+		if _, err := NewHandler(newSession, o); !errors.Is(err, ErrOption) {
+			t.Errorf("%s: err %v, want ErrOption", name, err)
+		}
+	}
+}
