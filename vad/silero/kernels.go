@@ -3,28 +3,23 @@ package silero
 import "math"
 
 // matVecGo is the portable kernel, y[r] = w[r*ws:r*ws+k] · x[:k]: four
-// rows at a time, so each x value loaded serves four products.
+// rows at a time, so each x value loaded serves four products. The loop is
+// shaped so the compiler drops every bounds check inside it.
 func matVecGo(y, w, x []float32, k, ws int) {
 	x = x[:k]
 	for r := 0; r+4 <= len(y); r += 4 {
-		w0 := w[r*ws : r*ws+k]
-		w1 := w[(r+1)*ws : (r+1)*ws+k]
-		w2 := w[(r+2)*ws : (r+2)*ws+k]
-		w3 := w[(r+3)*ws : (r+3)*ws+k]
+		w0 := w[r*ws:][:len(x)]
+		w1 := w[(r+1)*ws:][:len(x)]
+		w2 := w[(r+2)*ws:][:len(x)]
+		w3 := w[(r+3)*ws:][:len(x)]
 		var s0, s1, s2, s3 float32
-		var t0, t1, t2, t3 float32
-		for j := 0; j+1 < len(x); j += 2 {
-			a, b := x[j], x[j+1]
+		for j, a := range x {
 			s0 += w0[j] * a
-			t0 += w0[j+1] * b
 			s1 += w1[j] * a
-			t1 += w1[j+1] * b
 			s2 += w2[j] * a
-			t2 += w2[j+1] * b
 			s3 += w3[j] * a
-			t3 += w3[j+1] * b
 		}
-		y[r], y[r+1], y[r+2], y[r+3] = s0+t0, s1+t1, s2+t2, s3+t3
+		y[r], y[r+1], y[r+2], y[r+3] = s0, s1, s2, s3
 	}
 }
 
