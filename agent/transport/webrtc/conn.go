@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/harkvoice/hark/agent"
@@ -21,6 +23,8 @@ const (
 	// inQueue is how many decoded 20 ms frames wait for ReadAudio before
 	// the oldest is dropped (1 s).
 	inQueue = 50
+	// maxConceal is the longest loss, in packets, filled by concealment.
+	maxConceal = 5
 	// pendingEvents is how many events wait for the data channel to open.
 	pendingEvents = 64
 	// maxBuffered is the data channel send buffer above which events are
@@ -42,9 +46,10 @@ type Session interface {
 	Interrupt()
 }
 
-// NewSessionFunc makes the session for a new peer. It is called before the
+// NewSessionFunc makes the session for a new peer; r is the offer's request
+// (its query may carry settings such as a language). It is called before the
 // answer is sent; an error fails the offer with 500 Internal Server Error.
-type NewSessionFunc func(c *Conn) (Session, error)
+type NewSessionFunc func(r *http.Request, c *Conn) (Session, error)
 
 // Conn is one peer connection. It implements agent.Transport (Opus in and
 // out at 48 kHz) and agent.EventSink (JSON on the data channel).
@@ -97,8 +102,9 @@ func (c *Conn) ID() string { return c.id }
 // OutputFormat returns 48 kHz mono.
 func (c *Conn) OutputFormat() pcm.Format { return pcm.Mono48k }
 
-// ReadAudio returns the next decoded 20 ms frame of the peer's audio at
-// 48 kHz mono. It returns io.EOF once the peer has gone or the session was
+// ReadAudio returns the next decoded frame of the peer's audio at 48 kHz
+// mono (20 ms per packet from browsers; a frame after a short loss starts
+// with the concealed audio). It returns io.EOF once the peer has gone or the session was
 // deleted, or a *ConnectError if the peer never connected.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	select {
@@ -303,45 +309,79 @@ func (c *Conn) goRead(f func()) {
 
 // readTrack decodes the peer's Opus track into c.in until the track ends.
 func (c *Conn) readTrack(track *pion.TrackRemote) {
-	dec, err := opus.NewDecoder(rtpRate, 1)
+	rx, err := newReceiver()
 	if err != nil {
-		c.end(fmt.Errorf("webrtc: opus decoder: %w", err))
+		c.end(err)
 		return
 	}
-	buf := make([]int16, 6*frameSamples) // 120 ms, the longest Opus packet
-	var (
-		started bool
-		nextSeq uint16
-		lastTS  uint32
-		pos     int64 // samples since the first packet
-	)
 	for {
 		p, _, err := track.ReadRTP()
 		if err != nil {
 			return
 		}
-		if started {
-			gap := p.SequenceNumber - nextSeq
-			if gap >= 0x8000 {
-				continue // late or duplicate
-			}
-			pos += int64(int32(p.Timestamp - lastTS))
-		}
-		started, nextSeq, lastTS = true, p.SequenceNumber+1, p.Timestamp
-		if len(p.Payload) == 0 {
-			continue // padding only
-		}
-		samples, err := dec.Decode(p.Payload, buf[:0])
+		fr, ok, err := rx.receive(p)
 		if err != nil {
 			c.log.Debug("webrtc: opus decode", "err", err)
-			continue
 		}
-		c.push(pcm.Frame{
-			Samples:   append([]int16(nil), samples...),
-			Format:    pcm.Mono48k,
-			Timestamp: pcm.Mono48k.Duration(int(pos)),
-		})
+		if ok {
+			c.push(fr)
+		}
 	}
+}
+
+// receiver turns RTP packets of one Opus stream into PCM frames: it skips
+// padding-only packets, drops late and duplicate ones, and fills short
+// losses with in-band FEC and concealment.
+type receiver struct {
+	dec     *opus.Decoder
+	started bool
+	nextSeq uint16
+	lastTS  uint32
+	pos     int64 // samples since the first packet
+	buf     []int16
+}
+
+func newReceiver() (*receiver, error) {
+	dec, err := opus.NewDecoder(rtpRate, 1)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: opus decoder: %w", err)
+	}
+	return &receiver{dec: dec}, nil
+}
+
+// receive decodes p. ok is false when p carries no audio to deliver.
+func (r *receiver) receive(p *rtp.Packet) (fr pcm.Frame, ok bool, err error) {
+	lost := 0
+	if r.started {
+		gap := p.SequenceNumber - r.nextSeq
+		if gap >= 0x8000 {
+			return pcm.Frame{}, false, nil // late or duplicate
+		}
+		lost = int(gap)
+		r.pos += int64(int32(p.Timestamp - r.lastTS))
+	}
+	r.started, r.nextSeq, r.lastTS = true, p.SequenceNumber+1, p.Timestamp
+	if len(p.Payload) == 0 {
+		return pcm.Frame{}, false, nil // padding only
+	}
+	r.buf = r.buf[:0]
+	if lost > 0 && lost <= maxConceal {
+		// Conceal all but the packet just before this one, which this
+		// packet's in-band FEC data may rebuild.
+		for range lost - 1 {
+			r.buf, _ = r.dec.Conceal(r.buf)
+		}
+		r.buf, _ = r.dec.DecodeFEC(p.Payload, r.buf)
+	}
+	filled := len(r.buf)
+	if r.buf, err = r.dec.Decode(p.Payload, r.buf); err != nil {
+		return pcm.Frame{}, false, err
+	}
+	return pcm.Frame{
+		Samples:   append([]int16(nil), r.buf...),
+		Format:    pcm.Mono48k,
+		Timestamp: pcm.Mono48k.Duration(int(max(0, r.pos-int64(filled)))),
+	}, true, nil
 }
 
 // push queues a decoded frame, dropping the oldest if the reader is behind.

@@ -123,7 +123,7 @@ func (h *Handler) offer(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading offer: "+err.Error(), http.StatusRequestEntityTooLarge)
 		return
 	}
-	c, answer, err := h.Connect(r.Context(), string(body))
+	c, answer, err := h.connect(r, string(body))
 	switch {
 	case errors.Is(err, ErrOffer):
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -144,10 +144,9 @@ func (h *Handler) offer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Connect answers an SDP offer and starts a session for the peer; it is the
-// POST half of ServeHTTP for other signalling channels. It returns once ICE
-// gathering is complete (the answer holds every candidate) or ctx is done.
-func (h *Handler) Connect(ctx context.Context, offer string) (*Conn, string, error) {
+// connect answers an SDP offer and starts a session for the peer. It
+// returns once ICE gathering is complete (the answer holds every candidate).
+func (h *Handler) connect(r *http.Request, offer string) (*Conn, string, error) {
 	h.mu.Lock()
 	switch {
 	case h.closed:
@@ -167,9 +166,9 @@ func (h *Handler) Connect(ctx context.Context, offer string) (*Conn, string, err
 	if err != nil {
 		return nil, "", errors.Join(err, pc.Close())
 	}
-	answer, err := h.negotiate(ctx, c, offer)
+	answer, err := h.negotiate(r.Context(), c, offer)
 	if err == nil {
-		c.session, err = h.newSession(c)
+		c.session, err = h.newSession(r, c)
 		if err == nil && c.session == nil {
 			err = errors.New("webrtc: NewSessionFunc returned no session")
 		}

@@ -68,7 +68,7 @@ func echoRun(c *Conn) func(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if fr.Format != pcm.Mono48k || len(fr.Samples) != frameSamples {
+			if fr.Format != pcm.Mono48k || len(fr.Samples)%frameSamples != 0 {
 				return errors.New("unexpected frame " + fr.Format.String())
 			}
 			if err := c.WriteAudio(ctx, fr); err != nil {
@@ -82,7 +82,7 @@ func echoRun(c *Conn) func(ctx context.Context) error {
 func startServer(t *testing.T, run func(c *Conn) func(context.Context) error, opts ...Option) (*Handler, string, chan *fakeSession) {
 	t.Helper()
 	sessions := make(chan *fakeSession, 4)
-	h, err := NewHandler(func(c *Conn) (Session, error) {
+	h, err := NewHandler(func(_ *http.Request, c *Conn) (Session, error) {
 		s := &fakeSession{RunFn: run(c), done: make(chan error, 1)}
 		sessions <- s
 		return s, nil
@@ -273,7 +273,7 @@ func TestSignallingErrors(t *testing.T) {
 }
 
 func TestNewSessionError(t *testing.T) {
-	h, err := NewHandler(func(*Conn) (Session, error) { return nil, errors.New("no engines") }, WithLoopbackOnly())
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return nil, errors.New("no engines") }, WithLoopbackOnly())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestNewSessionError(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	run := func(*Conn) (Session, error) { return nil, nil }
+	run := func(*http.Request, *Conn) (Session, error) { return nil, nil }
 	for _, o := range []Option{
 		WithConnectTimeout(0), WithMaxSessions(0), WithMaxMessageSize(10), WithLogger(nil), WithICEServers(pionICEServer()),
 	} {

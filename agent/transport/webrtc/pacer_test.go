@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/harkvoice/hark/codecs/opus"
+	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 // sentPacket is a packet a fakeWriter saw, with the fake clock's time.
@@ -157,6 +160,23 @@ func BenchmarkPacerSend(b *testing.B) {
 		// Flushing before each send starts a talkspurt, so nothing waits.
 		p.flush()
 		if _, err := p.send(ctx, nil, p.flushSignal(), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteAudio measures encoding and sending one 20 ms frame.
+func BenchmarkWriteAudio(b *testing.B) {
+	enc, err := opus.NewEncoder(rtpRate, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Conn{enc: enc, pace: newPacer(discardWriter{}), done: make(chan struct{})}
+	fr := pcm.Frame{Samples: tone(frameSamples), Format: pcm.Mono48k}
+	ctx := context.Background()
+	for b.Loop() {
+		c.pace.flush() // start a talkspurt so nothing waits
+		if err := c.WriteAudio(ctx, fr); err != nil {
 			b.Fatal(err)
 		}
 	}
