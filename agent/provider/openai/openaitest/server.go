@@ -418,11 +418,16 @@ func (a *answer) chat(rep ChatReply, req *goopenai.ChatCompletionRequest) {
 		return
 	}
 	role := goopenai.ChatMessageRoleAssistant // sent with the first event
-	event := func(delta goopenai.ChatCompletionStreamChoiceDelta, finish goopenai.FinishReason) bool {
+	created := time.Now().Unix()
+	event := func(delta wireDelta, finish string) bool {
 		delta.Role, role = role, ""
-		b, err := json.Marshal(goopenai.ChatCompletionStreamResponse{
-			ID: "chatcmpl-test", Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: req.Model,
-			Choices: []goopenai.ChatCompletionStreamChoice{{Delta: delta, FinishReason: finish}},
+		choice := wireChoice{Delta: delta}
+		if finish != "" {
+			choice.FinishReason = &finish
+		}
+		b, err := json.Marshal(wireChunk{
+			ID: "chatcmpl-test", Object: "chat.completion.chunk", Created: created, Model: req.Model,
+			Choices: []wireChoice{choice},
 		})
 		if err != nil {
 			return false
@@ -430,7 +435,7 @@ func (a *answer) chat(rep ChatReply, req *goopenai.ChatCompletionRequest) {
 		return a.chunk(rep.Fault, fmt.Appendf(nil, "data: %s\n\n", b))
 	}
 	for _, d := range rep.Deltas {
-		if !event(goopenai.ChatCompletionStreamChoiceDelta{Content: d}, "") {
+		if !event(wireDelta{Content: d}, "") {
 			return
 		}
 	}
@@ -439,30 +444,59 @@ func (a *answer) chat(rep ChatReply, req *goopenai.ChatCompletionRequest) {
 		size = 5
 	}
 	for i, tc := range rep.ToolCalls {
-		index := i
-		head := goopenai.ToolCall{Index: &index, ID: callID(tc, i), Type: goopenai.ToolTypeFunction,
-			Function: goopenai.FunctionCall{Name: tc.Name}}
-		if !event(goopenai.ChatCompletionStreamChoiceDelta{ToolCalls: []goopenai.ToolCall{head}}, "") {
+		head := wireToolCall{Index: i, ID: callID(tc, i), Type: "function", Function: wireFunction{Name: tc.Name}}
+		if !event(wireDelta{ToolCalls: []wireToolCall{head}}, "") {
 			return
 		}
 		for args := tc.Arguments; args != ""; {
 			n := min(size, len(args))
-			frag := goopenai.ToolCall{Index: &index, Function: goopenai.FunctionCall{Arguments: args[:n]}}
-			if !event(goopenai.ChatCompletionStreamChoiceDelta{ToolCalls: []goopenai.ToolCall{frag}}, "") {
+			frag := wireToolCall{Index: i, Function: wireFunction{Arguments: args[:n]}}
+			if !event(wireDelta{ToolCalls: []wireToolCall{frag}}, "") {
 				return
 			}
 			args = args[n:]
 		}
 	}
-	finish := goopenai.FinishReasonStop
+	finish := "stop"
 	if len(rep.ToolCalls) > 0 {
-		finish = goopenai.FinishReasonToolCalls
+		finish = "tool_calls"
 	}
-	if !event(goopenai.ChatCompletionStreamChoiceDelta{}, finish) {
+	if !event(wireDelta{}, finish) {
 		return
 	}
 	a.chunk(rep.Fault, []byte("data: [DONE]\n\n"))
 }
+
+// The chat stream's wire form, as OpenAI sends it.
+type (
+	wireChunk struct {
+		ID      string       `json:"id"`
+		Object  string       `json:"object"`
+		Created int64        `json:"created"`
+		Model   string       `json:"model"`
+		Choices []wireChoice `json:"choices"`
+	}
+	wireChoice struct {
+		Index        int       `json:"index"`
+		Delta        wireDelta `json:"delta"`
+		FinishReason *string   `json:"finish_reason"`
+	}
+	wireDelta struct {
+		Role      string         `json:"role,omitempty"`
+		Content   string         `json:"content,omitempty"`
+		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+	}
+	wireToolCall struct {
+		Index    int          `json:"index"`
+		ID       string       `json:"id,omitempty"`
+		Type     string       `json:"type,omitempty"`
+		Function wireFunction `json:"function"`
+	}
+	wireFunction struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	}
+)
 
 func callID(tc ToolCall, i int) string {
 	if tc.ID != "" {

@@ -1,0 +1,43 @@
+package openai
+
+import (
+	"reflect"
+	"testing"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/harkvoice/hark/pipeline"
+)
+
+func TestToolCallsWithoutIndex(t *testing.T) {
+	// Some servers send whole calls, or fragments, without an index.
+	var tc toolCalls
+	tc.add([]goopenai.ToolCall{{ID: "a", Function: goopenai.FunctionCall{Name: "f", Arguments: `{"x":`}}})
+	tc.add([]goopenai.ToolCall{{Function: goopenai.FunctionCall{Arguments: `1}`}}})
+	tc.add([]goopenai.ToolCall{{ID: "b", Function: goopenai.FunctionCall{Name: "g"}}})
+	bad := -1
+	tc.add([]goopenai.ToolCall{{Index: &bad, ID: "c", Function: goopenai.FunctionCall{Name: "h"}}})
+	want := []pipeline.ToolCall{{ID: "a", Name: "f", Arguments: `{"x":1}`}, {ID: "b", Name: "g", Arguments: "{}"}}
+	if got := tc.complete(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestLanguages(t *testing.T) {
+	for in, want := range map[string]string{
+		"english": "en", "Spanish": "es", "mandarin": "zh", "en": "en", "zh-CN": "zh-CN",
+		"jw": "jv", "klingon": "", "": "",
+	} {
+		if got := languageCode(in); got != want {
+			t.Errorf("languageCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"es": "Spanish (es)", "pt-BR": "Portuguese (pt-BR)", "xx": "the language with BCP-47 tag xx"} {
+		if got := languageName(in); got != want {
+			t.Errorf("languageName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := baseLanguage(" zh_Hant-TW"); got != "zh" {
+		t.Errorf("baseLanguage = %q", got)
+	}
+}
