@@ -73,6 +73,7 @@ import (
 	"unsafe"
 
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/pipeline"
 )
 
@@ -190,19 +191,21 @@ func (r *Recognizer) release(d *C.ps_decoder_t) {
 	<-r.slots
 }
 
-// Transcribe recognises one utterance of 16 kHz audio (stereo is mixed down).
+// Transcribe recognises one utterance. Audio in other formats than 16 kHz
+// mono is converted first (any rate codecs/resample supports), but the
+// installed model is wideband: 8 kHz telephone speech is recognised poorly.
 // language must be empty or English. Cancelling ctx stops decoding within
 // about 100 ms of audio.
 func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language string) (pipeline.Transcript, error) {
 	if !englishHint(language) {
 		return pipeline.Transcript{}, fmt.Errorf("%w: %q (only English models are installed)", ErrLanguage, language)
 	}
-	if audio.Format.Rate != 16000 || audio.Format.Validate() != nil {
-		return pipeline.Transcript{}, fmt.Errorf("%w: %s, want 16000Hz", pcm.ErrFormat, audio.Format)
-	}
 	samples := audio.Samples
-	if audio.Format.Channels == 2 {
-		samples = pcm.ToMono(nil, samples)
+	if audio.Format != pcm.Mono16k {
+		var err error
+		if samples, err = resample.NewConverter(pcm.Mono16k).Convert(nil, audio); err != nil {
+			return pipeline.Transcript{}, err
+		}
 	}
 	d, err := r.acquire(ctx)
 	if err != nil {
