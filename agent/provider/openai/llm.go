@@ -20,7 +20,9 @@ import (
 var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 
 // Stream sends req to /chat/completions and yields the reply as it streams:
-// text deltas at once, each tool call once its arguments are complete. The
+// text deltas at once, each tool call once its arguments are complete. A
+// leading <think>...</think> block, which reasoning models served by
+// llama.cpp or Ollama put in the text, is dropped. The
 // sequence ends with an error when the request fails, the server stalls or
 // the stream breaks; cancelling ctx stops it and yields the context's cause.
 func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pipeline.Delta, error] {
@@ -39,8 +41,11 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 		}
 		defer stream.Close()
 
-		var calls toolCalls
-		finished := false
+		var (
+			calls    toolCalls
+			think    thinkFilter
+			finished bool
+		)
 		for {
 			resp, err := stream.Recv()
 			if err != nil {
@@ -61,7 +66,7 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 				if ch.Index != 0 {
 					continue
 				}
-				text := ch.Delta.Content + ch.Delta.Refusal
+				text := think.push(ch.Delta.Content + ch.Delta.Refusal)
 				if text != "" && !yield(pipeline.Delta{Text: text}, nil) {
 					return
 				}
@@ -70,6 +75,9 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 					continue
 				}
 				finished = true
+				if text := think.flush(); text != "" && !yield(pipeline.Delta{Text: text}, nil) {
+					return
+				}
 				for _, tc := range calls.complete() {
 					if !yield(pipeline.Delta{ToolCall: &tc}, nil) {
 						return
@@ -78,6 +86,59 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 			}
 		}
 	}
+}
+
+// thinkFilter drops a <think>...</think> block at the start of a reply.
+type thinkFilter struct {
+	state int // 0: deciding, 1: inside the block, 2: passing text through
+	buf   string
+}
+
+const (
+	thinkOpen  = "<think>"
+	thinkClose = "</think>"
+)
+
+// push takes a text delta and returns the text to speak.
+func (f *thinkFilter) push(s string) string {
+	switch f.state {
+	case 0:
+		f.buf += s
+		t := strings.TrimLeft(f.buf, " \t\r\n")
+		switch {
+		case strings.HasPrefix(t, thinkOpen):
+			f.state, f.buf = 1, ""
+			return f.push(t[len(thinkOpen):])
+		case strings.HasPrefix(thinkOpen, t):
+			return "" // may still become "<think>"
+		}
+		f.state = 2
+		out := f.buf
+		f.buf = ""
+		return out
+	case 1:
+		f.buf += s
+		if i := strings.Index(f.buf, thinkClose); i >= 0 {
+			rest := strings.TrimLeft(f.buf[i+len(thinkClose):], " \t\r\n")
+			f.state, f.buf = 2, ""
+			return rest
+		}
+		if n := len(f.buf) - len(thinkClose); n > 0 {
+			f.buf = f.buf[n:] // keep only what may start the closing tag
+		}
+		return ""
+	}
+	return s
+}
+
+// flush returns text held back at the end of the reply.
+func (f *thinkFilter) flush() string {
+	out := ""
+	if f.state == 0 {
+		out = f.buf
+	}
+	f.buf = ""
+	return out
 }
 
 // toolCalls assembles streamed tool-call fragments by index.

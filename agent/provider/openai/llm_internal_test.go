@@ -41,3 +41,27 @@ func TestLanguages(t *testing.T) {
 		t.Errorf("baseLanguage = %q", got)
 	}
 }
+
+func TestThinkFilter(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"<thi", "nk>\nplan the answer ", "carefully</th", "ink>\n\nHello", " there."}, "Hello there."},
+		{[]string{"\n<think></think>", "Hi."}, "Hi."},
+		{[]string{"<", "b>bold</b>"}, "<b>bold</b>"},
+		{[]string{"Hello <think> is a tag."}, "Hello <think> is a tag."},
+		{[]string{" <th"}, " <th"},
+		{[]string{"<think>never closed"}, ""},
+	} {
+		var f thinkFilter
+		got := ""
+		for _, d := range tt.in {
+			got += f.push(d)
+		}
+		got += f.flush()
+		if got != tt.want {
+			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
