@@ -212,7 +212,7 @@ const (
 func (c *Chunker) boundary(i int) (end int, kind boundaryKind, decided bool) {
 	first, _ := utf8.DecodeRuneInString(c.buf[i:])
 	end = i
-	sentence, dots := false, 0
+	sentence, marks := false, 0
 	for n := 0; end < len(c.buf); n++ {
 		r, size := utf8.DecodeRuneInString(c.buf[end:])
 		if !isMark(r) && !isCloser(r) {
@@ -223,9 +223,7 @@ func (c *Chunker) boundary(i int) (end int, kind boundaryKind, decided bool) {
 		}
 		if isSentenceMark(r) {
 			sentence = true
-		}
-		if r == '.' {
-			dots++
+			marks++
 		}
 		end += size
 	}
@@ -243,7 +241,7 @@ func (c *Chunker) boundary(i int) (end int, kind boundaryKind, decided bool) {
 	if !unicode.IsSpace(next) && !isWide(next) {
 		return end, notBoundary, true // "3.5", "10:30", "a.b@c.d", "x?y=1"
 	}
-	if first == '.' && dots == 1 {
+	if first == '.' && marks == 1 { // a lone period, not "...", ".?" or "?."
 		return c.afterPeriod(i, end)
 	}
 	return end, kind, true
@@ -265,19 +263,16 @@ func (c *Chunker) afterPeriod(i, end int) (int, boundaryKind, bool) {
 		return end, notBoundary, true // "Dr. Smith"
 	case isDigits(word) && atLineStart(c.buf, i-len(word)):
 		return end, notBoundary, true // a list number: "1. Open the app"
-	case trailing[lower]:
-		// "etc." ends a sentence only if a capital letter follows.
-		space := c.buf[end:]
-		rest := strings.TrimLeftFunc(space, unicode.IsSpace)
-		space = space[:len(space)-len(rest)]
-		if strings.Contains(space, "\n") || len(space) > 8 {
-			return end, sentenceEnd, true
-		}
-		if rest == "" {
+	case trailing[lower], numbered[lower]:
+		// "etc." ends a sentence if a capital letter follows, "no." unless
+		// a number does.
+		r, decided := c.nextWord(end)
+		switch {
+		case !decided:
 			return end, notBoundary, false
-		}
-		r, _ := utf8.DecodeRuneInString(strings.TrimLeft(rest, "\"'“‘(¿¡"))
-		if unicode.IsUpper(r) {
+		case r == '\n':
+			return end, sentenceEnd, true
+		case trailing[lower] && unicode.IsUpper(r), numbered[lower] && !unicode.IsDigit(r):
 			return end, sentenceEnd, true
 		}
 		return end, notBoundary, true
@@ -285,14 +280,31 @@ func (c *Chunker) afterPeriod(i, end int) (int, boundaryKind, bool) {
 	return end, sentenceEnd, true
 }
 
+// nextWord returns the first character of the word after the whitespace at
+// buf[end:], skipping opening quotes; a line break or a long gap gives
+// '\n'. decided is false when that character has not arrived yet.
+func (c *Chunker) nextWord(end int) (r rune, decided bool) {
+	space := c.buf[end:]
+	rest := strings.TrimLeftFunc(space, unicode.IsSpace)
+	space = space[:len(space)-len(rest)]
+	if strings.Contains(space, "\n") || len(space) > 8 {
+		return '\n', true
+	}
+	rest = strings.TrimLeft(rest, "\"'“‘(¿¡")
+	if rest == "" || !utf8.FullRuneInString(rest) {
+		return 0, false
+	}
+	r, _ = utf8.DecodeRuneInString(rest)
+	return r, true
+}
+
 // titles are abbreviations that are always followed by more of the sentence.
 var titles = map[string]bool{
 	"mr": true, "mrs": true, "ms": true, "dr": true, "prof": true, "st": true,
-	"mt": true, "vs": true, "cf": true, "fig": true, "no": true, "nos": true,
-	"vol": true, "pp": true, "approx": true, "dept": true, "gen": true,
+	"mt": true, "vs": true, "cf": true, "fig": true, "vol": true, "pp": true, "approx": true, "dept": true, "gen": true,
 	"gov": true, "sen": true, "rep": true, "capt": true, "lt": true, "col": true,
 	"sgt": true, "rev": true, "hon": true, "sr": true, "sra": true, "srta": true,
-	"dra": true, "ud": true, "uds": true, "pág": true, "núm": true, "ej": true,
+	"dra": true, "ud": true, "uds": true, "pág": true, "ej": true,
 	"aprox": true, "av": true, "avda": true, "tel": true, "ext": true,
 }
 
@@ -301,6 +313,9 @@ var trailing = map[string]bool{
 	"etc": true, "jr": true, "inc": true, "ltd": true, "co": true, "corp": true,
 	"bros": true, "min": true, "max": true, "esq": true,
 }
+
+// numbered are abbreviations that precede a number but are words otherwise.
+var numbered = map[string]bool{"no": true, "nos": true, "núm": true, "nº": true}
 
 // lastWord returns the word just before the end of s, without leading
 // brackets or quotes.

@@ -61,6 +61,22 @@ func TestChunker(t *testing.T) {
 			want: []string{"We sell apples,", "pears, etc. and more fruit of all kinds.", "We sell nuts, seeds, etc.", "That is our whole list today."},
 		},
 		{
+			name: "no before a number",
+			in:   "Your ticket is No. 5 in the queue today. The answer is no. Is there anything else?",
+			want: []string{"Your ticket is No. 5 in the queue today.", "The answer is no. Is there anything else?"},
+		},
+		{
+			name: "no at a sentence end",
+			opts: []pipeline.ChunkerOption{pipeline.WithMinChunk(0)},
+			in:   "Can I return it after a year? Sadly no. Only No. 1 stores take it.",
+			want: []string{"Can I return it after a year?", "Sadly no.", "Only No. 1 stores take it."},
+		},
+		{
+			name: "question mark after an abbreviation",
+			in:   "¿Y cómo está Ud.? Muy bien, gracias por preguntar. Adiós.",
+			want: []string{"¿Y cómo está Ud.?", "Muy bien, gracias por preguntar.", "Adiós."},
+		},
+		{
 			name: "urls and email",
 			in:   "Visit https://example.com/help?topic=a.b for details. Or write to ana.lopez@example.es. We answer quickly.",
 			want: []string{"Visit https://example.com/help?topic=a.b for details.", "Or write to ana.lopez@example.es.", "We answer quickly."},
