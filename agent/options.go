@@ -116,7 +116,7 @@ func WithTTS(tts pipeline.TTS) Option {
 }
 
 // WithVAD sets the factory of the voice-activity model; the session calls
-// it once per Run.
+// it once per Run (default: Silero v5 at 16 kHz, see vad/silero).
 func WithVAD(newModel func() (vad.Model, error)) Option {
 	return func(s *Session) error {
 		if newModel == nil {

@@ -14,10 +14,23 @@ import (
 	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/silero"
 )
 
 // DefaultFallbackText is spoken when a provider fails.
 const DefaultFallbackText = "Sorry, I ran into a problem. Could you say that again?"
+
+// loadSilero parses the Silero weights once per process; sessions share them.
+var loadSilero = sync.OnceValues(silero.Load)
+
+// defaultVAD returns a Silero v5 model at 16 kHz.
+func defaultVAD() (vad.Model, error) {
+	w, err := loadSilero()
+	if err != nil {
+		return nil, err
+	}
+	return w.NewModel(16000)
+}
 
 // Session owns one conversation: it reads the Transport's audio, detects
 // speech, transcribes user turns, streams the LLM's reply through the TTS to
@@ -62,8 +75,8 @@ type Session struct {
 	state   State
 }
 
-// New makes a session on tr. It needs an LLM, a TTS, an STT (WithSTT or
-// WithStreamingSTT) and a VAD model (WithVAD).
+// New makes a session on tr. It needs an LLM, a TTS and an STT (WithSTT or
+// WithStreamingSTT). The VAD is Silero v5 unless WithVAD says otherwise.
 func New(tr Transport, opts ...Option) (*Session, error) {
 	if tr == nil {
 		return nil, ErrNoTransport
@@ -87,8 +100,9 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 		return nil, fmt.Errorf("%w: no LLM", ErrMissingStage)
 	case s.tts == nil:
 		return nil, fmt.Errorf("%w: no TTS", ErrMissingStage)
-	case s.newVAD == nil:
-		return nil, fmt.Errorf("%w: no VAD (WithVAD)", ErrMissingStage)
+	}
+	if s.newVAD == nil {
+		s.newVAD = defaultVAD
 	}
 	if err := tr.OutputFormat().Validate(); err != nil {
 		return nil, fmt.Errorf("%w: transport output: %w", ErrOption, err)

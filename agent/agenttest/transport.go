@@ -35,6 +35,7 @@ type Transport struct {
 	next    time.Time
 	closed  bool
 	hangup  bool
+	arrived []time.Time // delivery time of each microphone frame
 	frames  []Output
 	events  []agent.Event
 	flushes []time.Time
@@ -48,11 +49,30 @@ func NewTransport(in, out pcm.Format) *Transport {
 }
 
 // Play queues samples (in the input format) to be heard by the session
-// after what is already queued.
-func (t *Transport) Play(samples []int16) {
+// after what is already queued. It returns the microphone position (in
+// samples per channel) at which they start.
+func (t *Transport) Play(samples []int16) int64 {
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := t.micPos + int64(len(t.mic)/t.in.Channels)
 	t.mic = append(t.mic, samples...)
-	t.mu.Unlock()
+	return at
+}
+
+// Delivered returns when the microphone delivered the sample at position
+// pos (in samples per channel): the delivery time of its frame less the
+// time from the sample to the frame's end, as a live microphone would have
+// captured it.
+func (t *Transport) Delivered(pos int64) (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	per := int64(t.in.SamplesPerChannel(20 * time.Millisecond))
+	i := pos / per
+	if pos < 0 || i >= int64(len(t.arrived)) {
+		return time.Time{}, false
+	}
+	end := (i + 1) * per
+	return t.arrived[i].Add(-time.Duration((end - pos) * int64(time.Second) / int64(t.in.Rate))), true
 }
 
 // Queued returns how many input samples are still to be delivered.
@@ -114,6 +134,7 @@ func (t *Transport) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	k := copy(fr.Samples, t.mic)
 	t.mic = t.mic[k:]
 	t.micPos += int64(n / t.in.Channels)
+	t.arrived = append(t.arrived, time.Now())
 	return fr, nil
 }
 
