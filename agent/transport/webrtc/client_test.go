@@ -34,7 +34,7 @@ type testClient struct {
 
 	mu        sync.Mutex
 	events    []agent.Event
-	received  [][]int16 // decoded 20 ms frames from the server, in order
+	received  []heardFrame // decoded frames from the server, in order
 	markers   int
 	evSignal  chan struct{}
 	audSignal chan struct{}
@@ -124,7 +124,7 @@ func (c *testClient) readAudio(tr *pion.TrackRemote) {
 			continue
 		}
 		c.mu.Lock()
-		c.received = append(c.received, s)
+		c.received = append(c.received, heardFrame{at: time.Now(), samples: s})
 		if p.Marker {
 			c.markers++
 		}
@@ -277,8 +277,76 @@ func (c *testClient) waitAudio(d time.Duration, n int) {
 	}
 }
 
-func (c *testClient) audio() [][]int16 {
+// heardFrame is a frame of agent audio and when it arrived.
+type heardFrame struct {
+	at      time.Time
+	samples []int16
+}
+
+func (c *testClient) audio() []heardFrame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([][]int16(nil), c.received...)
+	return append([]heardFrame(nil), c.received...)
 }
+
+// mic streams 20 ms frames to the server at real time, like a microphone:
+// silence, except while a queued clip plays.
+type mic struct {
+	c     *testClient
+	clips chan []int16
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	plays []time.Time // when each clip started
+}
+
+// startMic runs the microphone until ctx is done; stop waits for it.
+func (c *testClient) startMic(ctx context.Context) *mic {
+	m := &mic{c: c, clips: make(chan []int16, 4)}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		enc, err := opus.NewEncoder(rtpRate, 1)
+		if err != nil {
+			return
+		}
+		tick := time.NewTicker(frameDuration)
+		defer tick.Stop()
+		silence := make([]int16, frameSamples)
+		var clip []int16
+		var pkt []byte
+		for {
+			if len(clip) == 0 {
+				select {
+				case clip = <-m.clips:
+					m.mu.Lock()
+					m.plays = append(m.plays, time.Now())
+					m.mu.Unlock()
+				default:
+				}
+			}
+			fr := silence
+			if len(clip) >= frameSamples {
+				fr, clip = clip[:frameSamples], clip[frameSamples:]
+			} else {
+				clip = nil
+			}
+			if pkt, err = enc.Encode(fr, pkt[:0]); err != nil {
+				return
+			}
+			if err := c.mic.WriteSample(media.Sample{Data: pkt, Duration: frameDuration}); err != nil {
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return m
+}
+
+// say queues a clip (48 kHz mono) and returns at once.
+func (m *mic) say(clip []int16) { m.clips <- clip }
+
+func (m *mic) stop() { m.wg.Wait() }

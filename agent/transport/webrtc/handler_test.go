@@ -129,7 +129,7 @@ func TestEchoConversation(t *testing.T) {
 	c.waitAudio(5*time.Second, 15)
 	loud := 0
 	for _, fr := range c.audio() {
-		if pcm.DBFS(fr) > -30 {
+		if pcm.DBFS(fr.samples) > -30 {
 			loud++
 		}
 	}
