@@ -69,11 +69,14 @@ func ToFloat32(dst []float32, src []int16) []float32 {
 	return dst
 }
 
-// FromFloat32 converts floats to samples with clipping, appending to dst.
+// FromFloat32 converts floats to samples with clipping, appending to dst;
+// NaN becomes 0.
 func FromFloat32(dst []int16, src []float32) []int16 {
 	for _, v := range src {
 		x := v * 32768
 		switch {
+		case x != x: // NaN
+			dst = append(dst, 0)
 		case x >= 32767:
 			dst = append(dst, 32767)
 		case x <= -32768:
