@@ -195,16 +195,17 @@ func (c *Chunker) qualifies(text string, width int, sentence bool) bool {
 	return sentence && width >= c.min
 }
 
+// boundaryKind tells what a run of punctuation ends.
 type boundaryKind int
-
-// maxRun bounds the run of marks and closing quotes read after a mark.
-const maxRun = 8
 
 const (
 	notBoundary boundaryKind = iota
 	clauseEnd
 	sentenceEnd
 )
+
+// maxRun bounds the run of marks and closing quotes read after a mark.
+const maxRun = 8
 
 // boundary looks at the mark at buf[i] with the run of marks and closing
 // quotes after it. It returns the end of the run and what kind of boundary
