@@ -579,3 +579,31 @@ func BenchmarkSynthesize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCancel measures how long a reply stream takes to end after its
+// context is cancelled (the barge-in path), with the server mid-stream.
+func BenchmarkCancel(b *testing.B) {
+	srv := openaitest.NewServer()
+	defer srv.Close()
+	srv.SetDefaultChat(openaitest.ChatReply{Deltas: []string{"one ", "two"}, Fault: openaitest.Fault{ChunkDelay: time.Minute}})
+	c, err := openai.New(openai.WithBaseURL(srv.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	var total time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		var start time.Time
+		for _, err := range c.Stream(ctx, hello) {
+			if err != nil {
+				break
+			}
+			start = time.Now()
+			cancel(pipeline.ErrInterrupted)
+		}
+		total += time.Since(start)
+		cancel(nil)
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "cancel-µs")
+}

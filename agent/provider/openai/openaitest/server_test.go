@@ -142,3 +142,50 @@ func Example() {
 	// Hello! How can I help you today?
 	// 3 requests, first from Book a table.
 }
+
+func TestConcurrentClients(t *testing.T) {
+	srv := openaitest.NewServer()
+	defer srv.Close()
+	c, err := openai.New(openai.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	const n = 8
+	errc := make(chan error, 2*n)
+	for range n {
+		go func() {
+			_, err := collectText(c)
+			errc <- err
+		}()
+		go func() {
+			var err error
+			for _, e := range c.Synthesize(context.Background(), pipeline.SpeechRequest{Text: "Hello there."}) {
+				if e != nil {
+					err = e
+				}
+			}
+			errc <- err
+		}()
+	}
+	for range 2 * n {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(srv.Requests()); got != 2*n {
+		t.Errorf("%d requests recorded, want %d", got, 2*n)
+	}
+}
+
+func collectText(c *openai.Client) (string, error) {
+	text := ""
+	req := pipeline.Request{Messages: []pipeline.Message{{Role: pipeline.RoleUser, Content: "hi"}}}
+	for d, err := range c.Stream(context.Background(), req) {
+		if err != nil {
+			return text, err
+		}
+		text += d.Text
+	}
+	return text, nil
+}
