@@ -329,3 +329,44 @@ func BenchmarkSilero8k(b *testing.B) {
 	}
 	benchmarkSilero(b, 8000, k)
 }
+
+// Streams share one Weights: concurrent streams (run under -race) give the
+// same results as one stream alone.
+func TestStreamsShareWeights(t *testing.T) {
+	c := goldenClips(t)[0]
+	run := func() []float32 {
+		m, err := testWeights(t).NewModel(c.rate)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		w := m.WindowSize()
+		var out []float32
+		for i := 0; i+w <= len(c.samples) && i < 40*w; i += w {
+			p, err := m.Probability(c.samples[i : i+w])
+			if err != nil {
+				t.Error(err)
+				return nil
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	want := run()
+	results := make([][]float32, 4)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = run() })
+	}
+	wg.Wait()
+	for i, got := range results {
+		if len(got) != len(want) {
+			t.Fatalf("stream %d: %d windows, want %d", i, len(got), len(want))
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("stream %d window %d: %v, want %v", i, j, got[j], want[j])
+			}
+		}
+	}
+}
