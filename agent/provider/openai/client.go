@@ -307,7 +307,10 @@ func (c *Client) watch(parent context.Context) (context.Context, *watchdog) {
 }
 
 // progress restarts the idle countdown.
-func (w *watchdog) progress() { w.timer.Reset(w.idle) }
+func (w *watchdog) progress() { w.expire(w.idle) }
+
+// expire makes the watchdog fire after d unless progress is called.
+func (w *watchdog) expire(d time.Duration) { w.timer.Reset(d) }
 
 // stop ends the watch and releases the context.
 func (w *watchdog) stop() {

@@ -607,3 +607,15 @@ func BenchmarkCancel(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "cancel-µs")
 }
+
+func TestStreamEndsWithoutDone(t *testing.T) {
+	// A server that finishes the reply but is slow to send [DONE] must not
+	// hold up the end of the sequence.
+	srv, c := setup(t, openai.WithIdleTimeout(time.Hour))
+	srv.Chat(openaitest.ChatReply{Fault: openaitest.Fault{ChunkDelay: time.Hour}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, _, err := collect(ctx, c, hello); err != nil || ctx.Err() != nil {
+		t.Fatalf("err %v, context %v", err, ctx.Err())
+	}
+}

@@ -10,11 +10,16 @@ import (
 	"iter"
 	"net/http"
 	"strings"
+	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/harkvoice/hark/pipeline"
 )
+
+// doneGrace is how long a stream may take to send [DONE] after the finish
+// reason before it is closed.
+const doneGrace = 250 * time.Millisecond
 
 // emptySchema is the parameter schema of a tool that takes no arguments.
 var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
@@ -58,10 +63,10 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 				yield(pipeline.Delta{}, fail("chat", ctx, wctx, err, true))
 				return
 			}
-			wd.progress()
 			if finished {
 				continue // usage chunks after the finish
 			}
+			wd.progress()
 			for _, ch := range resp.Choices {
 				if ch.Index != 0 {
 					continue
@@ -75,6 +80,9 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 					continue
 				}
 				finished = true
+				// Wait only briefly for the [DONE] that lets the connection
+				// be reused: the caller waits for the sequence to end.
+				wd.expire(doneGrace)
 				if text := think.flush(); text != "" && !yield(pipeline.Delta{Text: text}, nil) {
 					return
 				}
