@@ -302,6 +302,16 @@ func TestStreamBroken(t *testing.T) {
 	}
 }
 
+func TestErrorEvent(t *testing.T) {
+	srv, c := setup(t)
+	srv.Chat(openaitest.ChatReply{Deltas: []string{"a ", "b ", "c"}, Fault: openaitest.Fault{Drop: true, DropAfter: 1, ErrorEvent: true, Message: "model crashed"}})
+	text, _, err := collect(context.Background(), c, hello)
+	var apiErr *openai.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 0 || apiErr.Message != "model crashed" || text != "a " {
+		t.Fatalf("text %q, err %v; want an error event after the first delta", text, err)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	srv, c := setup(t)
 	srv.Chat(openaitest.ChatReply{Deltas: []string{"one ", "two"}, Fault: openaitest.Fault{ChunkDelay: 10 * time.Second}})

@@ -61,7 +61,7 @@ func fail(op string, parent, ctx context.Context, err error, started bool) error
 		return context.Cause(parent)
 	}
 	if errors.Is(context.Cause(ctx), errStalled) {
-		return fmt.Errorf("openai: %s: %w", op, ErrTimeout)
+		return fmt.Errorf("%w (%s)", ErrTimeout, op)
 	}
 	var apiErr *goopenai.APIError
 	if errors.As(err, &apiErr) {
@@ -83,10 +83,10 @@ func fail(op string, parent, ctx context.Context, err error, started bool) error
 		return &APIError{StatusCode: reqErr.HTTPStatusCode, Message: msg, Err: err}
 	}
 	if isDialError(err) {
-		return fmt.Errorf("openai: %s: %w: %w", op, ErrConnect, err)
+		return fmt.Errorf("%w (%s): %w", ErrConnect, op, err)
 	}
 	if started || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return fmt.Errorf("openai: %s: %w: %w", op, ErrStreamBroken, err)
+		return fmt.Errorf("%w (%s): %w", ErrStreamBroken, op, err)
 	}
 	return fmt.Errorf("openai: %s: %w", op, err)
 }

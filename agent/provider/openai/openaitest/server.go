@@ -41,6 +41,10 @@ type Fault struct {
 	// headers) instead of finishing the stream.
 	Drop      bool
 	DropAfter int
+	// ErrorEvent, with Drop, makes a chat stream send an error event
+	// (data: {"error": ...}) with Message before the connection is cut, as
+	// OpenAI does when a stream fails on its side.
+	ErrorEvent bool
 }
 
 // ToolCall is a function call the scripted model makes.
@@ -342,7 +346,8 @@ type answer struct {
 	w    http.ResponseWriter
 	ctx  context.Context
 	done <-chan struct{}
-	sent int // chunks written
+	sse  bool // the answer is a server-sent event stream
+	sent int  // chunks written
 }
 
 // wait sleeps d; false means the client or the server went away.
@@ -385,6 +390,14 @@ func (a *answer) dropNow(f Fault) bool {
 	if !f.Drop || a.sent < f.DropAfter {
 		return false
 	}
+	if f.ErrorEvent && a.sse {
+		msg := f.Message
+		if msg == "" {
+			msg = "the server had an error while processing your request"
+		}
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "param": nil, "code": nil}})
+		_, _ = fmt.Fprintf(a.w, "data: %s\n\n", b)
+	}
 	if err := http.NewResponseController(a.w).Flush(); err != nil {
 		return true
 	}
@@ -414,6 +427,7 @@ func (a *answer) chat(rep ChatReply, req *goopenai.ChatCompletionRequest) {
 		a.chatWhole(rep, req)
 		return
 	}
+	a.sse = true
 	if !a.begin(rep.Fault, "text/event-stream") {
 		return
 	}
