@@ -8,7 +8,9 @@
 // lower rate; it rejects aliases and images by at least 60 dB and adds under
 // 3 ms of delay (Resampler.Delay reports it). Filter tables are built once per
 // rate pair and shared by every resampler, so a stream costs only its history
-// (a few hundred samples).
+// (a few hundred samples). On amd64 CPUs with AVX2 and FMA the filter's dot
+// products run in assembly; the portable Go kernel is used elsewhere and with
+// the purego build tag.
 //
 // A Converter wraps resamplers for frames in any pcm.Format, mixing stereo to
 // mono or mono to stereo, and starts afresh when its input format changes.

@@ -88,19 +88,20 @@ func (r *Resampler) Process(dst, src []int16) []int16 {
 	if avail := n*f.up - r.acc; avail > 0 {
 		dst = growInt16(dst, (avail+f.down-1)/f.down)
 	}
-	acc := r.acc
-	for {
-		i := acc / f.up
-		if i >= n {
-			break
-		}
-		p := acc - i*f.up
+	// Step through outputs by whole input samples (di) and phases (dp)
+	// rather than dividing the position for each one.
+	i, p := r.acc/f.up, r.acc%f.up
+	di, dp := f.down/f.up, f.down%f.up
+	for i < n {
 		// The newest input sample used is buf[hist+i].
 		y := dot(f.coef[p*f.taps:(p+1)*f.taps], r.buf[i:i+f.taps])
 		dst = append(dst, clip(y))
-		acc += f.down
+		i, p = i+di, p+dp
+		if p >= f.up {
+			i, p = i+1, p-f.up
+		}
 	}
-	r.acc = acc - n*f.up
+	r.acc = (i-n)*f.up + p
 	// Keep the last taps-1 samples as history.
 	copy(r.buf, r.buf[n:n+hist])
 	r.buf = r.buf[:hist]
@@ -127,8 +128,9 @@ func growInt16(s []int16, n int) []int16 {
 	return append(s, make([]int16, n)...)[:len(s)]
 }
 
-// dot returns the dot product of a and b[:len(a)] with four accumulators.
-func dot(a, b []float32) float32 {
+// dotGo returns the dot product of a and b[:len(a)] with four
+// accumulators (len(a) a multiple of 4): the portable kernel.
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	for i := 0; i+3 < len(a); i += 4 {
