@@ -97,6 +97,16 @@ func TestStreamText(t *testing.T) {
 	}
 }
 
+func TestMaxTokensField(t *testing.T) {
+	srv, c := setup(t, openai.WithLLMModel("o4-mini"), openai.WithMaxTokens(64))
+	if _, _, err := collect(context.Background(), c, hello); err != nil {
+		t.Fatal(err)
+	}
+	if r := srv.Requests()[0].Chat; r.MaxCompletionTokens != 64 || r.MaxTokens != 0 {
+		t.Fatalf("max_completion_tokens %d, max_tokens %d", r.MaxCompletionTokens, r.MaxTokens)
+	}
+}
+
 func TestStreamToolCalls(t *testing.T) {
 	srv, c := setup(t)
 	srv.Chat(openaitest.ChatReply{

@@ -203,11 +203,11 @@ func (t *toolCalls) complete() []pipeline.ToolCall {
 
 // chatRequest converts a pipeline request to the wire form.
 func (c *Client) chatRequest(req pipeline.Request) (goopenai.ChatCompletionRequest, error) {
-	out := goopenai.ChatCompletionRequest{
-		Model:       c.llmModel,
-		Stream:      true,
-		Temperature: c.temperature,
-		MaxTokens:   c.maxTokens,
+	out := goopenai.ChatCompletionRequest{Model: c.llmModel, Stream: true, Temperature: c.temperature}
+	if reasoningModel(c.llmModel) {
+		out.MaxCompletionTokens = c.maxTokens // these models refuse max_tokens
+	} else {
+		out.MaxTokens = c.maxTokens // what compatible servers understand
 	}
 	for i, m := range req.Messages {
 		msg, err := c.message(m)
@@ -235,6 +235,16 @@ func (c *Client) chatRequest(req pipeline.Request) (goopenai.ChatCompletionReque
 		})
 	}
 	return out, nil
+}
+
+// reasoningModel reports OpenAI models that take max_completion_tokens.
+func reasoningModel(model string) bool {
+	for _, p := range []string{"o1", "o3", "o4", "gpt-5", "gpt-6"} {
+		if strings.HasPrefix(model, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) message(m pipeline.Message) (goopenai.ChatCompletionMessage, error) {
