@@ -163,3 +163,19 @@ func TestFrameAligned(t *testing.T) {
 		t.Fatalf("Frame error = %v, want ErrUnsupportedRate", err)
 	}
 }
+
+func TestFrameEdgeCases(t *testing.T) {
+	empty, err := Frame(pcm.Frame{Format: pcm.Mono48k}, pcm.Mono16k)
+	if err != nil || len(empty.Samples) != 0 || empty.Format != pcm.Mono16k {
+		t.Fatalf("Frame(empty) = %v, %v", empty, err)
+	}
+	stereo := pcm.Frame{Samples: []int16{1, 3, 5, 7}, Format: pcm.Format{Rate: 16000, Channels: 2}}
+	mono, err := Frame(stereo, pcm.Mono16k)
+	if err != nil || !slices.Equal(mono.Samples, []int16{2, 6}) {
+		t.Fatalf("same-rate Frame = %v, %v; want [2 6]", mono.Samples, err)
+	}
+	short, err := Frame(pcm.Frame{Samples: []int16{1000, 1000, 1000}, Format: pcm.Mono8k}, pcm.Mono48k)
+	if err != nil || len(short.Samples) != 18 {
+		t.Fatalf("Frame(3 samples, 8k -> 48k) = %d samples, %v; want 18", len(short.Samples), err)
+	}
+}
