@@ -93,6 +93,8 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.SpeechRequest) ite
 			Input:          req.Text,
 			Voice:          goopenai.SpeechVoice(voice),
 			ResponseFormat: goopenai.SpeechResponseFormatPcm,
+			Speed:          c.speed,
+			Instructions:   c.instructions,
 		})
 		if err != nil {
 			yield(pcm.Frame{}, fail("speech", ctx, wctx, err, false))

@@ -39,6 +39,8 @@ type Client struct {
 	llmModel, sttModel, ttsModel string
 	voice                        string
 	speechRate                   int
+	speed                        float64
+	instructions                 string
 	sttFormat                    string
 	temperature                  float32
 	maxTokens                    int
@@ -116,6 +118,24 @@ func WithSpeechRate(rate int) Option {
 		c.speechRate = rate
 		return nil
 	}
+}
+
+// WithSpeechSpeed sets the speaking rate, from 0.25 to 4 (default: the
+// server's, 1); language learners may want 0.85.
+func WithSpeechSpeed(speed float64) Option {
+	return func(c *Client) error {
+		if speed < 0.25 || speed > 4 {
+			return fmt.Errorf("%w: speech speed %v", ErrInvalidOption, speed)
+		}
+		c.speed = speed
+		return nil
+	}
+}
+
+// WithSpeechInstructions sets how to speak ("warm and calm"); only some
+// models, such as gpt-4o-mini-tts, follow instructions.
+func WithSpeechInstructions(text string) Option {
+	return func(c *Client) error { c.instructions = text; return nil }
 }
 
 // WithTranscriptionFormat sets the response_format of transcriptions:

@@ -359,7 +359,8 @@ func TestCancel(t *testing.T) {
 }
 
 func TestSynthesize(t *testing.T) {
-	srv, c := setup(t, openai.WithTTSModel("gpt-4o-mini-tts"), openai.WithVoice("nova"))
+	srv, c := setup(t, openai.WithTTSModel("gpt-4o-mini-tts"), openai.WithVoice("nova"),
+		openai.WithSpeechSpeed(0.85), openai.WithSpeechInstructions("Calm."))
 	audio := make([]int16, 1234)
 	for i := range audio {
 		audio[i] = int16(i*37 - 20000)
@@ -391,7 +392,8 @@ func TestSynthesize(t *testing.T) {
 		}
 	}
 	sp := srv.Requests()[0].Speech
-	if sp.Model != "gpt-4o-mini-tts" || sp.Voice != "nova" || sp.ResponseFormat != "pcm" || sp.Input != "Hello there." {
+	if sp.Model != "gpt-4o-mini-tts" || sp.Voice != "nova" || sp.ResponseFormat != "pcm" || sp.Input != "Hello there." ||
+		sp.Speed != 0.85 || sp.Instructions != "Calm." {
 		t.Errorf("request %+v", sp)
 	}
 	// A voice in the request wins; blank text sends nothing.
@@ -549,6 +551,7 @@ func TestOptions(t *testing.T) {
 		"first byte":  openai.WithFirstByteTimeout(-time.Second),
 		"idle":        openai.WithIdleTimeout(0),
 		"retries":     openai.WithRetries(-1),
+		"speed":       openai.WithSpeechSpeed(5),
 	} {
 		if _, err := openai.New(opt); !errors.Is(err, openai.ErrInvalidOption) {
 			t.Errorf("%s: err %v, want ErrInvalidOption", name, err)
