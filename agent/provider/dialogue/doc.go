@@ -21,6 +21,20 @@
 // turn fills it. Nothing matched gives the domain's fallback reply. Replies
 // come in the request's language where the domain has text for it.
 //
+// A domain file is JSON (see Domain for every field):
+//
+//	{"name": "support", "language": "en",
+//	 "fallback": {"en": "Sorry, I did not catch that.", "es": "Perdón, no le entendí."},
+//	 "intents": [{
+//	   "name": "order_status",
+//	   "examples": {"en": ["where is my order {order_id}", "track my order {order_id}"]},
+//	   "slots": {"order_id": {"type": "number", "required": true, "min_digits": 3,
+//	             "prompt": {"en": "What is your order number?"}}},
+//	   "tool": {"name": "lookup_order", "description": "...", "parameters": {...},
+//	            "arguments": {"order_id": "{order_id}"}},
+//	   "reply": [{"when": {"status": "shipped"}, "text": {"en": "Order {order_id|digits} ships on {eta}."}},
+//	             {"text": {"en": "Order {order_id|digits} is {status}."}}]}]}
+//
 // Two domains are built in (see Builtin): "support", an e-commerce support
 // line (order status, shipping times, returns, talking to a human), and
 // "smart-speaker" (time, timers, lights).

@@ -325,3 +325,15 @@ func Example() {
 	}
 	// Output: lookup_order {"order_id":"1234"}
 }
+
+func ExampleEngine_Match() {
+	e, err := dialogue.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// As a recogniser may hear "Set a timer for twenty-five minutes".
+	m := e.Match("set the timer for twenty five minutes")
+	fmt.Println(m.Intent, m.Slots["duration"])
+	// Output: set_timer 1500
+}

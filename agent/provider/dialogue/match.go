@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // similarity scores how alike two words are in [0, 1]: 1 for equal words,
@@ -24,9 +25,13 @@ func similarity(a, b string) float64 {
 		return 0.95
 	}
 	if len(ra) >= 4 && len(rb) >= 4 {
-		if sa := skeleton(a); len(sa) >= 2 && sa == skeleton(b) {
+		if sameSkeleton(a, b) {
 			return 0.8
 		}
+	}
+	// The distance is at least the length difference: skip hopeless pairs.
+	if longest := max(len(ra), len(rb)); 4*abs(len(ra)-len(rb)) > longest {
+		return 0
 	}
 	d := levenshtein(ra, rb)
 	r := 1 - float64(d)/float64(max(len(ra), len(rb)))
@@ -34,6 +39,13 @@ func similarity(a, b string) float64 {
 		return 0.9 * r
 	}
 	return 0
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // stem strips common English inflections.
@@ -46,20 +58,34 @@ func stem(w string) string {
 	return w
 }
 
-// skeleton keeps a word's consonants, without h, w, y and repeats.
-func skeleton(w string) string {
-	var b strings.Builder
-	var last rune
-	for _, r := range w {
-		if strings.ContainsRune("aeiouyhwáéíóúäöüàèìòùâêîôû", r) {
-			continue
+// sameSkeleton reports whether two words have the same consonants, of at
+// least two, ignoring h, w, y and repeats (recognisers swap vowels).
+func sameSkeleton(a, b string) bool {
+	var ia, ib int
+	var la, lb rune
+	n := 0
+	next := func(s string, i *int, last *rune) rune {
+		for *i < len(s) {
+			r, size := utf8.DecodeRuneInString(s[*i:])
+			*i += size
+			if strings.ContainsRune("aeiouyhwáéíóúäöüàèìòùâêîôû", r) || r == *last {
+				continue
+			}
+			*last = r
+			return r
 		}
-		if r != last {
-			b.WriteRune(r)
-		}
-		last = r
+		return -1
 	}
-	return b.String()
+	for {
+		ra, rb := next(a, &ia, &la), next(b, &ib, &lb)
+		if ra != rb {
+			return false
+		}
+		if ra < 0 {
+			return n >= 2
+		}
+		n++
+	}
 }
 
 func levenshtein(a, b []rune) int {

@@ -33,3 +33,24 @@ func TestTokenize(t *testing.T) {
 		t.Errorf("placeholder not a slot token: %+v", toks)
 	}
 }
+
+func TestSimilarity(t *testing.T) {
+	for _, tc := range []struct {
+		a, b     string
+		min, max float64
+	}{
+		{"order", "order", 1, 1},
+		{"order", "ardor", 0.8, 0.8},    // same consonants
+		{"orders", "order", 0.95, 0.95}, // same stem
+		{"shipping", "shiping", 0.8, 0.9},
+		{"lights", "lives", 0, 0},
+		{"on", "an", 0, 0}, // short words only match exactly
+		{"1234", "1243", 0, 0},
+		{"timer", "time", 0, 0.75},
+		{"kitchen", "chicken", 0, 0.7},
+	} {
+		if got := similarity(tc.a, tc.b); got < tc.min || got > tc.max {
+			t.Errorf("similarity(%q, %q) = %.2f, want %.2f..%.2f", tc.a, tc.b, got, tc.min, tc.max)
+		}
+	}
+}
