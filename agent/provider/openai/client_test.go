@@ -261,10 +261,16 @@ func TestServerError(t *testing.T) {
 func TestUnauthorized(t *testing.T) {
 	srv, c := setup(t)
 	srv.RequireAPIKey("other")
+	srv.Chat(openaitest.Text("queued"))
 	_, _, err := collect(context.Background(), c, hello)
 	var apiErr *openai.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("err %v, want 401", err)
+	}
+	// The rejected request left the scripted reply for the next one.
+	srv.RequireAPIKey("test-key")
+	if text, _, err := collect(context.Background(), c, hello); err != nil || text != "queued" {
+		t.Fatalf("after the key fix: %q, %v", text, err)
 	}
 }
 

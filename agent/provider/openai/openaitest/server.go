@@ -172,7 +172,8 @@ func (s *Server) RequireAPIKey(key string) {
 	s.key = key
 }
 
-// Chat queues replies for the next chat completion requests, one each.
+// Chat queues replies for the next chat completion requests, one each;
+// requests the server rejects (bad key, malformed body) take none.
 func (s *Server) Chat(replies ...ChatReply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,59 +241,60 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
-
-	s.mu.Lock()
-	key := s.key
-	var reply any
+	known := true
 	switch path {
 	case "/chat/completions":
 		var c goopenai.ChatCompletionRequest
 		if json.Unmarshal(body, &c) == nil {
 			req.Chat = &c
 		}
-		reply = next(&s.chat, s.defChat)
 	case "/audio/transcriptions":
 		req.Transcription = parseTranscription(r.Header.Get("Content-Type"), body)
-		reply = next(&s.transcriptions, s.defTranscript)
 	case "/audio/speech":
 		var sp goopenai.CreateSpeechRequest
 		if json.Unmarshal(body, &sp) == nil {
 			req.Speech = &sp
 		}
-		reply = next(&s.speech, s.defSpeech)
+	default:
+		known = false
 	}
+
+	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	key := s.key
 	s.mu.Unlock()
 
 	switch {
 	case key != "" && r.Header.Get("Authorization") != "Bearer "+key:
 		writeError(w, http.StatusUnauthorized, "invalid api key", "invalid_request_error")
-	case reply == nil:
+		return
+	case !known:
 		writeError(w, http.StatusNotFound, "unknown endpoint "+r.URL.Path, "invalid_request_error")
+		return
 	case r.Method != http.MethodPost:
 		writeError(w, http.StatusMethodNotAllowed, "use POST", "invalid_request_error")
+		return
+	case req.Chat == nil && req.Transcription == nil && req.Speech == nil:
+		writeError(w, http.StatusBadRequest, "malformed request", "invalid_request_error")
+		return
+	}
+
+	// Only an accepted request takes a scripted reply.
+	a := answer{w: w, ctx: r.Context(), done: s.done}
+	s.mu.Lock()
+	switch {
+	case req.Chat != nil:
+		rep := next(&s.chat, s.defChat)
+		s.mu.Unlock()
+		a.chat(rep, req.Chat)
+	case req.Transcription != nil:
+		rep := next(&s.transcriptions, s.defTranscript)
+		s.mu.Unlock()
+		a.transcription(rep, req.Transcription)
 	default:
-		a := answer{w: w, ctx: r.Context(), done: s.done}
-		switch rep := reply.(type) {
-		case ChatReply:
-			if req.Chat == nil {
-				writeError(w, http.StatusBadRequest, "malformed chat request", "invalid_request_error")
-				return
-			}
-			a.chat(rep, req.Chat)
-		case TranscriptionReply:
-			if req.Transcription == nil {
-				writeError(w, http.StatusBadRequest, "malformed transcription request", "invalid_request_error")
-				return
-			}
-			a.transcription(rep, req.Transcription)
-		case SpeechReply:
-			if req.Speech == nil {
-				writeError(w, http.StatusBadRequest, "malformed speech request", "invalid_request_error")
-				return
-			}
-			a.speech(rep, req.Speech)
-		}
+		rep := next(&s.speech, s.defSpeech)
+		s.mu.Unlock()
+		a.speech(rep, req.Speech)
 	}
 }
 
