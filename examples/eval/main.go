@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.engines, "engines", "offline", "speech engines: offline, or openai (OPENAI_BASE_URL, OPENAI_API_KEY)")
-	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, practice, speaker")
+	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
 	fs.IntVar(&o.parallel, "parallel", 2, "scenarios played at once (each runs in real time)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
 	fs.BoolVar(&o.verbose, "v", false, "log session events")
@@ -114,17 +114,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func parsePreset(name string) (agent.Preset, error) {
-	switch name {
-	case "default":
-		return agent.PresetDefault, nil
-	case "phone":
-		return agent.PresetPhone, nil
-	case "practice":
-		return agent.PresetLanguagePractice, nil
-	case "speaker":
-		return agent.PresetSmartSpeaker, nil
+	for _, p := range []agent.Preset{agent.PresetDefault, agent.PresetPhone, agent.PresetLanguagePractice, agent.PresetSmartSpeaker} {
+		if p.String() == name {
+			return p, nil
+		}
 	}
-	return 0, fmt.Errorf("unknown preset %q", name)
+	return 0, fmt.Errorf("unknown preset %q: want default, phone, language-practice or smart-speaker", name)
 }
 
 // newEngines returns the session options for the configured engines, their
