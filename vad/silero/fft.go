@@ -11,7 +11,7 @@ import (
 type fftPlan struct {
 	n, half  int
 	rev      []int     // bit reversal of half
-	twr, twi []float32 // e^{-2πik/half}, k < half/2
+	twr, twi []float32 // per stage of size s: e^{-2πij/s} for j < s/2, stages in order
 	spr, spi []float32 // e^{-2πik/n}, k ≤ half
 }
 
@@ -22,10 +22,12 @@ func newFFTPlan(n int) *fftPlan {
 	for i := range half {
 		p.rev[i] = int(bits.Reverse(uint(i)) >> shift)
 	}
-	for k := range half / 2 {
-		a := -2 * math.Pi * float64(k) / float64(half)
-		p.twr = append(p.twr, float32(math.Cos(a)))
-		p.twi = append(p.twi, float32(math.Sin(a)))
+	for size := 2; size <= half; size <<= 1 {
+		for j := range size / 2 {
+			a := -2 * math.Pi * float64(j) / float64(size)
+			p.twr = append(p.twr, float32(math.Cos(a)))
+			p.twi = append(p.twi, float32(math.Sin(a)))
+		}
 	}
 	for k := 0; k <= half; k++ {
 		a := -2 * math.Pi * float64(k) / float64(n)
@@ -45,32 +47,54 @@ func (p *fftPlan) magnitude(dst, frame, win, re, im []float32) {
 		re[r] = frame[2*i] * win[2*i]
 		im[r] = frame[2*i+1] * win[2*i+1]
 	}
-	for size := 2; size <= half; size <<= 1 {
+	// The first two stages need no multiplications (twiddles 1 and -i):
+	// radix-4 butterflies over groups of four.
+	for base := 0; base+4 <= half; base += 4 {
+		r, i := (*[4]float32)(re[base:base+4]), (*[4]float32)(im[base:base+4])
+		ar, ai := r[0]+r[1], i[0]+i[1]
+		br, bi := r[0]-r[1], i[0]-i[1]
+		cr, ci := r[2]+r[3], i[2]+i[3]
+		dr, di := r[2]-r[3], i[2]-i[3]
+		r[0], i[0] = ar+cr, ai+ci
+		r[2], i[2] = ar-cr, ai-ci
+		r[1], i[1] = br+di, bi-dr // d·(-i)
+		r[3], i[3] = br-di, bi+dr
+	}
+	tw := 3 // offset of the current stage's twiddles (stages 2 and 4 done)
+	for size := 8; size <= half; size <<= 1 {
 		h := size >> 1
-		step := half / size
-		for base := 0; base < half; base += size {
-			for j := range h {
-				wr, wi := p.twr[j*step], p.twi[j*step]
-				a, b := base+j, base+j+h
-				tr := wr*re[b] - wi*im[b]
-				ti := wr*im[b] + wi*re[b]
-				re[b], im[b] = re[a]-tr, im[a]-ti
-				re[a] += tr
-				im[a] += ti
+		twr, twi := p.twr[tw:tw+h], p.twi[tw:tw+h]
+		tw += h
+		for base := 0; base+size <= half; base += size {
+			ar, ai := re[base:base+h], im[base:base+h]
+			br, bi := re[base+h:base+size], im[base+h:base+size]
+			br, bi, ai = br[:len(ar)], bi[:len(ar)], ai[:len(ar)]
+			twr, twi := twr[:len(ar)], twi[:len(ar)]
+			for j := range ar {
+				wr, wi := twr[j], twi[j]
+				tr := wr*br[j] - wi*bi[j]
+				ti := wr*bi[j] + wi*br[j]
+				br[j], bi[j] = ar[j]-tr, ai[j]-ti
+				ar[j] += tr
+				ai[j] += ti
 			}
 		}
 	}
 	// Split: X[k] = E[k] + e^{-2πik/n}·O[k], with E and O the spectra of the
 	// even and odd samples recovered from Z[k] and conj(Z[half-k]).
 	dst = dst[:half+1]
-	for k := 0; k <= half; k++ {
-		k1, k2 := k%half, (half-k)%half
-		zr, zi := re[k1], im[k1]
-		cr, ci := re[k2], -im[k2]
+	dst[0] = abs32(re[0] + im[0]) // E[0] = Re Z[0], O[0] = Im Z[0]
+	dst[half] = abs32(re[0] - im[0])
+	spr, spi := p.spr[:half], p.spi[:half]
+	for k := 1; k < half; k++ {
+		zr, zi := re[k], im[k]
+		cr, ci := re[half-k], -im[half-k]
 		er, ei := (zr+cr)/2, (zi+ci)/2
 		or, oi := (zi-ci)/2, -(zr-cr)/2
-		xr := er + p.spr[k]*or - p.spi[k]*oi
-		xi := ei + p.spr[k]*oi + p.spi[k]*or
+		xr := er + spr[k]*or - spi[k]*oi
+		xi := ei + spr[k]*oi + spi[k]*or
 		dst[k] = float32(math.Sqrt(float64(xr*xr + xi*xi)))
 	}
 }
+
+func abs32(x float32) float32 { return max(x, -x) }

@@ -14,3 +14,17 @@ var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func matVecAVX2(y, w, x []float32, k, ws int)
 
 func matVecSIMD(y, w, x []float32, k, ws int) { matVecAVX2(y, w, x, k, ws) }
+
+// matVec4AVX2 computes y[t*ys+r] = w[r*ws:r*ws+k] · x[t*xs:t*xs+k] for
+// t < 4 and r < rows: rows even, k a multiple of 8, and the slices long
+// enough (checked by matVec4SIMD).
+//
+//go:noescape
+func matVec4AVX2(y, w, x []float32, k, ws, xs, ys, rows int)
+
+func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) {
+	_ = y[3*ys+rows-1]
+	_ = w[(rows-1)*ws+k-1]
+	_ = x[3*xs+k-1]
+	matVec4AVX2(y, w, x, k, ws, xs, ys, rows)
+}

@@ -8,3 +8,10 @@ const haveSIMD = false
 // matVecSIMD is never called in this build (haveSIMD is false); it keeps
 // the dispatch in Model.matVec portable.
 func matVecSIMD(y, w, x []float32, k, ws int) { matVecGo(y, w, x, k, ws) }
+
+// matVec4SIMD is never called in this build (haveSIMD is false).
+func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) {
+	for t := range 4 {
+		matVecGo(y[t*ys:t*ys+rows], w, x[t*xs:], k, ws)
+	}
+}

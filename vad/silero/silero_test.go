@@ -289,6 +289,22 @@ func TestMatVecKernelsAgree(t *testing.T) {
 				t.Fatalf("%dx%d row %d: scalar %v, simd %v", rows, k, i, a[i], b[i])
 			}
 		}
+		// Four vectors at x[t*xs:], outputs at y[t*ys+r].
+		xs, ys := k/3+1, rows+4
+		x4 := make([]float32, 3*xs+k)
+		for i := range x4 {
+			x4[i] = float32(math.Sin(float64(i) * 0.3))
+		}
+		y4 := make([]float32, 3*ys+rows)
+		matVec4SIMD(y4, w, x4, k, k, xs, ys, rows)
+		for tt := range 4 {
+			matVecGo(a, w, x4[tt*xs:], k, k)
+			for i := range a {
+				if math.Abs(float64(a[i]-y4[tt*ys+i])) > 1e-4 {
+					t.Fatalf("4 vectors %dx%d vector %d row %d: scalar %v, simd %v", rows, k, tt, i, a[i], y4[tt*ys+i])
+				}
+			}
+		}
 	}
 }
 
