@@ -169,6 +169,10 @@ type caller struct {
 	done     chan struct{}
 	closeErr error
 	chunk    int
+
+	writeMu sync.Mutex // gorilla allows one writer at a time
+	micMu   sync.Mutex
+	mic     []int16 // queued for the paced microphone
 }
 
 func dial(t *testing.T, url string) *caller {
@@ -206,9 +210,59 @@ func (c *caller) read() {
 
 func (c *caller) send(v any) {
 	c.t.Helper()
-	if err := c.ws.WriteJSON(v); err != nil {
+	if err := c.write(v); err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+func (c *caller) write(v any) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.ws.WriteJSON(v)
+}
+
+// startMic streams the microphone like Twilio: a 20 ms media message every
+// 20 ms, queued audio (see say) or silence, until the test ends.
+func (c *caller) startMic() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	c.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			frame := make([]int16, 160)
+			c.micMu.Lock()
+			n := copy(frame, c.mic)
+			c.mic = c.mic[n:]
+			c.chunk++
+			chunk := c.chunk
+			c.micMu.Unlock()
+			err := c.write(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
+				Track: "inbound", Chunk: strconv.Itoa(chunk), Timestamp: strconv.Itoa(chunk * 20),
+				Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, frame)),
+			}})
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// say queues 8 kHz speech for the paced microphone.
+func (c *caller) say(samples []int16) {
+	c.micMu.Lock()
+	defer c.micMu.Unlock()
+	c.mic = append(c.mic, samples...)
 }
 
 func (c *caller) sendRaw(s string) {
@@ -233,7 +287,9 @@ func (c *caller) start(params map[string]string) {
 func (c *caller) sendAudio(samples []int16) {
 	c.t.Helper()
 	for i := 0; i+160 <= len(samples); i += 160 {
+		c.micMu.Lock()
 		c.chunk++
+		c.micMu.Unlock()
 		c.send(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
 			Track: "inbound", Chunk: strconv.Itoa(c.chunk), Timestamp: strconv.Itoa(c.chunk * 20),
 			Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, samples[i:i+160])),

@@ -171,7 +171,7 @@ func serve(t *testing.T, opts ...Option) (url string, sessions chan *fakeSession
 		s := &fakeSession{conn: c, ran: make(chan error, 1)}
 		sessions <- s
 		return s, nil
-	}, append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	}, append([]Option{WithLogger(discardLogger())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +196,10 @@ type device struct {
 	done chan struct{}
 	// closeErr is the error that ended the read loop.
 	closeErr error
+
+	writeMu sync.Mutex // gorilla allows one writer at a time
+	micMu   sync.Mutex
+	mic     []int16 // queued for the paced microphone
 }
 
 func dial(t *testing.T, url string) *device {
@@ -243,16 +247,61 @@ func (d *device) sendJSON(v any) {
 
 func (d *device) sendText(s string) {
 	d.t.Helper()
-	if err := d.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+	if err := d.write(websocket.TextMessage, []byte(s)); err != nil {
 		d.t.Fatal(err)
 	}
 }
 
 func (d *device) sendBinary(b []byte) {
 	d.t.Helper()
-	if err := d.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+	if err := d.write(websocket.BinaryMessage, b); err != nil {
 		d.t.Fatal(err)
 	}
+}
+
+func (d *device) write(kind int, b []byte) error {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	return d.ws.WriteMessage(kind, b)
+}
+
+// startMic streams the microphone in real time: a 20 ms message every
+// 20 ms, queued speech (see say) or silence, until the test ends.
+func (d *device) startMic(snd *audioSender) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	d.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	n := snd.rate / 50
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			frame := make([]int16, n)
+			d.micMu.Lock()
+			k := copy(frame, d.mic)
+			d.mic = d.mic[k:]
+			d.micMu.Unlock()
+			if d.write(websocket.BinaryMessage, snd.frames(d.t, frame)[0]) != nil {
+				return
+			}
+		}
+	}()
+}
+
+// say queues speech for the paced microphone.
+func (d *device) say(samples []int16) {
+	d.micMu.Lock()
+	defer d.micMu.Unlock()
+	d.mic = append(d.mic, samples...)
 }
 
 // next returns the next message, failing after a timeout.
@@ -410,3 +459,5 @@ func (a *audioReceiver) level(t testing.TB, b []byte) float64 {
 	}
 	return pcm.DBFS(s)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
