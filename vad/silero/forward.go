@@ -48,18 +48,43 @@ func (m *Model) forward(window []float32) float32 {
 	copy(s.xh[:hidden], s.enc4[hidden:2*hidden])
 	copy(s.xh[hidden:], m.h[:])
 	m.matVec(s.g[:], b.lstmW, s.xh[:], 2*hidden, 2*hidden)
+	// Gates: sigmoid(z) = 1/(1+e^-z) for i, f, o and tanh(z) =
+	// 1-2/(e^2z+1) for g, so one vector exp serves all four.
+	for j, v := range s.g {
+		z := v + b.lstmB[j]
+		if j >= 2*hidden && j < 3*hidden {
+			s.g[j] = 2 * z
+		} else {
+			s.g[j] = -z
+		}
+	}
+	m.exp(s.g[:])
+	c := s.xh[:hidden] // reused: holds 2c, then e^2c
+	for j := range hidden {
+		i := 1 / (1 + s.g[j])
+		f := 1 / (1 + s.g[hidden+j])
+		g := 1 - 2/(s.g[2*hidden+j]+1)
+		m.c[j] = f*m.c[j] + i*g
+		c[j] = 2 * m.c[j]
+	}
+	m.exp(c)
 	var out float32
 	for j := range hidden {
-		i := sigmoid(s.g[j] + b.lstmB[j])
-		f := sigmoid(s.g[hidden+j] + b.lstmB[hidden+j])
-		g := tanh(s.g[2*hidden+j] + b.lstmB[2*hidden+j])
-		o := sigmoid(s.g[3*hidden+j] + b.lstmB[3*hidden+j])
-		c := f*m.c[j] + i*g
-		h := o * tanh(c)
-		m.c[j], m.h[j] = c, h
+		o := 1 / (1 + s.g[3*hidden+j])
+		h := o * (1 - 2/(c[j]+1))
+		m.h[j] = h
 		out += max(h, 0) * b.outW[j] // ReLU, then the 1x1 convolution
 	}
 	return sigmoid(out + b.outB)
+}
+
+// exp sets x[i] = e^x[i] (len(x) a multiple of 8).
+func (m *Model) exp(x []float32) {
+	if m.simd {
+		expSIMD(x)
+		return
+	}
+	expGo(x)
 }
 
 // conv applies one encoder layer (+ReLU) to tIn time rows of in (rows

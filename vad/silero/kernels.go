@@ -51,8 +51,12 @@ func expf(x float32) float32 {
 	return p * math.Float32frombits(uint32(n+127)<<23)
 }
 
+// expGo sets x[i] = e^x[i].
+func expGo(x []float32) {
+	for i, v := range x {
+		x[i] = expf(v)
+	}
+}
+
 // sigmoid is 1 / (1 + e^-x).
 func sigmoid(x float32) float32 { return 1 / (1 + expf(-x)) }
-
-// tanh is the hyperbolic tangent, through expf.
-func tanh(x float32) float32 { return 1 - 2/(expf(2*x)+1) }

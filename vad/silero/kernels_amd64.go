@@ -28,3 +28,10 @@ func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) {
 	_ = x[3*xs+k-1]
 	matVec4AVX2(y, w, x, k, ws, xs, ys, rows)
 }
+
+// expAVX2 sets x[i] = e^x[i] for len(x) a multiple of 8 (expf's method).
+//
+//go:noescape
+func expAVX2(x []float32)
+
+func expSIMD(x []float32) { expAVX2(x) }

@@ -152,3 +152,67 @@ inner4:
 done4:
 	VZEROUPPER
 	RET
+
+// Constants of expAVX2, the same as those of expf.
+DATA expc<>+0(SB)/4, $0xc2ae0000  // -87
+DATA expc<>+4(SB)/4, $0x42b00000  // 88
+DATA expc<>+8(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expc<>+12(SB)/4, $0x3f318000 // ln2 high part
+DATA expc<>+16(SB)/4, $0xb95e8083 // ln2 low part
+DATA expc<>+20(SB)/4, $0x3ab60b61 // 1/720
+DATA expc<>+24(SB)/4, $0x3c088889 // 1/120
+DATA expc<>+28(SB)/4, $0x3d2aaaab // 1/24
+DATA expc<>+32(SB)/4, $0x3e2aaaab // 1/6
+DATA expc<>+36(SB)/4, $0x3f000000 // 1/2
+DATA expc<>+40(SB)/4, $0x3f800000 // 1
+DATA expc<>+44(SB)/4, $0x0000007f // exponent bias 127
+GLOBL expc<>(SB), RODATA|NOPTR, $48
+
+// func expAVX2(x []float32)
+// x[i] = e^x[i] in place, eight at a time (len(x) a multiple of 8): the
+// same range reduction and polynomial as expf, rounding n to nearest.
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ         x_base+0(FP), SI
+	MOVQ         x_len+8(FP), CX
+	VBROADCASTSS expc<>+0(SB), Y4
+	VBROADCASTSS expc<>+4(SB), Y5
+	VBROADCASTSS expc<>+8(SB), Y6
+	VBROADCASTSS expc<>+12(SB), Y7
+	VBROADCASTSS expc<>+16(SB), Y8
+	VBROADCASTSS expc<>+20(SB), Y9
+	VBROADCASTSS expc<>+24(SB), Y10
+	VBROADCASTSS expc<>+28(SB), Y11
+	VBROADCASTSS expc<>+32(SB), Y12
+	VBROADCASTSS expc<>+36(SB), Y13
+	VBROADCASTSS expc<>+40(SB), Y14
+	VPBROADCASTD expc<>+44(SB), Y15
+
+expLoop:
+	CMPQ         CX, $8
+	JL           expDone
+	VMOVUPS      (SI), Y0
+	VMAXPS       Y4, Y0, Y0
+	VMINPS       Y5, Y0, Y0
+	VMULPS       Y6, Y0, Y1
+	VROUNDPS     $0, Y1, Y1      // n = round(x·log2 e)
+	VFNMADD231PS Y7, Y1, Y0      // r = x - n·ln2hi
+	VFNMADD231PS Y8, Y1, Y0      //     - n·ln2lo
+	VMOVAPS      Y9, Y2
+	VFMADD213PS  Y10, Y0, Y2     // p = p·r + 1/120
+	VFMADD213PS  Y11, Y0, Y2
+	VFMADD213PS  Y12, Y0, Y2
+	VFMADD213PS  Y13, Y0, Y2
+	VFMADD213PS  Y14, Y0, Y2
+	VFMADD213PS  Y14, Y0, Y2     // p = p·r + 1
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       Y15, Y1, Y1
+	VPSLLD       $23, Y1, Y1     // 2^n
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (SI)
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          expLoop
+
+expDone:
+	VZEROUPPER
+	RET

@@ -241,6 +241,22 @@ func TestExpf(t *testing.T) {
 	if expf(-1000) < 0 || math.IsInf(float64(expf(1000)), 0) {
 		t.Error("expf does not clamp")
 	}
+	if !haveSIMD {
+		return
+	}
+	x := make([]float32, 0, 200000)
+	for v := -100.0; v <= 100; v += 0.001 {
+		x = append(x, float32(v))
+	}
+	x = x[:len(x)&^7]
+	want := append([]float32(nil), x...)
+	expGo(want)
+	expSIMD(x)
+	for i := range x {
+		if d := math.Abs(float64(x[i]-want[i])) / float64(want[i]); d > 4e-7 {
+			t.Fatalf("expAVX2 at %v: %v, expf %v (relative difference %g)", -100+float64(i)*0.001, x[i], want[i], d)
+		}
+	}
 }
 
 func TestFFTMagnitude(t *testing.T) {
