@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
+	"github.com/harkvoice/hark/codecs/wav"
+)
+
+// chromiumPath is Debian's Chromium binary, called directly: the
+// /usr/bin/chromium wrapper adds flags of its own.
+const chromiumPath = "/usr/lib/chromium/chromium"
+
+// syncBuffer collects logs written from any goroutine, even after the test
+// has ended (pion calls back after Close), without touching testing.T.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// micWAV writes the fake microphone: 1 s of silence (Chromium captures the
+// first ~160 ms before the call is up), the clip, then 3 s of silence so the
+// end of the turn is heard; 48 kHz mono.
+func micWAV(t *testing.T, clip string) string {
+	t.Helper()
+	fr, err := wav.ReadFile(filepath.Join("..", "..", "testdata", "speech", clip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr, err = resample.Frame(fr, pcm.Mono48k); err != nil {
+		t.Fatal(err)
+	}
+	s := make([]int16, 0, len(fr.Samples)+4*48000)
+	s = append(s, make([]int16, 48000)...)
+	s = append(s, fr.Samples...)
+	s = append(s, make([]int16, 3*48000)...)
+	path := filepath.Join(t.TempDir(), "mic.wav")
+	if err := wav.WriteFile(path, pcm.Frame{Samples: s, Format: pcm.Mono48k}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// inboundAudio reads the page's received-audio statistics.
+const inboundAudio = `(async () => {
+  const pc = window.hark && window.hark.pc;
+  if (!pc) return null;
+  let r = null;
+  (await pc.getStats()).forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      r = {packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0};
+    }
+  });
+  return r;
+})()`
+
+type audioStats struct {
+	Packets int     `json:"packets"`
+	Energy  float64 `json:"energy"`
+}
+
+// TestBrowserConversation: headless Chromium opens the demo page, presses
+// Talk and asks a question through a WAV file used as its microphone; the
+// offline engines answer. The transcript and the reply must appear in the
+// page and the reply's audio must reach the browser.
+func TestBrowserConversation(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("Chromium is not installed (%v); `make deps` installs it", err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := config{host: "127.0.0.1", engines: "offline", language: "en", iceLoopback: true}
+	eng, err := newEngines(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.close()
+	srv, err := newServer(cfg, eng, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer func() {
+		ts.Close()
+		if err := srv.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	mic := micWAV(t, "order_slt.wav")
+	dir := t.TempDir()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1100, 800),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", mic+"%noloop"),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.CombinedOutput(logs),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	defer func() {
+		if t.Failed() {
+			t.Logf("server and browser logs:\n%s", logs.String())
+		}
+	}()
+
+	// The first Run starts the browser: no timeout on it.
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/?aec=0")); err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, d time.Duration, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, d)
+		defer scancel()
+		if _, err := chromedp.Run(sctx, a); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("press Talk", 10*time.Second, chromedp.Click(chromedp.CSS("#talk")))
+	step("connect", 15*time.Second, chromedp.Poll[chromedp.Void](`window.hark.pc && window.hark.pc.connectionState === "connected"`))
+	step("user transcript", 45*time.Second, chromedp.Poll[chromedp.Void](
+		`[...document.querySelectorAll("#transcript .msg.user:not(.partial)")].some((e) => /order/i.test(e.textContent))`))
+	step("agent reply", 30*time.Second, chromedp.Poll[chromedp.Void](
+		`[...document.querySelectorAll("#transcript .msg.agent")].some((e) => e.textContent.trim().length > 0)`))
+
+	// The reply's audio reaches the browser: a second of packets, with
+	// energy.
+	var got audioStats
+	deadline := time.Now().Add(20 * time.Second)
+	for got.Energy <= 0 || got.Packets < 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply audio reached the browser: %+v", got)
+		}
+		time.Sleep(200 * time.Millisecond)
+		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := chromedp.Run(sctx, chromedp.Evaluate[*audioStats](inboundAudio, chromedp.EvalAwaitPromise))
+		scancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st != nil {
+			got = *st
+		}
+	}
+
+	step("latency bar", 20*time.Second, chromedp.Poll[chromedp.Void](`document.querySelectorAll("#latency div").length > 0`))
+
+	var user, agentText string
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	defer scancel()
+	user, err = chromedp.Run(sctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#transcript .msg.user")].map((e) => e.textContent).join(" | ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentText, err = chromedp.Run(sctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#transcript .msg.agent")].map((e) => e.textContent).join(" | ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToLower(user), "where is my order") {
+		t.Errorf("user transcript %q", user)
+	}
+	// The demo's order 1234 exists; the reply talks about it.
+	if !strings.Contains(agentText, "1234") && !strings.Contains(strings.ToLower(agentText), "order") {
+		t.Errorf("agent reply %q does not answer about the order", agentText)
+	}
+	shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// HARK_TEST_ARTIFACTS keeps the screenshot beyond the test.
+	png := filepath.Join(cmp.Or(os.Getenv("HARK_TEST_ARTIFACTS"), dir), "conversation.png")
+	if err := os.WriteFile(png, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("user: %q; agent: %q; browser received %d audio packets, energy %.4g; screenshot %s",
+		user, agentText, got.Packets, got.Energy, png)
+
+	// Hanging up deletes the session on the server.
+	step("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#talk")))
+	for end := time.Now().Add(10 * time.Second); srv.webrtc.Sessions() > 0; {
+		if time.Now().After(end) {
+			t.Fatal(fmt.Sprintf("%d sessions still running after hang-up", srv.webrtc.Sessions()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

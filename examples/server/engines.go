@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/provider/offline"
+	"github.com/harkvoice/hark/agent/provider/openai"
+)
+
+// engines are the speech and language stages every session shares.
+type engines struct {
+	name  string
+	opts  []agent.Option // STT, LLM, TTS, VAD and tools
+	close func()
+}
+
+// newEngines loads the configured STT, LLM and TTS. The VAD is Silero when
+// its model is installed (`make deps`), else the energy detector.
+func newEngines(cfg config, log *slog.Logger) (*engines, error) {
+	if cfg.engines == "openai" {
+		var opts []openai.Option
+		for _, o := range []struct {
+			v   string
+			opt func(string) openai.Option
+		}{
+			{cfg.openAI.baseURL, openai.WithBaseURL}, {cfg.openAI.apiKey, openai.WithAPIKey},
+			{cfg.openAI.llmModel, openai.WithLLMModel}, {cfg.openAI.sttModel, openai.WithSTTModel},
+			{cfg.openAI.ttsModel, openai.WithTTSModel}, {cfg.openAI.voice, openai.WithVoice},
+		} {
+			if o.v != "" {
+				opts = append(opts, o.opt(o.v))
+			}
+		}
+		c, err := openai.New(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("openai engines: %w", err)
+		}
+		return &engines{
+			name:  "openai",
+			opts:  []agent.Option{agent.WithSTT(c), agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD)},
+			close: c.CloseIdleConnections,
+		}, nil
+	}
+	e, err := offline.New()
+	if err != nil {
+		return nil, fmt.Errorf("offline engines (run `make deps` to install them): %w", err)
+	}
+	return &engines{
+		name: "offline",
+		opts: e.SessionOptions(),
+		close: func() {
+			if err := e.Close(); err != nil {
+				log.Warn("closing the offline engines", "err", err)
+			}
+		},
+	}, nil
+}
+
+// options returns the session options for one conversation in lang.
+func (e *engines) options(cfg config, lang string, log *slog.Logger, extra ...agent.Option) []agent.Option {
+	opts := append([]agent.Option(nil), e.opts...)
+	opts = append(opts, agent.WithPreset(cfg.preset), agent.WithLanguage(lang), agent.WithLogger(log))
+	if cfg.prompt != "" {
+		opts = append(opts, agent.WithSystemPrompt(cfg.prompt))
+	}
+	return append(opts, extra...)
+}

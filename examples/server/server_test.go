@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/agenttest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeEngines answer every turn with a fixed reply.
+func fakeEngines() *engines {
+	return &engines{
+		name: "fake",
+		opts: []agent.Option{
+			agent.WithSTT(agenttest.NewSTT("hello")),
+			agent.WithLLM(agenttest.NewLLM(agenttest.Text("Hi there."))),
+			agent.WithTTS(&agenttest.TTS{}),
+			agent.WithVAD(agenttest.NewLevelModel()),
+		},
+		close: func() {},
+	}
+}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func TestEndpoints(t *testing.T) {
+	cfg := config{host: "127.0.0.1", language: "en", iceLoopback: true, token: "s3cret"}
+	srv, err := newServer(cfg, fakeEngines(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer func() {
+		ts.Close()
+		if err := srv.close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	tests := []struct {
+		path   string
+		header []string
+		code   int
+		want   string
+	}{
+		{"/", nil, 200, `<button id="talk"`},
+		{"/app.js", nil, 200, "createDataChannel"},
+		{"/style.css", nil, 200, ".latency"},
+		{"/config.json", nil, 200, `{"ice_servers":[],"signal_path":"/webrtc"}`},
+		{"/healthz", nil, 200, "ok"},
+		{"/metrics", nil, 200, "go_goroutines"},
+		{"/twilio/voice", nil, 200, "<Stream url=\"wss://" + strings.TrimPrefix(ts.URL, "http://") + "/twilio/stream\">"},
+		{"/webrtc", nil, 401, "unauthorized"},
+		{"/webrtc?token=wrong", nil, 401, "unauthorized"},
+		// Authorised, but GET is not signalling.
+		{"/webrtc?token=s3cret", nil, 405, "method not allowed"},
+		{"/webrtc", []string{"Authorization", "Bearer s3cret"}, 405, "method not allowed"},
+		{"/nosuchpage", nil, 404, ""},
+	}
+	for _, tt := range tests {
+		code, body := get(t, ts.URL+tt.path, tt.header...)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s: %d %.200q, want %d with %q", tt.path, code, body, tt.code, tt.want)
+		}
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(config) bool
+		wantErr string
+	}{
+		{"defaults", nil, nil, func(c config) bool {
+			return c.addr() == "127.0.0.1:8080" && c.engines == "offline" && c.iceLoopback &&
+				c.language == "en" && c.preset == agent.PresetDefault
+		}, ""},
+		{"env", nil, map[string]string{"HARK_PORT": "9000", "HARK_PRESET": "language-practice", "HARK_LANGUAGE": "de"},
+			func(c config) bool {
+				return c.port == "9000" && c.preset == agent.PresetLanguagePractice && c.language == "de"
+			}, ""},
+		{"flag beats env", []string{"-port", "9001"}, map[string]string{"HARK_PORT": "9000"},
+			func(c config) bool { return c.port == "9001" }, ""},
+		{"openai when a key is set", nil, map[string]string{"OPENAI_API_KEY": "k"},
+			func(c config) bool { return c.engines == "openai" && c.openAI.apiKey == "k" }, ""},
+		{"offline on request", []string{"-engines", "offline"}, map[string]string{"OPENAI_API_KEY": "k"},
+			func(c config) bool { return c.engines == "offline" }, ""},
+		{"public host", []string{"-host", "0.0.0.0", "-ice-servers", "stun:stun.example.org:3478, turn:turn.example.org",
+			"-ice-username", "u", "-ice-credential", "p"}, nil,
+			func(c config) bool {
+				return !c.iceLoopback && len(c.iceServers) == 2 && c.iceServers[0].Username == "" &&
+					c.iceServers[1].Username == "u" && c.iceServers[1].Credential == "p"
+			}, ""},
+		{"bad port", []string{"-port", "http"}, nil, nil, "not a port"},
+		{"bad engines", []string{"-engines", "gpu"}, nil, nil, `"offline" or "openai"`},
+		{"bad preset", []string{"-preset", "loud"}, nil, nil, "want default, phone"},
+		{"bad loopback", []string{"-ice-loopback", "maybe"}, nil, nil, "true, false or auto"},
+		{"stun on loopback", []string{"-ice-servers", "stun:x"}, nil, nil, "make no sense"},
+		{"bad level", []string{"-log-level", "loud"}, nil, nil, "-log-level"},
+		{"stray argument", []string{"serve"}, nil, nil, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clear(env)
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := parseConfig(tt.args, getenv, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(c) {
+				t.Errorf("config %+v, %v", c, err)
+			}
+		})
+	}
+}
+
+// TestRun starts the real binary's run loop on a free port and stops it.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-port", "0"}, func(string) string { return "" }, logs) }()
+	var url string
+	for end := time.Now().Add(20 * time.Second); url == ""; {
+		if time.Now().After(end) {
+			cancel()
+			t.Fatalf("server did not start: %s", logs.String())
+		}
+		if _, rest, ok := strings.Cut(logs.String(), "url="); ok {
+			url, _, _ = strings.Cut(rest, " ")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := get(t, url+"healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}

@@ -1,0 +1,271 @@
+// Hark demo page: one WebRTC call to the server, events on a data channel.
+// Plain JavaScript, no build step. window.hark exposes the call for tests.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get("token") || "";
+if (params.get("aec") === "0") $("aec").checked = false;
+
+const hark = { pc: null, dc: null, location: null, events: [] };
+window.hark = hark;
+
+let turns = new Map(); // turn -> {el, text}
+let partialEl = null;
+let typedPending = [];
+
+function authHeaders(h) {
+  if (token) h.Authorization = "Bearer " + token;
+  return h;
+}
+
+function setState(s) {
+  const el = $("state");
+  el.textContent = s;
+  el.className = "state " + s;
+}
+
+function setConn(s) { $("conn").textContent = s; }
+
+function addMsg(cls, text) {
+  const el = document.createElement("div");
+  el.className = "msg " + cls;
+  el.textContent = text;
+  const box = $("transcript");
+  box.appendChild(el);
+  box.scrollTop = box.scrollHeight;
+  return el;
+}
+
+function ms(ns) { return Math.round(ns / 1e6); }
+
+function joinText(a, b) {
+  if (!a) return b;
+  if (/\s$/.test(a) || /^\s/.test(b)) return a + b;
+  return a + " " + b;
+}
+
+function agentTurn(turn) {
+  let t = turns.get(turn);
+  if (!t) {
+    t = { el: addMsg("agent", ""), text: "" };
+    turns.set(turn, t);
+  }
+  return t;
+}
+
+function showInterruption(ev) {
+  const it = ev.interruption || {};
+  let t = turns.get(ev.turn);
+  if (!t && turns.size) t = [...turns.values()].pop();
+  if (t && it.cancelled) {
+    const heard = (it.heard || "").trim();
+    const spoken = t.text;
+    let rest = spoken;
+    if (heard && spoken.startsWith(heard)) rest = spoken.slice(heard.length);
+    t.el.textContent = "";
+    if (heard) t.el.append(heard + " ");
+    const s = document.createElement("s");
+    s.textContent = rest.trim();
+    t.el.append(s);
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = "interrupted";
+    t.el.append(tag);
+  }
+  const li = document.createElement("li");
+  li.textContent = `turn ${ev.turn || "?"}: onset→silence ${ms(it.onset_to_silence_ns || 0)} ms, ` +
+    `confirm→silence ${ms(it.confirm_to_silence_ns || 0)} ms` + (it.cancelled ? "" : " (paused)");
+  $("interruptions").prepend(li);
+}
+
+function showMetrics(m) {
+  const bar = $("latency");
+  bar.textContent = "";
+  const points = [
+    ["seg-stt", m.stt_final_ns], ["seg-llm", m.llm_first_token_ns],
+    ["seg-tts", m.tts_first_audio_ns], ["seg-out", m.first_audio_sent_ns],
+  ];
+  const total = Math.max(...points.map((p) => p[1] || 0));
+  if (!total) return;
+  let prev = 0;
+  for (const [cls, at] of points) {
+    if (!at) continue;
+    const seg = document.createElement("div");
+    seg.className = cls;
+    seg.style.width = (100 * (at - prev) / total) + "%";
+    seg.textContent = ms(at - prev) + " ms";
+    seg.title = `${ms(at)} ms after VAD end`;
+    bar.appendChild(seg);
+    prev = at;
+  }
+  bar.title = `first audio out ${ms(total)} ms after the end of speech`;
+}
+
+function onEvent(ev) {
+  hark.events.push(ev);
+  switch (ev.type) {
+    case "state":
+      setState(ev.state);
+      break;
+    case "user_partial":
+      if (!partialEl) partialEl = addMsg("user partial", "");
+      partialEl.textContent = ev.text;
+      break;
+    case "user_final": {
+      const i = typedPending.indexOf(ev.text);
+      if (i >= 0) { typedPending.splice(i, 1); break; }
+      if (!partialEl) partialEl = addMsg("user", "");
+      partialEl.className = "msg user";
+      partialEl.textContent = ev.text;
+      partialEl = null;
+      break;
+    }
+    case "agent_text": {
+      const t = agentTurn(ev.turn);
+      t.text = joinText(t.text, ev.text);
+      t.el.textContent = t.text;
+      $("transcript").scrollTop = $("transcript").scrollHeight;
+      break;
+    }
+    case "interruption":
+      showInterruption(ev);
+      break;
+    case "resumed":
+      $("interruptions").firstChild?.append(" → resumed");
+      break;
+    case "turn_metrics":
+      if (ev.metrics) showMetrics(ev.metrics);
+      break;
+    case "tool_call": {
+      let out = ev.tool?.error || ev.tool?.result || "";
+      if (out.length > 100) out = out.slice(0, 100) + "…";
+      addMsg("system", `tool ${ev.tool?.name}(${ev.tool?.arguments || ""}) → ${out}`);
+      break;
+    }
+    case "handoff":
+      addMsg("system", "handing over to a human: " + (ev.text || ""));
+      break;
+    case "error":
+      addMsg("system", "error: " + ev.text);
+      break;
+  }
+}
+
+function send(msg) {
+  if (hark.dc && hark.dc.readyState === "open") hark.dc.send(JSON.stringify(msg));
+}
+
+function waitGathering(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    });
+  });
+}
+
+function enableControls(on) {
+  $("stop").disabled = !on;
+  for (const el of $("typed").elements) el.disabled = !on;
+}
+
+async function start() {
+  const cfg = await (await fetch("config.json")).json();
+  const aec = $("aec").checked;
+  const mic = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: aec, noiseSuppression: aec, autoGainControl: aec, channelCount: 1 },
+  });
+  const pc = new RTCPeerConnection({ iceServers: cfg.ice_servers || [] });
+  hark.pc = pc;
+  hark.mic = mic;
+  for (const track of mic.getAudioTracks()) pc.addTrack(track, mic);
+  pc.ontrack = (e) => {
+    $("speaker").srcObject = e.streams[0] || new MediaStream([e.track]);
+  };
+  pc.onconnectionstatechange = () => {
+    setConn(pc.connectionState);
+    if (pc.connectionState === "failed" || pc.connectionState === "closed") stop();
+  };
+  const dc = pc.createDataChannel("hark");
+  hark.dc = dc;
+  dc.onopen = () => enableControls(true);
+  dc.onclose = () => enableControls(false);
+  dc.onmessage = (e) => onEvent(JSON.parse(e.data));
+
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitGathering(pc);
+  setConn("connecting");
+  const res = await fetch(cfg.signal_path, {
+    method: "POST",
+    headers: authHeaders({ "Content-Type": "application/sdp" }),
+    body: pc.localDescription.sdp,
+  });
+  if (res.status !== 201) throw new Error(`offer refused: ${res.status} ${await res.text()}`);
+  hark.location = res.headers.get("Location");
+  await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+}
+
+async function stop() {
+  const pc = hark.pc;
+  if (!pc) return;
+  hark.pc = null;
+  enableControls(false);
+  $("talk").classList.remove("on");
+  $("talk").textContent = "Talk";
+  if (hark.location) {
+    fetch(hark.location, { method: "DELETE", headers: authHeaders({}) }).catch(() => {});
+    hark.location = null;
+  }
+  hark.mic?.getTracks().forEach((t) => t.stop());
+  pc.close();
+  setConn("not connected");
+  setState("idle");
+}
+
+$("talk").addEventListener("click", async () => {
+  if (hark.pc) return stop();
+  $("talk").classList.add("on");
+  $("talk").textContent = "Hang up";
+  try {
+    await start();
+  } catch (err) {
+    addMsg("system", "could not start: " + err.message);
+    await stop();
+  }
+});
+
+$("stop").addEventListener("click", () => send({ type: "stop" }));
+
+$("typed").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  typedPending.push(text);
+  addMsg("user", text);
+  send({ type: "text", text });
+  $("text").value = "";
+});
+
+// Images are scaled to at most 512 px and sent as JPEG: a data channel
+// message holds at most 256 KiB.
+$("image").addEventListener("change", async () => {
+  const file = $("image").files[0];
+  $("image").value = "";
+  if (!file) return;
+  const bmp = await createImageBitmap(file);
+  const scale = Math.min(1, 512 / Math.max(bmp.width, bmp.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bmp.width * scale);
+  canvas.height = Math.round(bmp.height * scale);
+  canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+  const url = canvas.toDataURL("image/jpeg", 0.8);
+  send({ type: "image", mime_type: "image/jpeg", data: url.slice(url.indexOf(",") + 1) });
+  addMsg("system", `image attached (${canvas.width}×${canvas.height}); it joins your next turn`);
+});
+
+window.addEventListener("pagehide", () => {
+  if (hark.location) {
+    fetch(hark.location, { method: "DELETE", headers: authHeaders({}), keepalive: true });
+  }
+});
