@@ -223,3 +223,30 @@ func ExampleSentences() {
 	// Your order shipped.
 	// It arrives Friday!
 }
+
+// BenchmarkCancel measures how long a cancelled synthesis takes to stop:
+// from the cancel to the end of the loop, with the synthesis goroutine gone.
+func BenchmarkCancel(b *testing.B) {
+	s, err := flite.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := pipeline.SpeechRequest{Text: strings.Repeat("This sentence is one of many that make a long reply. ", 10)}
+	var stop time.Duration
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		var at time.Time
+		for _, err := range s.Synthesize(ctx, req) {
+			if err != nil {
+				break
+			}
+			if at.IsZero() {
+				at = time.Now()
+				cancel()
+			}
+		}
+		stop += time.Since(at)
+		cancel()
+	}
+	b.ReportMetric(float64(stop.Microseconds())/float64(b.N), "µs-to-stop")
+}
