@@ -344,3 +344,66 @@ func BenchmarkDetectorWrite(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDetector feeds scripted probabilities in arbitrary chunk sizes and
+// checks the invariants every consumer relies on: events alternate start,
+// end; positions are ordered and window-aligned; a start's audio ends at At
+// and holds at most PreRoll before Start; chunking does not change events.
+func FuzzDetector(f *testing.F) {
+	f.Add([]byte{0, 200, 200, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255}, uint16(37))
+	f.Add([]byte{255, 100, 90, 255, 0, 255, 0, 0, 130, 120}, uint16(1))
+	f.Fuzz(func(t *testing.T, script []byte, chunk uint16) {
+		const w = 160
+		probs := make([]float32, len(script))
+		for i, b := range script {
+			probs[i] = float32(b) / 255
+		}
+		params := vad.Params{MinSpeech: 20 * time.Millisecond, MinSilence: 50 * time.Millisecond, PreRoll: 30 * time.Millisecond}
+		run := func(step int) []vad.Event {
+			d, err := vad.NewDetector(&scripted{rate: 16000, window: w, probs: probs}, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := ramp(0, len(probs)*w)
+			var got []vad.Event
+			for i := 0; i < len(all); i += step {
+				ev, err := d.Write(all[i:min(i+step, len(all))])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, ev...)
+			}
+			return got
+		}
+		whole := run(len(probs)*w + 1)
+		chunked := run(int(chunk)%2000 + 1)
+		if len(whole) != len(chunked) {
+			t.Fatalf("%d events in one write, %d in chunks", len(whole), len(chunked))
+		}
+		var last int64
+		for i, ev := range chunked {
+			if ev.Type != whole[i].Type || ev.Start != whole[i].Start || ev.End != whole[i].End || ev.At != whole[i].At {
+				t.Fatalf("event %d differs by chunking: %+v vs %+v", i, ev, whole[i])
+			}
+			want := vad.SpeechStart
+			if i%2 == 1 {
+				want = vad.SpeechEnd
+			}
+			if ev.Type != want || ev.At < last || ev.At%w != 0 || ev.Start%w != 0 || ev.Start > ev.At {
+				t.Fatalf("event %d out of order: %+v", i, ev)
+			}
+			last = ev.At
+			switch ev.Type {
+			case vad.SpeechStart:
+				from := max(ev.Start-480, 0)
+				if int64(len(ev.Audio)) != ev.At-from || (len(ev.Audio) > 0 && ev.Audio[0] != int16(from%30000)) {
+					t.Fatalf("start %d: %d samples of audio from %d", i, len(ev.Audio), ev.Audio[0])
+				}
+			case vad.SpeechEnd:
+				if ev.Start != chunked[i-1].Start || ev.End <= ev.Start || ev.End > ev.At {
+					t.Fatalf("end %d: %+v after %+v", i, ev, chunked[i-1])
+				}
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/harkvoice/hark/vad"
 )
@@ -400,5 +401,13 @@ func TestStreamsShareWeights(t *testing.T) {
 				t.Fatalf("stream %d window %d: %v, want %v", i, j, got[j], want[j])
 			}
 		}
+	}
+}
+
+// Per-stream state stays small: the weights are shared, activations live on
+// the stack of one call.
+func TestStreamStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(Model{}); n > 1400 {
+		t.Errorf("Model is %d bytes, want about 1.3 KB", n)
 	}
 }
