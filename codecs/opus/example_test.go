@@ -20,6 +20,8 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
+	fmt.Println(enc, "->", dec)
+
 	frame := make([]int16, 960) // 20 ms at 48 kHz
 	packet, err := enc.Encode(frame, nil)
 	if err != nil {
@@ -40,6 +42,7 @@ func Example() {
 	_, err = dec.Decode([]byte{0x03, 0x00}, nil)
 	fmt.Println(errors.Is(err, opus.ErrCorrupt))
 	// Output:
+	// opus(encode 48000Hz/1ch) -> opus(decode 48000Hz/1ch)
 	// 20ms 960 <nil>
 	// 960 <nil>
 	// true

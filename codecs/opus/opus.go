@@ -83,6 +83,9 @@ func NewEncoder(rate, channels int, opts ...EncoderOption) (*Encoder, error) {
 // Format returns the PCM format the encoder takes.
 func (e *Encoder) Format() pcm.Format { return e.format }
 
+// String describes the stage, e.g. "opus(encode 48000Hz/1ch)".
+func (e *Encoder) String() string { return "opus(encode " + e.format.String() + ")" }
+
 // Encode encodes one frame of interleaved samples (2.5, 5, 10, 20, 40 or
 // 60 ms; Hark uses 20) and appends the packet to dst, returning the
 // extended slice. With a dst of sufficient capacity it does not allocate.
@@ -127,6 +130,9 @@ func NewDecoder(rate, channels int) (*Decoder, error) {
 
 // Format returns the PCM format the decoder produces.
 func (d *Decoder) Format() pcm.Format { return d.format }
+
+// String describes the stage, e.g. "opus(decode 48000Hz/1ch)".
+func (d *Decoder) String() string { return "opus(decode " + d.format.String() + ")" }
 
 // window returns dst with room for n more samples and the slice of exactly
 // that room (its capacity equals its length: libopus writes up to cap).

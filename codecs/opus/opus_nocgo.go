@@ -19,6 +19,9 @@ func NewEncoder(rate, channels int, opts ...EncoderOption) (*Encoder, error) {
 // Format returns the PCM format the encoder takes.
 func (e *Encoder) Format() pcm.Format { return e.format }
 
+// String describes the stage, e.g. "opus(encode 48000Hz/1ch)".
+func (e *Encoder) String() string { return "opus(encode " + e.format.String() + ")" }
+
 // Encode returns ErrUnavailable in builds without cgo.
 func (e *Encoder) Encode(samples []int16, dst []byte) ([]byte, error) { return dst, ErrUnavailable }
 
@@ -36,6 +39,9 @@ func NewDecoder(rate, channels int) (*Decoder, error) {
 
 // Format returns the PCM format the decoder produces.
 func (d *Decoder) Format() pcm.Format { return d.format }
+
+// String describes the stage, e.g. "opus(decode 48000Hz/1ch)".
+func (d *Decoder) String() string { return "opus(decode " + d.format.String() + ")" }
 
 // Decode returns ErrUnavailable in builds without cgo.
 func (d *Decoder) Decode(packet []byte, dst []int16) ([]int16, error) { return dst, ErrUnavailable }
