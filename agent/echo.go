@@ -25,13 +25,40 @@ type biquad struct {
 // highpass300 returns a 300 Hz Butterworth high-pass at guardRate.
 func highpass300() biquad {
 	w0 := 2 * math.Pi * 300 / guardRate
-	alpha := math.Sin(w0) / (2 * math.Sqrt2 / 2)
+	alpha := math.Sin(w0) / math.Sqrt2
 	cw := math.Cos(w0)
 	a0 := 1 + alpha
 	return biquad{
 		b0: float32((1 + cw) / 2 / a0), b1: float32(-(1 + cw) / a0), b2: float32((1 + cw) / 2 / a0),
 		a1: float32(-2 * cw / a0), a2: float32((1 - alpha) / a0),
 	}
+}
+
+// lowpass returns a second-order low-pass at cutoff Hz for rate, with
+// quality q.
+func lowpass(rate int, cutoff, q float64) biquad {
+	w0 := 2 * math.Pi * cutoff / float64(rate)
+	alpha := math.Sin(w0) / (2 * q)
+	cw := math.Cos(w0)
+	a0 := 1 + alpha
+	return biquad{
+		b0: float32((1 - cw) / 2 / a0), b1: float32((1 - cw) / a0), b2: float32((1 - cw) / 2 / a0),
+		a1: float32(-2 * cw / a0), a2: float32((1 - alpha) / a0),
+	}
+}
+
+// antiAlias is a fourth-order Butterworth low-pass at 1.7 kHz that keeps
+// the decimation to guardRate from folding higher bands into the guard band.
+type antiAlias struct {
+	rate int
+	a, b biquad
+}
+
+func (f *antiAlias) step(rate int, x float32) float32 {
+	if f.rate != rate {
+		*f = antiAlias{rate: rate, a: lowpass(rate, 1700, 0.5412), b: lowpass(rate, 1700, 1.3066)}
+	}
+	return f.b.step(f.a.step(x))
 }
 
 func (f *biquad) step(x float32) float32 {
@@ -49,22 +76,27 @@ type echoGuard struct {
 	ahead     int
 
 	mu         sync.Mutex
-	ref        [guardRing]float32
-	refPos     int64 // guard samples of reference written
+	ref        [guardRing]float32 // band-passed reference at guardRate
+	refPow     [guardRing]float32 // full-band mean square behind each sample
+	refPos     int64              // guard samples of reference written
 	lastActive int64 // refPos after the last non-silent reference frame
 	refHP      biquad
+	refLP      antiAlias
 
 	micHP  biquad
+	micLP  antiAlias
 	micPos int64
 	mic    []float32
 	span   []float32
-	score  float32
+	score  float32 // verdict on the previous window
+	delay  int64   // echo delay found last, in guard samples
+	gain2  float32 // in-band echo energy gain at that delay
 }
 
 func newEchoGuard(cfg EchoGuard) *echoGuard {
 	g := &echoGuard{threshold: cfg.Threshold, refHP: highpass300(), micHP: highpass300()}
 	if g.threshold == 0 {
-		g.threshold = 0.5
+		g.threshold = 0.35
 	}
 	delay := cfg.MaxDelay
 	if delay == 0 {
@@ -87,20 +119,24 @@ func (g *echoGuard) reference(fr pcm.Frame) {
 	defer g.mu.Unlock()
 	active := false
 	for k := range out {
-		var v float32
+		var v, pw float32
 		if fr.Samples != nil {
 			lo, hi := k*n/out, (k+1)*n/out
 			var sum float32
 			ch := fr.Format.Channels
 			for i := lo; i < hi; i++ {
-				sum += float32(fr.Samples[i*ch])
+				x := float32(fr.Samples[i*ch]) / 32768
+				sum += g.refLP.step(fr.Format.Rate, x)
+				pw += x * x
 			}
-			v = sum / float32(max(hi-lo, 1)) / 32768
-			if v != 0 {
+			v = sum / float32(max(hi-lo, 1))
+			pw /= float32(max(hi-lo, 1))
+			if pw != 0 {
 				active = true
 			}
 		}
 		g.ref[g.refPos&(guardRing-1)] = g.refHP.step(v)
+		g.refPow[g.refPos&(guardRing-1)] = pw
 		g.refPos++
 	}
 	if active {
@@ -108,68 +144,138 @@ func (g *echoGuard) reference(fr pcm.Frame) {
 	}
 }
 
-// check scores one microphone window at 16 kHz and returns how strongly it
-// matches the recent reference (0: not at all, 1: a scaled copy).
+// Verdict thresholds. A search over every delay finds some correlation in
+// any signal (the best of ~3,000 random 32 ms correlations is ~0.35), so a
+// delay counts as found only well above that; once found, the echo path is
+// tracked within trackSpan of it, where chance correlation stays low.
+const (
+	acquireNCC = 0.6
+	trackSpan  = 8 // guard samples (2 ms) either side of the tracked delay
+	loudRatio  = 8 // mic energy above the echo's expected energy: double talk
+)
+
+// check scores one microphone window at 16 kHz and returns how likely it is
+// to be the agent's own voice coming back (0: not at all, 1: surely).
 func (g *echoGuard) check(window []float32, rate int) float32 {
 	f := max(rate/guardRate, 1)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.mic = g.mic[:0]
+	var micPow float32
 	for i := 0; i+f <= len(window); i += f {
 		var sum float32
 		for _, v := range window[i : i+f] {
-			sum += v
+			sum += g.micLP.step(rate, v)
+			micPow += v * v
 		}
 		g.mic = append(g.mic, g.micHP.step(sum/float32(f)))
 	}
+	micPow /= float32(f)
 	n := len(g.mic)
 	start := g.micPos
 	g.micPos += int64(n)
-	g.score = 0
 	if n == 0 || g.lastActive == 0 || start-g.lastActive > int64(g.maxLag) {
+		g.score, g.gain2 = 0, 0
 		return 0 // the agent has not spoken within the echo path
+	}
+	tracked := g.gain2 > 0
+	if tracked && micPow > loudRatio*g.gain2*g.expected(start-g.delay, n)+1e-6*float32(n) {
+		g.score = 0 // far louder than the echo can be: the user is talking
+		return 0
 	}
 	var em float32
 	for _, v := range g.mic {
 		em += v * v
 	}
-	if em < 1e-7*float32(n) {
-		return 0
+	if em < 1e-6*float32(n) {
+		return g.score // nothing in the guard band (a fricative): as before
 	}
 	// Reference span covering every delay: [start-maxLag, start+ahead+n).
 	lo := max(start-int64(g.maxLag), g.refPos-guardRing+1, 0)
 	hi := min(start+int64(g.ahead)+int64(n), g.refPos)
 	if hi-lo < int64(n) {
+		g.score = 0
 		return 0
 	}
 	g.span = g.span[:0]
 	for p := lo; p < hi; p++ {
 		g.span = append(g.span, g.ref[p&(guardRing-1)])
 	}
-	// Sliding reference energy.
+	best, bestAt, bestEr := g.search(em, 0, len(g.span)-n)
+	score := float32(0)
+	if tracked {
+		at := int(start - g.delay - lo)
+		local, localAt, localEr := g.search(em, max(at-trackSpan, 0), min(at+trackSpan, len(g.span)-n))
+		score = local
+		if em > loudRatio*g.gain2*localEr {
+			score = 0 // in-band double talk
+		} else if local >= g.threshold {
+			g.follow(start-(lo+int64(localAt)), em/localEr, false)
+		}
+		if best >= acquireNCC && best > local+0.15 {
+			// The echo path moved.
+			g.follow(start-(lo+int64(bestAt)), em/bestEr, true)
+			score = best
+		}
+	} else if best >= acquireNCC {
+		g.follow(start-(lo+int64(bestAt)), em/bestEr, true)
+		score = best
+	}
+	g.score = score
+	return score
+}
+
+// follow updates the tracked echo path. The gain is a slowly decaying
+// maximum: the double-talk test must not mistake a loud echo for the user.
+func (g *echoGuard) follow(delay int64, gain2 float32, moved bool) {
+	g.delay = delay
+	if moved {
+		g.gain2 = gain2
+		return
+	}
+	g.gain2 = max(g.gain2*0.97, gain2)
+}
+
+// search returns the best normalised correlation of the microphone window
+// with the reference span at offsets [from, to], its offset and the
+// reference energy there.
+func (g *echoGuard) search(em float32, from, to int) (best float32, at int, energy float32) {
+	n := len(g.mic)
+	if from > to {
+		return 0, 0, 0
+	}
 	var er float32
-	for _, v := range g.span[:n] {
+	for _, v := range g.span[from : from+n] {
 		er += v * v
 	}
-	best := float32(0)
-	for s := 0; s+n <= len(g.span); s++ {
-		if s > 0 {
+	for s := from; s <= to; s++ {
+		if s > from {
 			out, in := g.span[s-1], g.span[s+n-1]
-			er += in*in - out*out
+			er = max(er+in*in-out*out, 0)
 		}
-		if er > em*1e-3 {
-			var dot float32
-			r := g.span[s : s+n]
-			for i, v := range g.mic {
-				dot += v * r[i]
-			}
-			if c := float32(math.Abs(float64(dot)) / math.Sqrt(float64(em)*float64(er))); c > best {
-				best = c
-			}
+		if er <= em*1e-3 {
+			continue
+		}
+		var dot float32
+		r := g.span[s : s+n]
+		for i, v := range g.mic {
+			dot += v * r[i]
+		}
+		if c := float32(math.Abs(float64(dot)) / math.Sqrt(float64(em)*float64(er))); c > best {
+			best, at, energy = c, s, er
 		}
 	}
-	g.score = best
-	return best
+	return best, at, energy
+}
+
+// expected returns the full-band reference energy over n guard samples from
+// position p.
+func (g *echoGuard) expected(p int64, n int) float32 {
+	var e float32
+	for q := max(p, g.refPos-guardRing+1, 0); q < min(p+int64(n), g.refPos); q++ {
+		e += g.refPow[q&(guardRing-1)]
+	}
+	return e
 }
 
 // suppress scales a speech probability by how much the window looks like

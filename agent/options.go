@@ -88,7 +88,7 @@ type InterruptionPolicy struct {
 type EchoGuard struct {
 	Disabled bool
 	// Threshold is the correlation above which a window counts as echo
-	// (default 0.5; lower is stricter).
+	// (default 0.35; lower is stricter).
 	Threshold float32
 	// MaxDelay is the longest echo path searched (default 600 ms).
 	MaxDelay time.Duration
@@ -152,7 +152,7 @@ func WithPreset(p Preset) Option {
 			s.policy.LongSpeech = 2500 * time.Millisecond
 		case PresetSmartSpeaker:
 			s.endOfTurn = 600 * time.Millisecond
-			s.echo.Threshold = 0.4
+			s.echo.Threshold = 0.3
 			s.vadParams.Activation = 0.6
 			s.vadParams.MinSpeech = 96 * time.Millisecond
 		default:

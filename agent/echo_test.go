@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"testing"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/wav"
+)
+
+// guardScores plays ref as the playout reference and mic as the
+// microphone, interleaved in time as a live session does, and returns the
+// guard's score per 32 ms window.
+func guardScores(t *testing.T, g *echoGuard, ref, mic []int16, refFormat pcm.Format) []float32 {
+	t.Helper()
+	per := refFormat.Samples(pcm.Mono16k.Duration(320))
+	var out []float32
+	w := make([]float32, 0, 512)
+	ri := 0
+	for j := 0; j+512 <= len(mic); j += 512 {
+		for ri*320 <= j+512 {
+			fr := pcm.Frame{Format: refFormat}
+			if (ri+1)*per <= len(ref) {
+				fr.Samples = ref[ri*per : (ri+1)*per]
+			}
+			g.reference(fr)
+			ri++
+		}
+		w = pcm.ToFloat32(w[:0], mic[j:j+512])
+		out = append(out, g.check(w, 16000))
+	}
+	return out
+}
+
+func clip(t *testing.T, name string) []int16 {
+	t.Helper()
+	fr, err := wav.ReadFile("../testdata/scenarios/clips/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr.Samples
+}
+
+func TestEchoGuardScores(t *testing.T) {
+	reply, echo, stop, noise := clip(t, "agent_reply.wav"), clip(t, "echo.wav"), clip(t, "stop.wav"), clip(t, "noise.wav")
+	frac := func(scores []float32, from, to int, above float32) float64 {
+		n := 0
+		for _, s := range scores[from:to] {
+			if s >= above {
+				n++
+			}
+		}
+		return float64(n) / float64(to-from)
+	}
+	t.Run("echo is recognised", func(t *testing.T) {
+		s := guardScores(t, newEchoGuard(EchoGuard{}), reply, echo, pcm.Mono16k)
+		// Windows with speech in the echo: most must be flagged.
+		if f := frac(s, 20, 200, 0.5); f < 0.7 {
+			t.Errorf("only %.0f%% of echo windows flagged", 100*f)
+		}
+	})
+	t.Run("echo from a 48 kHz output", func(t *testing.T) {
+		up := make([]int16, 0, 3*len(reply))
+		for _, v := range reply {
+			up = append(up, v, v, v)
+		}
+		s := guardScores(t, newEchoGuard(EchoGuard{}), up, echo, pcm.Mono48k)
+		if f := frac(s, 20, 200, 0.5); f < 0.6 {
+			t.Errorf("only %.0f%% of echo windows flagged", 100*f)
+		}
+	})
+	t.Run("noise is not echo", func(t *testing.T) {
+		s := guardScores(t, newEchoGuard(EchoGuard{}), reply, noise, pcm.Mono16k)
+		if f := frac(s, 10, len(s), 0.35); f > 0.05 {
+			t.Errorf("%.0f%% of noise windows flagged as echo", 100*f)
+		}
+	})
+	t.Run("user over echo is not echo", func(t *testing.T) {
+		mic := append([]int16(nil), echo...)
+		at := 2 * 16000
+		for i, v := range stop {
+			mic[at+i] = int16(max(-32768, min(32767, int32(mic[at+i])+int32(v))))
+		}
+		s := guardScores(t, newEchoGuard(EchoGuard{}), reply, mic, pcm.Mono16k)
+		// The vowel of "stop" (0.34-0.5 s into its clip) is not echo.
+		from := (at + 16000*36/100) / 512
+		if f := frac(s, from, from+4, 0.35); f > 0.25 {
+			t.Errorf("user speech flagged as echo: %v", s[from:from+4])
+		}
+	})
+	t.Run("silent agent", func(t *testing.T) {
+		s := guardScores(t, newEchoGuard(EchoGuard{}), nil, echo, pcm.Mono16k)
+		if f := frac(s, 0, len(s), 0.01); f > 0 {
+			t.Errorf("scores without reference: %v", s)
+		}
+	})
+}
+
+func TestEchoGuardSuppress(t *testing.T) {
+	g := newEchoGuard(EchoGuard{Threshold: 0.4})
+	for _, tc := range []struct{ p, score, want float32 }{
+		{0.9, 0, 0.9}, {0.9, 0.3, 0.9}, {0.9, 0.55, 0}, {0.9, 0.9, 0},
+	} {
+		if got := g.suppress(tc.p, tc.score); got != tc.want {
+			t.Errorf("suppress(%v, %v) = %v, want %v", tc.p, tc.score, got, tc.want)
+		}
+	}
+	if got := g.suppress(1, 0.425); got <= 0 || got >= 1 {
+		t.Errorf("suppress in the ramp = %v", got)
+	}
+}

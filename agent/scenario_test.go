@@ -1,0 +1,194 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/wav"
+	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/silero"
+)
+
+type scenarioFile struct {
+	AgentDefault string     `json:"agent_default"`
+	Scenarios    []scenario `json:"scenarios"`
+}
+
+type scenario struct {
+	Name  string          `json:"name"`
+	Agent json.RawMessage `json:"agent"`
+	User  []struct {
+		Clip   string  `json:"clip"`
+		StartS float64 `json:"start_s"`
+	} `json:"user"`
+	Expect string `json:"expect"`
+}
+
+// scenarioWords is what a recogniser would hear in each scenario's user
+// audio (the fake STT answers it).
+var scenarioWords = map[string]string{
+	"stop-over-reply":     "stop",
+	"question-over-reply": "wait what does that mean",
+	"stop-over-echo":      "stop",
+	"stop-in-noise":       "stop",
+	"backchannel-uh-huh":  "uh huh",
+	"backchannel-okay":    "okay",
+	"pause-inside-number": "where is my order one two three four",
+}
+
+func readClip(t *testing.T, path string) []int16 {
+	t.Helper()
+	fr, err := wav.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Format != pcm.Mono16k {
+		t.Fatalf("%s: %v", path, fr.Format)
+	}
+	return fr.Samples
+}
+
+// TestScenarios plays the turn-taking scenarios of testdata/scenarios
+// through a session with the Silero VAD, in fake time: the agent's reply
+// from t = 0, the user clips mixed into the microphone.
+func TestScenarios(t *testing.T) {
+	w, err := silero.Load()
+	if err != nil {
+		t.Skipf("Silero model not available (run make deps): %v", err)
+	}
+	dir := filepath.Join("..", "testdata", "scenarios")
+	b, err := os.ReadFile(filepath.Join(dir, "scenarios.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sf scenarioFile
+	if err := json.Unmarshal(b, &sf); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range sf.Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			agentClip := sf.AgentDefault
+			if len(sc.Agent) > 0 {
+				if string(sc.Agent) == "null" {
+					agentClip = ""
+				} else if err := json.Unmarshal(sc.Agent, &agentClip); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var reply []int16
+			if agentClip != "" {
+				reply = readClip(t, filepath.Join(dir, agentClip))
+			}
+			var mic []int16
+			var firstOnset = -1
+			for _, u := range sc.User {
+				clip := readClip(t, filepath.Join(dir, u.Clip))
+				at := int(u.StartS * 16000)
+				if n := at + len(clip); n > len(mic) {
+					mic = append(mic, make([]int16, n-len(mic))...)
+				}
+				for i, v := range clip {
+					mic[at+i] = int16(max(-32768, min(32767, int32(mic[at+i])+int32(v))))
+				}
+				if u.Clip != "clips/echo.wav" && u.Clip != "clips/noise.wav" && firstOnset < 0 {
+					firstOnset = at + onsetOf(clip)
+				}
+			}
+			mic = append(mic, make([]int16, 3*16000)...)
+			synctest.Test(t, func(t *testing.T) {
+				runScenario(t, sc, w, reply, mic, firstOnset)
+			})
+		})
+	}
+}
+
+func runScenario(t *testing.T, sc scenario, w *silero.Weights, reply, mic []int16, onset int) {
+	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+	stt := agenttest.NewSTT(scenarioWords[sc.Name], scenarioWords[sc.Name], scenarioWords[sc.Name])
+	tts := &agenttest.TTS{Clip: reply}
+	s, err := agent.New(tr, agent.WithSTT(stt), agent.WithLLM(agenttest.NewLLM(agenttest.Text("Okay."))), agent.WithTTS(tts),
+		agent.WithVAD(func() (vad.Model, error) { return w.NewModel(16000) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	runStart := time.Now()
+	go func() { done <- s.Run(t.Context()) }()
+	start := 0
+	if reply != nil {
+		// The reply is one chunk that plays the whole clip.
+		s.Say("Thank you for calling", false)
+		if _, _, err := tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentText }); err != nil {
+			t.Fatal(err)
+		}
+		// Align the microphone's t = 0 with the first reply frame.
+		var first time.Time
+		for _, o := range tr.Frames() {
+			if o.Audible {
+				first = o.At
+				break
+			}
+		}
+		// A frame sent at time T is heard from T; the microphone frame
+		// delivered at T holds what was captured in the 20 ms before T.
+		firstPos := int(first.Sub(runStart) * 16000 / time.Second)
+		start = max(0, firstPos-int(tr.MicPosition()))
+	}
+	at := tr.Play(append(make([]int16, start), mic...))
+	time.Sleep(time.Duration(len(mic)+start)*time.Second/16000 + 2*time.Second)
+	evs := tr.Events()
+	var pauses, cancels, finals int
+	var cancelEv *agent.Interruption
+	for _, ev := range evs {
+		switch {
+		case ev.Type == agent.EventInterruption && ev.Interruption.Cancelled:
+			cancels++
+			cancelEv = ev.Interruption
+		case ev.Type == agent.EventInterruption:
+			pauses++
+		case ev.Type == agent.EventUserFinal:
+			finals++
+		}
+	}
+	// The last audible frame before the reply was first silenced.
+	var last time.Time
+	flushes := tr.Flushes()
+	for _, o := range tr.Frames() {
+		if o.Audible && (len(flushes) == 0 || !o.At.After(flushes[0])) && o.At.After(last) {
+			last = o.At
+		}
+	}
+	switch sc.Expect {
+	case "bargein":
+		if cancels == 0 {
+			t.Errorf("no barge-in; events %+v", evs)
+			break
+		}
+		on, _ := tr.Delivered(at + int64(start+onset))
+		delay := last.Add(20 * time.Millisecond).Sub(on)
+		t.Logf("onset to silence %v (session: onset %v, confirm %v)", delay, cancelEv.OnsetToSilence, cancelEv.ConfirmToSilence)
+		if delay > 250*time.Millisecond {
+			t.Errorf("onset to silence %v", delay)
+		}
+	case "no_bargein":
+		if cancels > 0 {
+			t.Errorf("false barge-in (%d pauses); events %+v", pauses, evs)
+		}
+		t.Logf("pauses: %d", pauses)
+	case "one_turn":
+		if finals != 1 {
+			t.Errorf("%d user turns, want 1", finals)
+		}
+	}
+	tr.Hangup()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
