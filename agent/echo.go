@@ -79,7 +79,7 @@ type echoGuard struct {
 	ref        [guardRing]float32 // band-passed reference at guardRate
 	refPow     [guardRing]float32 // full-band mean square behind each sample
 	refPos     int64              // guard samples of reference written
-	lastActive int64 // refPos after the last non-silent reference frame
+	lastActive int64              // refPos after the last non-silent reference frame
 	refHP      biquad
 	refLP      antiAlias
 
