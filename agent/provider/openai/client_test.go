@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -646,5 +648,47 @@ func TestStreamEndsWithoutDone(t *testing.T) {
 	defer cancel()
 	if _, _, err := collect(ctx, c, hello); err != nil || ctx.Err() != nil {
 		t.Fatalf("err %v, context %v", err, ctx.Err())
+	}
+}
+
+func TestSynthesizeChunkSizes(t *testing.T) {
+	srv, c := setup(t)
+	audio := openaitest.Tone(50 * time.Millisecond)
+	for size := 1; size < 2600; size = size*3 + 1 {
+		srv.Speech(openaitest.SpeechReply{Audio: audio, ChunkBytes: size})
+		frames, err := speak(context.Background(), c, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int16
+		for _, fr := range frames {
+			got = append(got, fr.Samples...)
+		}
+		if !reflect.DeepEqual(got, audio) {
+			t.Fatalf("chunks of %d bytes: %d samples back, want %d identical", size, len(got), len(audio))
+		}
+	}
+}
+
+func TestTranscribeConfidence(t *testing.T) {
+	// Whisper's verbose_json segments carry average log-probabilities.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"task":"transcribe","language":"german","duration":3,"text":"Guten Tag",` +
+			`"segments":[{"start":0,"end":1,"avg_logprob":-0.1},{"start":1,"end":3,"avg_logprob":-0.4}]}`))
+	}))
+	defer srv.Close()
+	c, err := openai.New(openai.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	got, err := c.Transcribe(context.Background(), pcm.Frame{Samples: make([]int16, 16000), Format: pcm.Mono16k}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float32(math.Exp((-0.1*1 - 0.4*2) / 3))
+	if got.Text != "Guten Tag" || got.Language != "de" || math.Abs(float64(got.Confidence-want)) > 1e-6 {
+		t.Fatalf("got %+v, want confidence %v", got, want)
 	}
 }

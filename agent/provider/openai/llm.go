@@ -98,7 +98,7 @@ func (c *Client) Stream(ctx context.Context, req pipeline.Request) iter.Seq2[pip
 
 // thinkFilter drops a <think>...</think> block at the start of a reply.
 type thinkFilter struct {
-	state int // 0: deciding, 1: inside the block, 2: passing text through
+	state int // 0: deciding, 1: inside the block, 2: passing text through, 3: trimming after the block
 	buf   string
 }
 
@@ -127,14 +127,19 @@ func (f *thinkFilter) push(s string) string {
 	case 1:
 		f.buf += s
 		if i := strings.Index(f.buf, thinkClose); i >= 0 {
-			rest := strings.TrimLeft(f.buf[i+len(thinkClose):], " \t\r\n")
-			f.state, f.buf = 2, ""
-			return rest
+			rest := f.buf[i+len(thinkClose):]
+			f.state, f.buf = 3, ""
+			return f.push(rest)
 		}
 		if n := len(f.buf) - len(thinkClose); n > 0 {
 			f.buf = f.buf[n:] // keep only what may start the closing tag
 		}
 		return ""
+	case 3:
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s != "" {
+			f.state = 2
+		}
 	}
 	return s
 }

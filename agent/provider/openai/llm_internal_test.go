@@ -2,6 +2,7 @@ package openai
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -64,4 +65,27 @@ func TestThinkFilter(t *testing.T) {
 			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+func FuzzThinkFilter(f *testing.F) {
+	f.Add("<think>plan</think>\n\nHello there.", uint8(3))
+	f.Add("  <thi", uint8(1))
+	f.Add("Hello <think>", uint8(2))
+	f.Fuzz(func(t *testing.T, text string, n uint8) {
+		run := func(size int) string {
+			var tf thinkFilter
+			out := ""
+			for i := 0; i < len(text); i += size {
+				out += tf.push(text[i:min(i+size, len(text))])
+			}
+			return out + tf.flush()
+		}
+		whole, pieces := run(len(text)+1), run(int(n%7)+1)
+		if whole != pieces {
+			t.Fatalf("splitting changed the output: %q vs %q", whole, pieces)
+		}
+		if !strings.Contains(text, thinkOpen) && whole != text {
+			t.Fatalf("text without a think block changed: %q -> %q", text, whole)
+		}
+	})
 }
