@@ -60,7 +60,6 @@ type Conn struct {
 	log *slog.Logger
 
 	maxMessage int
-	session    Session // set before the answer leaves
 
 	in        chan pcm.Frame
 	done      chan struct{} // closed by end
@@ -80,8 +79,9 @@ type Conn struct {
 	pkt    []byte
 	padded []int16
 
-	// Data channel.
+	// Data channel, and the session its messages go to.
 	dmu     sync.Mutex
+	session Session // set before the answer leaves
 	dc      *pion.DataChannel
 	open    bool
 	pending [][]byte
@@ -282,15 +282,25 @@ func (c *Conn) handleMessage(m pion.DataChannelMessage) error {
 	if err != nil {
 		return err
 	}
+	c.dmu.Lock()
+	s := c.session
+	c.dmu.Unlock()
 	switch msg.Type {
 	case "text":
-		c.session.SendText(msg.Text)
+		s.SendText(msg.Text)
 	case "image":
-		c.session.SendImage(pipeline.Image{Data: msg.Data, MIMEType: msg.MIMEType})
+		s.SendImage(pipeline.Image{Data: msg.Data, MIMEType: msg.MIMEType})
 	case "stop":
-		c.session.Interrupt()
+		s.Interrupt()
 	}
 	return nil
+}
+
+// setSession makes s the receiver of the client's messages.
+func (c *Conn) setSession(s Session) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.session = s
 }
 
 // goRead runs a reader goroutine unless the connection is closing.

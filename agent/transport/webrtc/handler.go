@@ -167,16 +167,18 @@ func (h *Handler) connect(r *http.Request, offer string) (*Conn, string, error) 
 		return nil, "", errors.Join(err, pc.Close())
 	}
 	answer, err := h.negotiate(r.Context(), c, offer)
+	var sess Session
 	if err == nil {
-		c.session, err = h.newSession(r, c)
-		if err == nil && c.session == nil {
+		sess, err = h.newSession(r, c)
+		if err == nil && sess == nil {
 			err = errors.New("webrtc: NewSessionFunc returned no session")
 		}
 	}
 	if err != nil {
 		return nil, "", errors.Join(err, c.close(err))
 	}
-	if err := h.start(c); err != nil {
+	c.setSession(sess)
+	if err := h.start(c, sess); err != nil {
 		return nil, "", errors.Join(err, c.close(err))
 	}
 	return c, answer, nil
@@ -257,8 +259,8 @@ func (h *Handler) negotiate(ctx context.Context, c *Conn, offer string) (string,
 	return c.pc.LocalDescription().SDP, nil
 }
 
-// start registers c and runs its session until it ends.
-func (h *Handler) start(c *Conn) error {
+// start registers c and runs sess until it ends.
+func (h *Handler) start(c *Conn, sess Session) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -283,7 +285,7 @@ func (h *Handler) start(c *Conn) error {
 	c.log.Info("webrtc: session started")
 	go func() {
 		defer h.wg.Done()
-		err := c.session.Run(ctx)
+		err := sess.Run(ctx)
 		timer.Stop()
 		cancel(nil)
 		closeErr := c.close(io.EOF)

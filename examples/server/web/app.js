@@ -99,7 +99,8 @@ function showMetrics(m) {
     bar.appendChild(seg);
     prev = at;
   }
-  bar.title = `first audio out ${ms(total)} ms after the end of speech`;
+  $("latency-total").textContent = points.filter((p) => p[1]).map((p) => ms(p[1]) + " ms").join(" → ") +
+    ` after the end of speech (first audio out at ${ms(total)} ms)`;
 }
 
 function onEvent(ev) {
