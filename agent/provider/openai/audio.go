@@ -48,7 +48,7 @@ func (c *Client) Transcribe(ctx context.Context, audio pcm.Frame, language strin
 		Model:    c.sttModel,
 		FilePath: "audio.wav",
 		Reader:   &file,
-		Language: baseLanguage(language),
+		Language: isoLanguage(language),
 		Format:   goopenai.AudioResponseFormat(format),
 	})
 	if err != nil {

@@ -80,3 +80,13 @@ func languageName(tag string) string {
 	}
 	return strings.ToUpper(name[:1]) + name[1:] + " (" + tag + ")"
 }
+
+// isoLanguage returns the ISO 639 code transcription endpoints take for a
+// BCP-47 tag, or "" when the tag has none ("auto", "").
+func isoLanguage(tag string) string {
+	base := baseLanguage(tag)
+	if len(base) < 2 || len(base) > 3 || strings.IndexFunc(base, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 {
+		return ""
+	}
+	return base
+}

@@ -41,6 +41,11 @@ func TestLanguages(t *testing.T) {
 	if got := baseLanguage(" zh_Hant-TW"); got != "zh" {
 		t.Errorf("baseLanguage = %q", got)
 	}
+	for in, want := range map[string]string{"es-MX": "es", "yue": "yue", "auto": "", "": "", "e1": ""} {
+		if got := isoLanguage(in); got != want {
+			t.Errorf("isoLanguage(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestThinkFilter(t *testing.T) {
