@@ -113,6 +113,9 @@ func New(rate int, opts ...Option) (*Model, error) {
 // Rate returns the sample rate.
 func (m *Model) Rate() int { return m.rate }
 
+// String names the model and its rate, as in "energy(16000Hz)".
+func (m *Model) String() string { return fmt.Sprintf("energy(%dHz)", m.rate) }
+
 // WindowSize returns the samples per window.
 func (m *Model) WindowSize() int { return m.window }
 

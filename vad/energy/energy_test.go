@@ -156,7 +156,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Rate() != 8000 || m.WindowSize() != 160 {
+	if m.Rate() != 8000 || m.WindowSize() != 160 || m.String() != "energy(8000Hz)" {
 		t.Fatalf("rate %d window %d", m.Rate(), m.WindowSize())
 	}
 	if _, err := m.Probability(make([]float32, 100)); !errors.Is(err, vad.ErrWindowSize) {

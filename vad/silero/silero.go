@@ -32,7 +32,6 @@ const (
 	frames   = 4   // STFT frames per window
 	kernel   = 3   // encoder convolution width
 	minRate  = 8000
-	maxRate  = 16000
 )
 
 // Weights holds the network parameters of both sample-rate branches. They
@@ -282,6 +281,9 @@ func (w *Weights) NewModel(rate int) (*Model, error) {
 
 // Rate returns the model's sample rate.
 func (m *Model) Rate() int { return m.b.rate }
+
+// String names the model and its rate, as in "silero-v5(16kHz)".
+func (m *Model) String() string { return fmt.Sprintf("silero-v5(%dkHz)", m.b.rate/1000) }
 
 // WindowSize returns the samples per Probability call: 512 at 16 kHz, 256 at
 // 8 kHz.

@@ -130,7 +130,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Rate() != 8000 || m.WindowSize() != 256 {
+	if m.Rate() != 8000 || m.WindowSize() != 256 || m.String() != "silero-v5(8kHz)" {
 		t.Fatalf("8 kHz model: rate %d window %d", m.Rate(), m.WindowSize())
 	}
 	if _, err := m.Probability(make([]float32, 512)); !errors.Is(err, vad.ErrWindowSize) {
