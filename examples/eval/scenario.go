@@ -73,7 +73,11 @@ func loadScenarios(path string) ([]track, error) {
 		if s, ok := clips[rel]; ok {
 			return s, nil
 		}
-		s, err := loadClip(filepath.Join(dir, rel))
+		path := rel
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, rel)
+		}
+		s, err := loadClip(path)
 		if err != nil {
 			return nil, err
 		}
