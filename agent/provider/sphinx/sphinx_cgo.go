@@ -68,7 +68,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -230,29 +229,7 @@ func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language s
 	if C.ps_end_utt(d) < 0 {
 		return pipeline.Transcript{}, fmt.Errorf("%w: end", ErrDecode)
 	}
-	var score C.int32
-	hyp := C.ps_get_hyp(d, &score)
-	tr := pipeline.Transcript{Language: "en", Final: true}
-	if hyp != nil {
-		tr.Text = cleanHyp(C.GoString(hyp))
-	}
-	return tr, nil
-}
-
-// cleanHyp drops filler and alternate-pronunciation marks ("word(2)").
-func cleanHyp(h string) string {
-	f := strings.Fields(h)
-	out := f[:0]
-	for _, w := range f {
-		if strings.HasPrefix(w, "<") || strings.HasPrefix(w, "[") {
-			continue
-		}
-		if i := strings.IndexByte(w, '('); i > 0 {
-			w = w[:i]
-		}
-		out = append(out, w)
-	}
-	return strings.Join(out, " ")
+	return pipeline.Transcript{Text: hypothesis(d), Language: "en", Final: true}, nil
 }
 
 // Close frees the decoders; calls in flight finish first and free theirs.

@@ -13,7 +13,10 @@ import (
 // has no cgo, so it cannot be created.
 type Recognizer struct{}
 
-var _ pipeline.STT = (*Recognizer)(nil)
+var (
+	_ pipeline.STT          = (*Recognizer)(nil)
+	_ pipeline.StreamingSTT = (*Recognizer)(nil)
+)
 
 // New returns ErrUnavailable: PocketSphinx needs cgo.
 func New(opts ...Option) (*Recognizer, error) {
@@ -26,6 +29,11 @@ func New(opts ...Option) (*Recognizer, error) {
 // Transcribe returns ErrUnavailable.
 func (r *Recognizer) Transcribe(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
 	return pipeline.Transcript{}, ErrUnavailable
+}
+
+// StartStream returns ErrUnavailable.
+func (r *Recognizer) StartStream(context.Context, pcm.Format, string) (pipeline.STTStream, error) {
+	return nil, ErrUnavailable
 }
 
 // Close does nothing.
