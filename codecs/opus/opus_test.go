@@ -413,3 +413,37 @@ func BenchmarkOpusDecode(b *testing.B) {
 		})
 	}
 }
+
+// TestOptionsTakeEffect checks that the bitrate option changes the packet
+// sizes and that a decoder takes packets of any channel count and rate.
+func TestOptionsTakeEffect(t *testing.T) {
+	src := speech(t, 16000)
+	size := func(opts ...EncoderOption) int {
+		e := mustEncoder(t, 16000, 1, opts...)
+		total := 0
+		for _, fr := range frames(src, e.Format()) {
+			pkt, err := e.Encode(fr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(pkt)
+		}
+		return total
+	}
+	low, high := size(WithBitrate(10000)), size(WithBitrate(64000), WithComplexity(10))
+	t.Logf("speech at 10 kbit/s: %d bytes, at 64 kbit/s: %d bytes", low, high)
+	if high < 3*low {
+		t.Fatalf("64 kbit/s gave %d bytes, 10 kbit/s %d: bitrate not applied", high, low)
+	}
+
+	stereo := mustEncoder(t, 48000, 2)
+	pkt, err := stereo.Encode(make([]int16, 1920), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mono16 := mustDecoder(t, 16000, 1)
+	out, err := mono16.Decode(pkt, nil)
+	if err != nil || len(out) != 320 {
+		t.Fatalf("16 kHz mono decode of a 48 kHz stereo packet: %d samples, %v; want 320", len(out), err)
+	}
+}

@@ -274,3 +274,26 @@ func FuzzWAV(f *testing.F) {
 		}
 	})
 }
+
+// TestRepositoryClips reads every shared speech and scenario clip.
+func TestRepositoryClips(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "testdata", "speech", "*.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "scenarios", "clips", "*.wav"))
+	paths = append(paths, more...)
+	if len(paths) < 10 {
+		t.Fatalf("found only %d clips", len(paths))
+	}
+	for _, p := range paths {
+		fr, err := ReadFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if len(fr.Samples) == 0 {
+			t.Errorf("%s: no samples", p)
+		}
+	}
+}
