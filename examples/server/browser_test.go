@@ -165,22 +165,37 @@ func TestBrowserConversation(t *testing.T) {
 
 	// The reply's audio reaches the browser: a second of packets, with
 	// energy.
-	var got audioStats
-	deadline := time.Now().Add(20 * time.Second)
-	for got.Energy <= 0 || got.Packets < 50 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reply audio reached the browser: %+v", got)
-		}
-		time.Sleep(200 * time.Millisecond)
+	stats := func() audioStats {
+		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+		defer scancel()
 		st, err := chromedp.Run(sctx, chromedp.Evaluate[*audioStats](inboundAudio, chromedp.EvalAwaitPromise))
-		scancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st != nil {
-			got = *st
+		if st == nil {
+			return audioStats{}
 		}
+		return *st
+	}
+	var got audioStats
+	for deadline := time.Now().Add(20 * time.Second); got.Energy <= 0 || got.Packets < 50; got = stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply audio reached the browser: %+v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// "Stop reply" cuts the reply: the page strikes out what was not heard
+	// and lists the interruption, and the audio stops.
+	step("stop", 10*time.Second, chromedp.Click(chromedp.CSS("#stop")))
+	step("struck-out reply", 10*time.Second, chromedp.Poll[chromedp.Void](
+		`document.querySelector("#transcript .msg.agent s") !== null && document.querySelectorAll("#interruptions li").length > 0`))
+	time.Sleep(500 * time.Millisecond) // packets already on the way
+	before := stats()
+	time.Sleep(time.Second)
+	if after := stats(); after.Packets > before.Packets+2 {
+		t.Errorf("audio kept arriving after Stop: %d packets in a second", after.Packets-before.Packets)
 	}
 
 	step("latency bar", 20*time.Second, chromedp.Poll[chromedp.Void](`document.querySelectorAll("#latency div").length > 0`))

@@ -10,9 +10,10 @@ if (params.get("aec") === "0") $("aec").checked = false;
 const hark = { pc: null, dc: null, location: null, events: [] };
 window.hark = hark;
 
-let turns = new Map(); // turn -> {el, text}
+const turns = new Map(); // turn -> {el, text}
+const interruptionItems = new Map(); // turn -> <li>
 let partialEl = null;
-let typedPending = [];
+const typedPending = [];
 
 function authHeaders(h) {
   if (token) h.Authorization = "Bearer " + token;
@@ -73,10 +74,16 @@ function showInterruption(ev) {
     tag.textContent = "interrupted";
     t.el.append(tag);
   }
-  const li = document.createElement("li");
-  li.textContent = `turn ${ev.turn || "?"}: onset→silence ${ms(it.onset_to_silence_ns || 0)} ms, ` +
-    `confirm→silence ${ms(it.confirm_to_silence_ns || 0)} ms` + (it.cancelled ? "" : " (paused)");
-  $("interruptions").prepend(li);
+  let li = interruptionItems.get(ev.turn);
+  if (!li) {
+    li = document.createElement("li");
+    interruptionItems.set(ev.turn, li);
+    $("interruptions").prepend(li);
+  }
+  const times = it.onset_to_silence_ns || it.confirm_to_silence_ns
+    ? `onset→silence ${ms(it.onset_to_silence_ns || 0)} ms, confirm→silence ${ms(it.confirm_to_silence_ns || 0)} ms`
+    : "stopped";
+  li.textContent = `turn ${ev.turn || "?"}: ${times}` + (it.cancelled ? `; heard “${it.heard || ""}”` : " (paused)");
 }
 
 function showMetrics(m) {
@@ -133,7 +140,7 @@ function onEvent(ev) {
       showInterruption(ev);
       break;
     case "resumed":
-      $("interruptions").firstChild?.append(" → resumed");
+      interruptionItems.get(ev.turn)?.append(" → resumed");
       break;
     case "turn_metrics":
       if (ev.metrics) showMetrics(ev.metrics);
