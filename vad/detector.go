@@ -192,6 +192,9 @@ func (d *Detector) WriteFrame(fr pcm.Frame) ([]Event, error) {
 // Write feeds mono samples at the model's rate, of any length; samples that
 // do not fill a window wait for the next call. It returns the events
 // confirmed by the complete windows, in order (nil when there are none).
+// If the model fails on a window (or returns a probability outside [0, 1]),
+// Write returns the events so far and the error; that window and the rest
+// of samples are dropped and not counted in positions.
 func (d *Detector) Write(samples []int16) ([]Event, error) {
 	var events []Event
 	for len(samples) > 0 {
