@@ -142,8 +142,8 @@ func loadClip(path string) ([]int16, error) {
 	if err != nil {
 		return nil, err
 	}
-	conv := resample.NewConverter(pcm.Mono16k)
-	return conv.Convert(nil, fr)
+	out, err := resample.Frame(fr, pcm.Mono16k)
+	return out.Samples, err
 }
 
 // mixAt adds src into dst starting at sample at, growing dst as needed, with
