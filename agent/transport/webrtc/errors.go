@@ -15,6 +15,8 @@ var (
 	ErrConnectTimeout = errors.New("webrtc: peer did not connect in time")
 	// ErrOffer reports an unusable SDP offer.
 	ErrOffer = errors.New("webrtc: bad offer")
+	// ErrNoSession reports a session id the handler does not know.
+	ErrNoSession = errors.New("webrtc: no such session")
 	// ErrSessionLimit reports that the handler runs as many sessions as it
 	// may.
 	ErrSessionLimit = errors.New("webrtc: too many sessions")
@@ -34,6 +36,7 @@ var (
 // ConnectError reports a peer connection that was not established within
 // the connect timeout.
 type ConnectError struct {
+	// Timeout is the time the peer had.
 	Timeout time.Duration
 	// ICEState and PeerState are the states the connection was stuck in.
 	ICEState  string

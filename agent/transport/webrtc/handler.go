@@ -309,13 +309,13 @@ func (h *Handler) start(c *Conn, sess Session) error {
 }
 
 // Delete ends the session with the given id and waits until it has
-// stopped.
+// stopped; an unknown id returns an error wrapping ErrNoSession.
 func (h *Handler) Delete(id string) error {
 	h.mu.Lock()
 	c, ok := h.conns[id]
 	h.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("webrtc: no session %q: %w", id, ErrClosed)
+		return fmt.Errorf("%w: %q", ErrNoSession, id)
 	}
 	c.end(io.EOF)
 	<-c.finished

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -113,8 +114,11 @@ func tone(n int) []int16 {
 
 func TestEchoConversation(t *testing.T) {
 	h, url, sessions := startServer(t, echoRun)
+	// Goroutines from here on must be gone once the session is deleted and
+	// the client closed.
+	before := goleak.IgnoreCurrent()
 	c := newTestClient(t)
-	defer c.close()
+	defer c.close() // again, harmless, if the test stops early
 	c.post(url)
 	sess := <-sessions
 
@@ -169,6 +173,12 @@ func TestEchoConversation(t *testing.T) {
 	if code := c.delete(); code != http.StatusNotFound {
 		t.Errorf("second DELETE: %d, want 404", code)
 	}
+	if err := h.Delete(path.Base(c.location)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("Delete(unknown) = %v, want ErrNoSession", err)
+	}
+	c.close()
+	http.DefaultClient.CloseIdleConnections()
+	goleak.VerifyNone(t, before)
 }
 
 func TestPeerCloseEndsSession(t *testing.T) {
