@@ -30,39 +30,74 @@ type mix struct {
 	sections      []section // utterance placement (labels are made per rate)
 }
 
-// labelledClip builds ~50 s of 16 kHz audio: flite utterances (four voices)
-// separated by 0.6-1.5 s gaps, first over digital silence, then over white
-// and then pink noise at 10 dB SNR (noise power 10 dB below the mean power
-// of the section's speech).
+// labelledClip builds ~65 s of 16 kHz audio: flite utterances (four English
+// voices) separated by 0.6-1.5 s gaps, first over digital silence, then over
+// white and then pink noise at 10 dB SNR (noise power 10 dB below the mean
+// power of the section's speech), then eSpeak NG speech in German, Spanish,
+// Mandarin and Hindi over pink noise at 10 dB SNR, and last no speech at
+// all: a cough, a knock and a burst of noise, twice each.
 func labelledClip(t *testing.T) mix {
 	t.Helper()
-	files := []string{
+	read := func(paths ...string) [][]float64 {
+		var utts [][]float64
+		for _, p := range paths {
+			fr, err := wav.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr.Format.Rate != 16000 || fr.Format.Channels != 1 {
+				t.Fatalf("%s: %v, want 16 kHz mono", p, fr.Format)
+			}
+			u := make([]float64, len(fr.Samples))
+			for i, s := range fr.Samples {
+				u[i] = float64(s) / 32768
+			}
+			utts = append(utts, u)
+		}
+		return utts
+	}
+	var flite []string
+	for _, f := range []string{
 		"order_slt.wav", "shipping_awb.wav", "return_kal16.wav", "wait_rms.wav", "timer_awb.wav",
 		"okay_rms.wav", "stop_slt.wav", "order_rms.wav", "uhhuh_awb.wav",
+	} {
+		flite = append(flite, filepath.Join("..", "testdata", "speech", f))
 	}
-	var utts [][]float64
-	for _, f := range files {
-		fr, err := wav.ReadFile(filepath.Join("..", "testdata", "speech", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fr.Format.Rate != 16000 || fr.Format.Channels != 1 {
-			t.Fatalf("%s: %v, want 16 kHz mono", f, fr.Format)
-		}
-		u := make([]float64, len(fr.Samples))
-		for i, s := range fr.Samples {
-			u[i] = float64(s) / 32768
-		}
-		utts = append(utts, u)
-	}
+	english := read(flite...)
+	others := read("testdata/de_espeak.wav", "testdata/es_espeak.wav", "testdata/cmn_espeak.wav", "testdata/hi_espeak.wav")
+	transients := read(
+		filepath.Join("..", "testdata", "scenarios", "clips", "cough.wav"),
+		filepath.Join("..", "testdata", "scenarios", "clips", "knock.wav"),
+		filepath.Join("..", "testdata", "scenarios", "clips", "noise.wav"),
+	)
 	rng := rand.New(rand.NewPCG(7, 11))
 	var m mix
-	for _, kind := range []string{"clean", "white noise 10 dB", "pink noise 10 dB"} {
+	for _, kind := range []string{"clean", "white noise 10 dB", "pink noise 10 dB", "de es cmn hi, pink", "cough knock noise"} {
 		sec := section{name: kind, start: len(m.speech)}
 		m.speech = append(m.speech, make([]float64, 16000)...) // 1 s lead-in
+		if kind == "cough knock noise" {
+			// No speech: each non-speech sound twice, into the noise track.
+			m.noise = append(m.noise, make([]float64, 16000)...)
+			for i := range 2 * len(transients) {
+				u := transients[i%len(transients)]
+				gap := make([]float64, 9600+rng.IntN(14400))
+				m.noise = append(append(m.noise, u...), gap...)
+				m.speech = append(m.speech, make([]float64, len(u)+len(gap))...)
+			}
+			sec.end = len(m.speech)
+			m.sections = append(m.sections, sec)
+			continue
+		}
+		utts := english
+		if kind == "de es cmn hi, pink" {
+			utts = others
+		}
 		var power float64
-		for range 6 {
+		for i := range 6 {
 			u := utts[rng.IntN(len(utts))]
+			if kind == "de es cmn hi, pink" {
+				u = utts[i%len(utts)]
+			}
 			sec.speech = append(sec.speech, span{len(m.speech), len(m.speech) + len(u)})
 			for _, v := range u {
 				power += v * v
@@ -188,6 +223,17 @@ func segments(t *testing.T, m vad.Model, clip []int16) (spans []span, confirmed 
 	return spans, confirmed
 }
 
+// falseAlarms counts detections that overlap a section without speech.
+func falseAlarms(s section, detected []span) int {
+	n := 0
+	for _, d := range detected {
+		if d.on < s.end && d.off > s.start {
+			n++
+		}
+	}
+	return n
+}
+
 func inSpans(x int, spans []span) bool {
 	for _, s := range spans {
 		if x >= s.on && x < s.off {
@@ -288,6 +334,14 @@ func TestAccuracySilero(t *testing.T) {
 		t.Logf("silero %5d Hz: %d utterances labelled, %d detected; frame agreement %.1f %% (%.1f %% without the collar)",
 			rate, len(labels), len(detected), 100*total, 100*agreement(0, len(m.speech), labels, detected, false))
 		for _, s := range sections {
+			if len(s.speech) == 0 {
+				n := falseAlarms(s, detected)
+				t.Logf("  %-18s agreement %5.1f %%, %d false detections", s.name, 100*agreement(s.start, s.end, nil, detected, true), n)
+				if n > 0 {
+					t.Errorf("silero at %d Hz: %d detections in %s", rate, n, s.name)
+				}
+				continue
+			}
 			e, d := onsets(t, s.name, s.speech, detected, confirmed, limit)
 			t.Logf("  %-18s agreement %5.1f %%, worst start error %+4.0f ms, worst confirmation delay %3.0f ms",
 				s.name, 100*agreement(s.start, s.end, s.speech, detected, true), e, d)
@@ -311,6 +365,10 @@ func TestAccuracyEnergy(t *testing.T) {
 			labels = append(labels, span{l.on - s.start, l.off - s.start})
 		}
 		a := agreement(0, s.end-s.start, labels, detected, true)
+		if len(labels) == 0 {
+			t.Logf("energy %-18s agreement %5.1f %%, %d false detections", s.name, 100*a, len(detected))
+			continue
+		}
 		e, d := onsets(t, s.name, labels, detected, confirmed, 0)
 		t.Logf("energy %-18s agreement %5.1f %% (%.1f %% without the collar), worst start error %+4.0f ms, worst confirmation delay %3.0f ms",
 			s.name, 100*a, 100*agreement(0, s.end-s.start, labels, detected, false), e, d)
