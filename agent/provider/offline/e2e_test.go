@@ -108,6 +108,15 @@ func TestOfflineTurn(t *testing.T) {
 	if words(ev.Text) != orderReply {
 		t.Errorf("reply %q, want %q", ev.Text, orderReply)
 	}
+	for _, ev := range c.tr.Events() {
+		switch ev.Type {
+		case agent.EventUserPartial:
+			t.Logf("partial: %q", ev.Text)
+		case agent.EventMetrics:
+			t.Logf("from end of speech: STT final %v, dialogue %v, TTS first audio %v, first audio sent %v",
+				ev.Metrics.STTFinal, ev.Metrics.LLMFirstToken, ev.Metrics.TTSFirstAudio, ev.Metrics.FirstAudioSent)
+		}
+	}
 	var audible time.Duration
 	for _, o := range c.tr.Frames() {
 		if o.Audible {

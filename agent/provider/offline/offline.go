@@ -21,7 +21,7 @@ var ErrOption = errors.New("offline: invalid option")
 
 // Engines are the offline engines, ready to give to a Session.
 type Engines struct {
-	// STT recognises English speech.
+	// STT recognises English speech, per utterance or streaming.
 	STT *sphinx.Recognizer
 	// LLM is the dialogue engine.
 	LLM *dialogue.Engine
@@ -153,11 +153,12 @@ func New(opts ...Option) (*Engines, error) {
 	}, nil
 }
 
-// SessionOptions returns the session options that use the engines: STT,
+// SessionOptions returns the session options that use the engines: the
+// recogniser (streaming, so partial transcripts flow while the user speaks),
 // LLM, TTS, VAD and tools.
 func (e *Engines) SessionOptions() []agent.Option {
 	return []agent.Option{
-		agent.WithSTT(e.STT),
+		agent.WithStreamingSTT(e.STT),
 		agent.WithLLM(e.LLM),
 		agent.WithTTS(e.TTS),
 		agent.WithVAD(e.VAD),
