@@ -145,11 +145,16 @@ type node struct {
 	outputs []string
 }
 
+// maxDepth bounds the nesting of subgraphs (Silero nests three deep), so a
+// hostile file cannot exhaust the stack.
+const maxDepth = 16
+
 // graph is a flattened view of an ONNX graph with its nested subgraphs
 // (the branches of If nodes), in the order they appear in the file.
 type graph struct {
 	nodes     []node
 	constants map[string]tensor // by output or initializer name
+	depth     int               // current subgraph nesting while parsing
 }
 
 // parseModel walks an ONNX ModelProto.
@@ -176,6 +181,10 @@ func parseModel(b []byte) (*graph, error) {
 }
 
 func (g *graph) parseGraph(b []byte) error {
+	if g.depth++; g.depth > maxDepth {
+		return fmt.Errorf("%w: subgraphs nested more than %d deep", ErrModelFormat, maxDepth)
+	}
+	defer func() { g.depth-- }()
 	r := pbReader{buf: b}
 	var f field
 	for r.next(&f) {

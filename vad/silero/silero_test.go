@@ -1,6 +1,7 @@
 package silero
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -211,6 +212,19 @@ func TestParseRejectsBadModels(t *testing.T) {
 		"truncated":   good[:len(good)/2],
 		"bad varint":  {0x3a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		"huge length": {0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+	// Subgraphs nested a thousand deep: ModelProto.graph -> node -> attribute
+	// -> graph -> ... must fail cleanly, not exhaust the stack.
+	field := func(key byte, payload []byte) []byte {
+		return append(binary.AppendUvarint([]byte{key}, uint64(len(payload))), payload...)
+	}
+	var deep []byte
+	for range 1000 {
+		deep = field(0x0a, field(0x2a, field(0x32, deep))) // GraphProto.node, NodeProto.attribute, AttributeProto.g
+	}
+	_, err = Parse(field(0x3a, deep))
+	if !errors.Is(err, ErrModelFormat) || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("deep nesting: err = %v, want the nesting limit", err)
 	}
 	for name, b := range tests {
 		if _, err := Parse(b); !errors.Is(err, ErrModelFormat) {
