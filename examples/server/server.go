@@ -5,9 +5,11 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	pion "github.com/pion/webrtc/v4"
@@ -91,6 +93,13 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		dopts = append(dopts, websocket.WithToken(cfg.token))
 		topts = append(topts, twilio.WithToken(cfg.token))
 		twopts = append(twopts, twilio.WithTwiMLToken(cfg.token))
+	}
+	if cfg.publicURL != "" {
+		u, err := url.Parse(strings.TrimSuffix(cfg.publicURL, "/"))
+		if err != nil || u.Host == "" {
+			return nil, errors.Join(fmt.Errorf("-public-url %q: want https://host[/path]", cfg.publicURL), wh.Close())
+		}
+		twopts = append(twopts, twilio.WithStreamURL("wss://"+u.Host+u.Path+pathTwilioStream))
 	}
 	if cfg.twilioAuthToken != "" {
 		public := ""

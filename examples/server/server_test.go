@@ -82,6 +82,8 @@ func TestEndpoints(t *testing.T) {
 		{"/webrtc?token=s3cret", nil, 405, "method not allowed"},
 		{"/webrtc", []string{"Authorization", "Bearer s3cret"}, 405, "method not allowed"},
 		{"/nosuchpage", nil, 404, ""},
+		// The device endpoint wants a WebSocket upgrade.
+		{"/device", nil, 400, ""},
 	}
 	for _, tt := range tests {
 		code, body := get(t, ts.URL+tt.path, tt.header...)
@@ -146,6 +148,24 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("config %+v, %v", c, err)
 			}
 		})
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	cfg := config{host: "127.0.0.1", iceLoopback: true, publicURL: "https://voice.example.com/hark/"}
+	srv, err := newServer(cfg, fakeEngines(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close()
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/twilio/voice", nil))
+	if want := `url="wss://voice.example.com/hark/twilio/stream"`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("TwiML %q lacks %s", rec.Body.String(), want)
+	}
+	cfg.publicURL = "voice.example.com"
+	if _, err := newServer(cfg, fakeEngines(), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a public URL without scheme was accepted")
 	}
 }
 

@@ -204,7 +204,8 @@ async function start() {
   await pc.setLocalDescription(await pc.createOffer());
   await waitGathering(pc);
   setConn("connecting");
-  const res = await fetch(cfg.signal_path, {
+  const lang = params.get("lang");
+  const res = await fetch(cfg.signal_path + (lang ? "?lang=" + encodeURIComponent(lang) : ""), {
     method: "POST",
     headers: authHeaders({ "Content-Type": "application/sdp" }),
     body: pc.localDescription.sdp,
