@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,4 +185,42 @@ func ExamplePick() {
 	// Output:
 	// zh-CN -> Chinese (Mandarin)
 	// de-AT -> German
+}
+
+// TestConcurrent synthesises different texts and languages at once: each
+// caller gets audio of about the length it gets alone. (eSpeak varies its
+// output a little from run to run.)
+func TestConcurrent(t *testing.T) {
+	s, err := espeak.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []pipeline.SpeechRequest{
+		{Text: "Good morning.", Language: "en"},
+		{Text: "Guten Morgen, wie geht es Ihnen?", Language: "de"},
+		{Text: "Buenos días.", Language: "es"},
+	}
+	alone := make([][]int16, len(reqs))
+	for i, req := range reqs {
+		alone[i] = speak(t, s, req).Samples
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		for i, req := range reqs {
+			wg.Go(func() {
+				var got []int16
+				for fr, err := range s.Synthesize(context.Background(), req) {
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got = append(got, fr.Samples...)
+				}
+				if d := len(got) - len(alone[i]); 100*max(d, -d) > 3*len(alone[i]) {
+					t.Errorf("%+v: %d samples, %d made alone", req, len(got), len(alone[i]))
+				}
+			})
+		}
+	}
+	wg.Wait()
 }

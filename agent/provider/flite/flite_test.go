@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,4 +250,38 @@ func BenchmarkCancel(b *testing.B) {
 		cancel()
 	}
 	b.ReportMetric(float64(stop.Microseconds())/float64(b.N), "µs-to-stop")
+}
+
+// TestConcurrent synthesises different texts at once: each caller gets
+// audio of the length it gets alone. (Flite's voices add random noise, so
+// the samples themselves differ from run to run.)
+func TestConcurrent(t *testing.T) {
+	s, err := flite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"One. Two.", "The quick brown fox.", "Your order has shipped. It arrives Friday.", "Hello there."}
+	alone := make([][]int16, len(texts))
+	for i, text := range texts {
+		alone[i] = speak(t, s, pipeline.SpeechRequest{Text: text, Voice: flite.Voices[i%len(flite.Voices)]}).Samples
+	}
+	var wg sync.WaitGroup
+	for round := range 3 {
+		for i, text := range texts {
+			wg.Go(func() {
+				var got []int16
+				for fr, err := range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: text, Voice: flite.Voices[i%len(flite.Voices)]}) {
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got = append(got, fr.Samples...)
+				}
+				if len(got) != len(alone[i]) {
+					t.Errorf("round %d, %q: %d samples, %d made alone", round, text, len(got), len(alone[i]))
+				}
+			})
+		}
+	}
+	wg.Wait()
 }
