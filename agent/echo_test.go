@@ -108,3 +108,21 @@ func TestEchoGuardSuppress(t *testing.T) {
 		t.Errorf("suppress in the ramp = %v", got)
 	}
 }
+
+// BenchmarkEchoGuard measures one 32 ms microphone window checked against
+// 600 ms of delays while the agent speaks (the guard's worst case).
+func BenchmarkEchoGuard(b *testing.B) {
+	fr, err := wav.ReadFile("../testdata/scenarios/clips/agent_reply.wav")
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newEchoGuard(EchoGuard{})
+	for i := 0; i+320 <= 2*16000; i += 320 {
+		g.reference(pcm.Frame{Samples: fr.Samples[i : i+320], Format: pcm.Mono16k})
+	}
+	w := pcm.ToFloat32(nil, fr.Samples[16000:16512])
+	for b.Loop() {
+		g.micPos = 16000 / 4
+		g.check(w, 16000)
+	}
+}

@@ -14,7 +14,7 @@ import (
 type Option func(*Session) error
 
 // Preset is a bundle of turn-taking settings for one kind of product.
-// Options given after WithPreset override its values.
+// Options that set a value a preset also sets win over the preset.
 type Preset int
 
 // Presets.
@@ -129,37 +129,72 @@ func WithVAD(newModel func() (vad.Model, error)) Option {
 
 // WithVADParams sets the detector parameters (zero fields keep defaults).
 func WithVADParams(p vad.Params) Option {
-	return func(s *Session) error { s.vadParams = p; s.vadParamsSet = true; return nil }
+	return func(s *Session) error { s.vadParams = p; return nil }
 }
 
-// WithPreset applies a preset; later options override it.
+// WithPreset selects a preset. Options that set a value the preset also
+// sets win, in whatever order they are given.
 func WithPreset(p Preset) Option {
 	return func(s *Session) error {
-		s.endOfTurn = 500 * time.Millisecond
-		s.numberHold = 1500 * time.Millisecond
-		s.policy = InterruptionPolicy{}
-		s.echo = EchoGuard{}
-		s.vadParams = vad.Params{}
-		switch p {
-		case PresetDefault:
-		case PresetPhone:
-			s.endOfTurn = 600 * time.Millisecond
-			s.vadParams.MinSpeech = 96 * time.Millisecond
-		case PresetLanguagePractice:
-			s.endOfTurn = 1200 * time.Millisecond
-			s.numberHold = 3 * time.Second
-			s.policy.MinWords = 3
-			s.policy.LongSpeech = 2500 * time.Millisecond
-		case PresetSmartSpeaker:
-			s.endOfTurn = 600 * time.Millisecond
-			s.echo.Threshold = 0.3
-			s.vadParams.Activation = 0.6
-			s.vadParams.MinSpeech = 96 * time.Millisecond
-		default:
+		if p < PresetDefault || p > PresetSmartSpeaker {
 			return fmt.Errorf("%w: unknown preset %d", ErrOption, int(p))
 		}
 		s.preset = p
 		return nil
+	}
+}
+
+// presetValues are the settings a preset brings.
+type presetValues struct {
+	endOfTurn, numberHold time.Duration
+	policy                InterruptionPolicy
+	echo                  EchoGuard
+	vad                   vad.Params
+}
+
+func (p Preset) values() presetValues {
+	v := presetValues{endOfTurn: 500 * time.Millisecond, numberHold: 1500 * time.Millisecond}
+	switch p {
+	case PresetPhone:
+		v.endOfTurn = 600 * time.Millisecond
+		v.vad.MinSpeech = 96 * time.Millisecond
+	case PresetLanguagePractice:
+		v.endOfTurn = 1200 * time.Millisecond
+		v.numberHold = 3 * time.Second
+		v.policy.MinWords = 3
+		v.policy.LongSpeech = 2500 * time.Millisecond
+	case PresetSmartSpeaker:
+		v.endOfTurn = 600 * time.Millisecond
+		v.echo.Threshold = 0.3
+		v.vad.Activation = 0.6
+		v.vad.MinSpeech = 96 * time.Millisecond
+	}
+	return v
+}
+
+// applyPreset fills the settings no option gave from the preset.
+func (s *Session) applyPreset() {
+	v := s.preset.values()
+	if !s.endOfTurnSet {
+		s.endOfTurn = v.endOfTurn
+	}
+	if !s.numberHoldSet {
+		s.numberHold = v.numberHold
+	}
+	if s.policy.MinWords == 0 {
+		s.policy.MinWords = v.policy.MinWords
+	}
+	if s.policy.LongSpeech == 0 {
+		s.policy.LongSpeech = v.policy.LongSpeech
+	}
+	if s.echo.Threshold == 0 {
+		s.echo.Threshold = v.echo.Threshold
+	}
+	if s.vadParams.Activation == 0 {
+		s.vadParams.Activation = v.vad.Activation
+	}
+	if s.vadParams.MinSpeech == 0 {
+		s.vadParams.MinSpeech = v.vad.MinSpeech
 	}
 }
 
@@ -169,7 +204,7 @@ func WithEndOfTurn(d time.Duration) Option {
 		if d < 100*time.Millisecond || d > time.Minute {
 			return fmt.Errorf("%w: end of turn %v outside [100ms, 1m]", ErrOption, d)
 		}
-		s.endOfTurn = d
+		s.endOfTurn, s.endOfTurnSet = d, true
 		return nil
 	}
 }
@@ -182,7 +217,7 @@ func WithNumberHold(d time.Duration) Option {
 		if d < 0 || d > time.Minute {
 			return fmt.Errorf("%w: number hold %v", ErrOption, d)
 		}
-		s.numberHold = d
+		s.numberHold, s.numberHoldSet = d, true
 		return nil
 	}
 }

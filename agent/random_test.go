@@ -58,7 +58,7 @@ func TestRandomInterleavings(t *testing.T) {
 	case testing.Short():
 		n = 100
 	case raceEnabled:
-		n = 200
+		n = 150
 	}
 	for seed := range n {
 		synctest.Test(t, func(t *testing.T) { randomConversation(t, uint64(seed)) })

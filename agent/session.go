@@ -48,10 +48,11 @@ type Session struct {
 	tts             pipeline.TTS
 	newVAD          func() (vad.Model, error)
 	vadParams       vad.Params
-	vadParamsSet    bool
 	preset          Preset
 	endOfTurn       time.Duration
+	endOfTurnSet    bool
 	numberHold      time.Duration
+	numberHoldSet   bool
 	policy          InterruptionPolicy
 	echo            EchoGuard
 	systemPrompt    string
@@ -82,9 +83,6 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 		return nil, ErrNoTransport
 	}
 	s := &Session{tr: tr, tools: map[string]Tool{}, state: StateListening, in: newInbox()}
-	if err := WithPreset(PresetDefault)(s); err != nil {
-		return nil, err
-	}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -93,6 +91,7 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 			return nil, err
 		}
 	}
+	s.applyPreset()
 	switch {
 	case s.stt == nil && s.sstt == nil:
 		return nil, fmt.Errorf("%w: no STT", ErrMissingStage)

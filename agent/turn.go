@@ -11,6 +11,10 @@ import (
 	"github.com/harkvoice/hark/vad"
 )
 
+// maxRecognitionWait is how much longer than the policy window a paused
+// reply waits for the words of the speech that paused it.
+const maxRecognitionWait = 3 * time.Second
+
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
 
@@ -268,6 +272,7 @@ func (l *loop) commit(ctx context.Context) {
 		l.startSay(ctx, l.s.fallback, false)
 		return
 	}
+	l.s.log.Debug("user turn ended", "text", text, "language", tr.Language, "interrupting", u.barge && l.barge != nil)
 	if u.barge && l.barge != nil && !l.barge.resolved {
 		if !l.realInterruption(text, tr.Language) {
 			l.resume(ctx)
@@ -355,6 +360,7 @@ func (l *loop) bargeIn(ctx context.Context, ev vad.Event, m micMsg) {
 	l.barge = &barge{gen: l.rep.gen, start: ev.Start, info: info}
 	info.Heard = l.heardText(l.rep)
 	l.s.metrics.observeInterruption(&info, "paused")
+	l.s.log.Debug("barge-in: reply silenced", "onset_to_silence", info.OnsetToSilence, "confirm_to_silence", info.ConfirmToSilence)
 	l.emit(Event{Type: EventInterruption, Turn: l.rep.gen, Interruption: &info})
 	if l.s.policy.Mode == CancelImmediately {
 		l.cancelReply(ctx, "speech")
@@ -388,12 +394,13 @@ func (l *loop) decideBarge(ctx context.Context) {
 		return
 	}
 	text := strings.TrimSpace(u.result.Text)
+	l.s.log.Debug("interrupting speech transcribed", "text", text)
 	if l.realInterruption(text, u.result.Language) {
 		l.cancelReply(ctx, "speech")
 		return
 	}
-	if !u.speaking && u.resultN == u.target && (text != "" || l.samplesDur(l.micPos-b.start) >= l.s.policy.Window) {
-		l.resume(ctx)
+	if !u.speaking && u.resultN == u.target {
+		l.resume(ctx) // the speech is over and its words do not interrupt
 	}
 }
 
@@ -410,8 +417,13 @@ func (l *loop) checkBarge(ctx context.Context) {
 	case u.speaking && elapsed >= l.s.policy.LongSpeech:
 		l.cancelReply(ctx, "long speech")
 	case !u.speaking && elapsed >= l.s.policy.Window:
-		if u.result != nil && u.resultN == u.target && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
+		known := u.result != nil && u.resultN == u.target
+		if known && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
 			l.cancelReply(ctx, "speech")
+			return
+		}
+		// Wait for words still being recognised, within reason.
+		if !known && u.seq != 0 && elapsed < l.s.policy.Window+maxRecognitionWait {
 			return
 		}
 		l.resume(ctx)
@@ -430,6 +442,7 @@ func (l *loop) resume(_ context.Context) {
 		return
 	}
 	l.s.metrics.observeInterruption(nil, "resumed")
+	l.s.log.Debug("false interruption: resuming the reply")
 	if l.rep != nil && l.rep.gen == b.gen {
 		l.play.Resume()
 		l.emit(Event{Type: EventResumed, Turn: b.gen})
