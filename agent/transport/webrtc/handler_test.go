@@ -183,6 +183,7 @@ func TestEchoConversation(t *testing.T) {
 
 func TestPeerCloseEndsSession(t *testing.T) {
 	h, url, sessions := startServer(t, echoRun)
+	before := goleak.IgnoreCurrent()
 	c := newTestClient(t)
 	c.post(url)
 	sess := <-sessions
@@ -198,6 +199,8 @@ func TestPeerCloseEndsSession(t *testing.T) {
 	for h.Sessions() != 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
+	http.DefaultClient.CloseIdleConnections()
+	goleak.VerifyNone(t, before)
 }
 
 func TestConnectTimeout(t *testing.T) {
