@@ -10,8 +10,10 @@ import (
 )
 
 // Default detector parameters, chosen for unseen voices, languages and noise:
-// a start needs two 32 ms windows of speech, an utterance ends after 300 ms
-// of silence, and 300 ms of audio before the start reach the recogniser.
+// a start needs 64 ms of speech (two Silero windows), an utterance ends
+// after 300 ms of silence, and 300 ms of audio before the start reach the
+// recogniser. The thresholds are Silero's own recommendation (0.5, with a
+// 0.15 hysteresis).
 const (
 	DefaultActivation   float32 = 0.5
 	DefaultDeactivation float32 = 0.35

@@ -41,6 +41,7 @@ const (
 	SpeechEnd
 )
 
+// String returns "speech-start" or "speech-end".
 func (t EventType) String() string {
 	switch t {
 	case SpeechStart:
