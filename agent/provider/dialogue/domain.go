@@ -54,7 +54,21 @@ type Intent struct {
 	// Reply lists candidate replies; the first whose conditions hold and
 	// whose placeholders all have values is said.
 	Reply []Reply `json:"reply"`
+	// Action, if set, replaces the reply with a built-in behaviour:
+	// ActionRepeat. Reply is then said only when the action has nothing to
+	// do.
+	Action Action `json:"action,omitempty"`
 }
+
+// Action is a built-in behaviour of an intent.
+type Action string
+
+// Actions.
+const (
+	// ActionRepeat says the engine's last reply again, in full even if the
+	// user cut it off.
+	ActionRepeat Action = "repeat"
+)
 
 // SlotType says how a slot's value is found in the user's words.
 type SlotType string
@@ -186,6 +200,9 @@ func (d *Domain) check() error {
 					}
 				}
 			}
+		}
+		if in.Action != "" && in.Action != ActionRepeat {
+			return bad("intent %s: unknown action %q", in.Name, in.Action)
 		}
 		if in.Tool != nil {
 			if in.Tool.Name == "" || !json.Valid(in.Tool.Parameters) {

@@ -279,6 +279,11 @@ func (e *Engine) respond(req pipeline.Request) (string, *pipeline.ToolCall, erro
 		}
 	}
 	maps.Copy(vars, sv.vars)
+	if in.Action == ActionRepeat {
+		if again, ok := e.repeat(req); ok {
+			return again, nil, nil
+		}
+	}
 	if in.Tool == nil {
 		return e.render(ci, vars, lang), nil, nil
 	}
@@ -309,6 +314,29 @@ func (e *Engine) respond(req pipeline.Request) (string, *pipeline.ToolCall, erro
 		Name:      in.Tool.Name,
 		Arguments: string(b),
 	}, nil
+}
+
+// repeat renders the last assistant reply with text again: the engine is
+// deterministic, so answering the conversation as it stood before that reply
+// gives the whole reply, also when the user heard only part of it.
+func (e *Engine) repeat(req pipeline.Request) (string, bool) {
+	msgs := req.Messages
+	for k := len(msgs) - 2; k > 0; k-- {
+		m := msgs[k]
+		if m.Role != pipeline.RoleAssistant || strings.TrimSpace(m.Content) == "" {
+			continue
+		}
+		if !m.Interrupted {
+			return m.Content, true
+		}
+		before := req
+		before.Messages = msgs[:k]
+		if text, call, err := e.respond(before); err == nil && call == nil && text != "" {
+			return text, true
+		}
+		return m.Content, true
+	}
+	return "", false
 }
 
 // prompted reports whether the assistant's last message asked for a slot:

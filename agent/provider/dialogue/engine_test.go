@@ -345,3 +345,36 @@ func ExampleEngine_Match() {
 	fmt.Println(m.Intent, m.Slots["duration"])
 	// Output: set_timer 1500
 }
+
+func TestRepeat(t *testing.T) {
+	e := newEngine(t)
+	tools := e.Tools()
+	call := pipeline.ToolCall{ID: "call_order_status_1", Name: "lookup_order", Arguments: `{"order_id":"4321"}`}
+	history := []pipeline.Message{
+		user("where is my order 4321"),
+		{Role: pipeline.RoleAssistant, ToolCalls: []pipeline.ToolCall{call}},
+		{Role: pipeline.RoleTool, ToolCallID: call.ID, Content: `{"order_id":"4321","status":"delivered","item":"lamp","delivered":"Monday"}`},
+		{Role: pipeline.RoleAssistant, Content: "Your order 4 3", Interrupted: true},
+	}
+	for _, tc := range []struct {
+		name string
+		msgs []pipeline.Message
+		want string
+	}{
+		{"cut-off tool reply", append(history, user("sorry what was that")), "Your order 4 3 2 1, the lamp, was delivered on Monday."},
+		{"cut-off text reply", []pipeline.Message{
+			user("how long does shipping take"),
+			{Role: pipeline.RoleAssistant, Content: "Standard shipping", Interrupted: true},
+			user("say that again"),
+		}, "Standard shipping takes three to five business days"},
+		{"whole reply", []pipeline.Message{
+			user("hello"), {Role: pipeline.RoleAssistant, Content: "Hi, what can I do?"}, user("can you repeat that"),
+		}, "Hi, what can I do?"},
+		{"nothing said yet", []pipeline.Message{user("can you repeat that")}, "I have not said anything yet."},
+	} {
+		text, calls := run(t, e, pipeline.Request{Messages: tc.msgs, Tools: tools})
+		if calls != nil || !strings.HasPrefix(text, tc.want) {
+			t.Errorf("%s: %q %v, want %q...", tc.name, text, calls, tc.want)
+		}
+	}
+}
