@@ -18,8 +18,10 @@
 // and when the conversation then carries the tool's result (a RoleTool
 // message), the engine renders the intent's reply from the result's JSON
 // fields. A missing required slot makes it ask for the slot; the next user
-// turn fills it. Nothing matched gives the domain's fallback reply. Replies
-// come in the request's language where the domain has text for it.
+// turn fills it. Nothing matched gives the domain's fallback reply. An intent
+// with the "repeat" action ("say that again") says the last reply again in
+// full, also when the user cut it off. Replies come in the request's language
+// where the domain has text for it.
 //
 // A domain file is JSON (see Domain for every field):
 //
