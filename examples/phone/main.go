@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,8 @@ type config struct {
 	transferTo                              string
 	openAIBaseURL, openAIKey                string
 	llmModel, sttModel, ttsModel, voice     string
+
+	onEvent func(agent.Event) // tests watch the sessions through it
 }
 
 func main() {
@@ -74,22 +77,46 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer closeStages()
-	shop := newShop()
+	h, wait, err := newHandler(c, stages, log)
+	if err != nil {
+		return err
+	}
+	defer wait()
+	srv := &http.Server{Addr: c.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }} // cancelling ctx ends the calls
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("phone line ready", "addr", c.addr, "webhook", "/twilio/voice", "stream", "/twilio/stream")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
 
+// newHandler builds the webhook and stream handlers; wait waits for
+// transfers in flight.
+func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler, func(), error) {
+	shop := newShop()
 	var transfers sync.WaitGroup
-	defer transfers.Wait()
 	newSession := func(r *http.Request, conn *twilio.Conn) (twilio.Session, error) {
 		start := conn.Start()
 		callLog := log.With("call", start.CallSid)
 		var handoff sync.Once
 		var s *agent.Session
-		opts := append(stages,
+		opts := append(slices.Clip(stages),
 			agent.WithPreset(agent.PresetPhone),
 			agent.WithSystemPrompt(systemPrompt),
 			agent.WithLanguage("en"),
 			agent.WithTools(shop.tools()...),
 			agent.WithLogger(callLog),
 			agent.WithEventHandler(func(ev agent.Event) {
+				if c.onEvent != nil {
+					c.onEvent(ev)
+				}
 				switch ev.Type {
 				case agent.EventUserFinal:
 					callLog.Info("caller", "said", ev.Text)
@@ -139,7 +166,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if c.publicURL != "" {
 		u, err := url.Parse(c.publicURL)
 		if err != nil || u.Host == "" {
-			return fmt.Errorf("-public-url %q is not a URL", c.publicURL)
+			return nil, nil, fmt.Errorf("-public-url %q is not a URL", c.publicURL)
 		}
 		twopts = append(twopts, twilio.WithStreamURL("wss://"+u.Host+strings.TrimSuffix(u.Path, "/")+"/twilio/stream"))
 	}
@@ -152,30 +179,17 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	stream, err := twilio.NewHandler(newSession, topts...)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	voice, err := twilio.NewTwiMLHandler(twopts...)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/twilio/voice", voice)
 	mux.Handle("/twilio/stream", stream)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-
-	srv := &http.Server{Addr: c.addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }} // cancelling ctx ends the calls
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("phone line ready", "addr", c.addr, "webhook", "/twilio/voice", "stream", "/twilio/stream")
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shut)
+	return mux, transfers.Wait, nil
 }
 
 // handedOff reports whether the session's history holds a hand-off.

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,7 +93,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	h, err := websocket.NewHandler(func(r *http.Request, conn *websocket.Conn) (websocket.Session, error) {
 		id := conn.ID()[:6]
-		sopts := append(stages,
+		sopts := append(slices.Clip(stages),
 			agent.WithPreset(agent.PresetLanguagePractice),
 			agent.WithEndOfTurn(c.endOfTurn),
 			agent.WithLanguage(c.target),
