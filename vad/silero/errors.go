@@ -2,7 +2,7 @@ package silero
 
 import "errors"
 
-// Errors returned by Load and NewModel.
+// Errors returned by this package.
 var (
 	// ErrModelNotFound reports that no silero_vad.onnx file was found.
 	ErrModelNotFound = errors.New("silero: model file not found")

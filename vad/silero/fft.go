@@ -38,8 +38,9 @@ func newFFTPlan(n int) *fftPlan {
 }
 
 // magnitude writes |DFT(frame·win)| for bins 0..n/2 into dst (length
-// n/2+1), using re and im (length n/2) as work space.
-func (p *fftPlan) magnitude(dst, frame, win, re, im []float32) {
+// n/2+1), using re and im (length n/2) as work space; simd selects the
+// vector kernel for the wide stages.
+func (p *fftPlan) magnitude(dst, frame, win, re, im []float32, simd bool) {
 	half := p.half
 	frame, win = frame[:p.n], win[:p.n]
 	re, im = re[:half], im[:half]
@@ -61,23 +62,13 @@ func (p *fftPlan) magnitude(dst, frame, win, re, im []float32) {
 		r[3], i[3] = br-di, bi+dr
 	}
 	tw := 3 // offset of the current stage's twiddles (stages 2 and 4 done)
-	for size := 8; size <= half; size <<= 1 {
-		h := size >> 1
+	for h := 4; h < half; h <<= 1 {
 		twr, twi := p.twr[tw:tw+h], p.twi[tw:tw+h]
 		tw += h
-		for base := 0; base+size <= half; base += size {
-			ar, ai := re[base:base+h], im[base:base+h]
-			br, bi := re[base+h:base+size], im[base+h:base+size]
-			br, bi, ai = br[:len(ar)], bi[:len(ar)], ai[:len(ar)]
-			twr, twi := twr[:len(ar)], twi[:len(ar)]
-			for j := range ar {
-				wr, wi := twr[j], twi[j]
-				tr := wr*br[j] - wi*bi[j]
-				ti := wr*bi[j] + wi*br[j]
-				br[j], bi[j] = ar[j]-tr, ai[j]-ti
-				ar[j] += tr
-				ai[j] += ti
-			}
+		if simd && h%8 == 0 {
+			fftStageSIMD(re, im, twr, twi, h)
+		} else {
+			fftStageGo(re, im, twr, twi, h)
 		}
 	}
 	// Split: X[k] = E[k] + e^{-2πik/n}·O[k], with E and O the spectra of the
@@ -98,3 +89,22 @@ func (p *fftPlan) magnitude(dst, frame, win, re, im []float32) {
 }
 
 func abs32(x float32) float32 { return max(x, -x) }
+
+// fftStageGo runs one radix-2 stage: butterflies h apart in blocks of 2h,
+// with twiddles twr[j] + i·twi[j].
+func fftStageGo(re, im, twr, twi []float32, h int) {
+	for base := 0; base+2*h <= len(re); base += 2 * h {
+		ar, ai := re[base:base+h], im[base:base+h]
+		br, bi := re[base+h:base+2*h], im[base+h:base+2*h]
+		br, bi, ai = br[:len(ar)], bi[:len(ar)], ai[:len(ar)]
+		twr, twi := twr[:len(ar)], twi[:len(ar)]
+		for j := range ar {
+			wr, wi := twr[j], twi[j]
+			tr := wr*br[j] - wi*bi[j]
+			ti := wr*bi[j] + wi*br[j]
+			br[j], bi[j] = ar[j]-tr, ai[j]-ti
+			ar[j] += tr
+			ai[j] += ti
+		}
+	}
+}

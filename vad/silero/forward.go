@@ -35,7 +35,7 @@ func (m *Model) forward(window []float32) float32 {
 	c0 := &b.enc[0]
 	for t := range frames {
 		row := s.enc0[(t+1)*c0.inPad:]
-		b.fft.magnitude(row[:b.bins], x[t*b.hop:t*b.hop+b.nfft], b.win, s.re[:b.nfft/2], s.im[:b.nfft/2])
+		b.fft.magnitude(row[:b.bins], x[t*b.hop:t*b.hop+b.nfft], b.win, s.re[:b.nfft/2], s.im[:b.nfft/2], m.simd)
 	}
 
 	// Encoder.

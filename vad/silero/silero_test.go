@@ -282,18 +282,20 @@ func TestFFTMagnitude(t *testing.T) {
 			frame[i] = float32(math.Sin(0.3*float64(i)) + 0.5*math.Cos(1.7*float64(i)+0.2) + 0.1)
 			win[i] = float32(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n)))
 		}
-		got := make([]float32, n/2+1)
-		p.magnitude(got, frame, win, make([]float32, n/2), make([]float32, n/2))
-		for k := range got {
-			var re, im float64
-			for j := range n {
-				a := -2 * math.Pi * float64(k*j) / float64(n)
-				v := float64(frame[j] * win[j])
-				re += v * math.Cos(a)
-				im += v * math.Sin(a)
-			}
-			if want := math.Hypot(re, im); math.Abs(float64(got[k])-want) > 1e-4 {
-				t.Fatalf("n=%d bin %d: %v, want %v", n, k, got[k], want)
+		for _, simd := range []bool{false, haveSIMD} {
+			got := make([]float32, n/2+1)
+			p.magnitude(got, frame, win, make([]float32, n/2), make([]float32, n/2), simd)
+			for k := range got {
+				var re, im float64
+				for j := range n {
+					a := -2 * math.Pi * float64(k*j) / float64(n)
+					v := float64(frame[j] * win[j])
+					re += v * math.Cos(a)
+					im += v * math.Sin(a)
+				}
+				if want := math.Hypot(re, im); math.Abs(float64(got[k])-want) > 1e-4 {
+					t.Fatalf("n=%d simd=%v bin %d: %v, want %v", n, simd, k, got[k], want)
+				}
 			}
 		}
 	}
