@@ -11,5 +11,9 @@
 //	s, err := agent.New(transport, eng.SessionOptions()...)
 //
 // The dialogue engine is a dialogue engine, not a language model: it answers
-// only what its domains describe (see package dialogue).
+// only what its domains describe (see package dialogue). Speech recognition
+// is English only (the installed PocketSphinx model), and 8 kHz telephone
+// audio is recognised poorly; typed turns (Session.SendText) and replies work
+// in every language the domains have text for (English, Spanish and German
+// in the built-in ones).
 package offline

@@ -40,3 +40,20 @@ func ExampleWords() {
 	fmt.Println(sphinx.Words("Order #42, please!"))
 	// Output: [order four two please]
 }
+
+func FuzzBuildARPA(f *testing.F) {
+	for _, s := range []string{"turn on the lights", "Order #1234!", "'''", "ünïcödé wörds", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, w := range sphinx.Words(s) {
+			if w == "" || strings.ContainsAny(w, " \t\n.,!?0123456789") {
+				t.Errorf("Words(%q) gave %q", s, w)
+			}
+		}
+		lm := sphinx.BuildARPA([]string{s, s + " again"})
+		if len(sphinx.Words(s)) > 0 && (!strings.HasPrefix(lm, "\\data\\\n") || !strings.HasSuffix(lm, "\\end\\\n")) {
+			t.Errorf("BuildARPA(%q) is not an ARPA model:\n%s", s, lm)
+		}
+	})
+}
