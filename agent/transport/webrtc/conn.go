@@ -104,13 +104,20 @@ func (c *Conn) OutputFormat() pcm.Format { return pcm.Mono48k }
 
 // ReadAudio returns the next decoded frame of the peer's audio at 48 kHz
 // mono (20 ms per packet from browsers; a frame after a short loss starts
-// with the concealed audio). It returns io.EOF once the peer has gone or the session was
-// deleted, or a *ConnectError if the peer never connected.
+// with the concealed audio). Once the peer has gone or the session was
+// deleted, and the frames received before are read, it returns io.EOF, or a
+// *ConnectError if the peer never connected.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	select {
 	case fr := <-c.in:
 		return fr, nil
 	case <-c.done:
+		// Deliver what arrived before the end.
+		select {
+		case fr := <-c.in:
+			return fr, nil
+		default:
+		}
 		if errors.Is(c.err, ErrConnectTimeout) {
 			return pcm.Frame{}, c.err
 		}
