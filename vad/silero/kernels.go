@@ -23,6 +23,14 @@ func matVecGo(y, w, x []float32, k, ws int) {
 	}
 }
 
+// matVec4Go computes y[t*ys+r] = w[r*ws:r*ws+k] · x[t*xs:t*xs+k] for t < 4
+// and r < rows (rows a multiple of 4).
+func matVec4Go(y, w, x []float32, k, ws, xs, ys, rows int) {
+	for t := range 4 {
+		matVecGo(y[t*ys:t*ys+rows], w, x[t*xs:], k, ws)
+	}
+}
+
 // Constants of expf.
 const (
 	log2e = 1.44269504088896341

@@ -23,9 +23,11 @@ func matVecSIMD(y, w, x []float32, k, ws int) { matVecAVX2(y, w, x, k, ws) }
 func matVec4AVX2(y, w, x []float32, k, ws, xs, ys, rows int)
 
 func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) {
-	_ = y[3*ys+rows-1]
-	_ = w[(rows-1)*ws+k-1]
-	_ = x[3*xs+k-1]
+	if rows <= 0 || rows%2 != 0 || k <= 0 || k%8 != 0 ||
+		len(y) < 3*ys+rows || len(w) < (rows-1)*ws+k || len(x) < 3*xs+k {
+		matVec4Go(y, w, x, k, ws, xs, ys, rows) // shapes the kernel cannot take
+		return
+	}
 	matVec4AVX2(y, w, x, k, ws, xs, ys, rows)
 }
 
