@@ -21,10 +21,18 @@ func matVecGo(y, w, x []float32, k, ws int) {
 		}
 		y[r], y[r+1], y[r+2], y[r+3] = s0, s1, s2, s3
 	}
+	for r := len(y) &^ 3; r < len(y); r++ { // rows left over
+		wr := w[r*ws:][:len(x)]
+		var s float32
+		for j, a := range x {
+			s += wr[j] * a
+		}
+		y[r] = s
+	}
 }
 
 // matVec4Go computes y[t*ys+r] = w[r*ws:r*ws+k] · x[t*xs:t*xs+k] for t < 4
-// and r < rows (rows a multiple of 4).
+// and r < rows.
 func matVec4Go(y, w, x []float32, k, ws, xs, ys, rows int) {
 	for t := range 4 {
 		matVecGo(y[t*ys:t*ys+rows], w, x[t*xs:], k, ws)

@@ -301,6 +301,44 @@ func TestFFTMagnitude(t *testing.T) {
 	}
 }
 
+// The portable kernels against a plain float64 dot product, for row counts
+// the vector kernels cannot take too.
+func TestMatVecGo(t *testing.T) {
+	const k, ws = 24, 30
+	for _, rows := range []int{1, 3, 4, 7, 8} {
+		w, x := make([]float32, rows*ws), make([]float32, 3*k+k)
+		for i := range w {
+			w[i] = float32(math.Sin(float64(i)))
+		}
+		for i := range x {
+			x[i] = float32(math.Cos(float64(i) * 0.7))
+		}
+		dot := func(r, off int) float64 {
+			var s float64
+			for j := range k {
+				s += float64(w[r*ws+j]) * float64(x[off+j])
+			}
+			return s
+		}
+		y := make([]float32, 3*(rows+1)+rows)
+		matVecGo(y[:rows], w, x, k, ws)
+		for r := range rows {
+			if d := math.Abs(float64(y[r]) - dot(r, 0)); d > 1e-4 {
+				t.Fatalf("matVecGo %d rows: row %d off by %g", rows, r, d)
+			}
+		}
+		clear(y)
+		matVec4SIMD(y, w, x, k, ws, k, rows+1, rows) // odd rows: the Go fallback
+		for tt := range 4 {
+			for r := range rows {
+				if d := math.Abs(float64(y[tt*(rows+1)+r]) - dot(r, tt*k)); d > 1e-4 {
+					t.Fatalf("matVec4SIMD %d rows: vector %d row %d off by %g", rows, tt, r, d)
+				}
+			}
+		}
+	}
+}
+
 func TestMatVecKernelsAgree(t *testing.T) {
 	if !haveSIMD {
 		t.Skip("no vector kernels in this build")
