@@ -128,7 +128,7 @@ func (m *Model) conv(c *conv, in []float32, tIn int, out []float32) int {
 // a multiple of 4 and k a multiple of 16.
 func (m *Model) matVec(y, w, x []float32, k, ws int) {
 	if m.simd {
-		matVecSIMD(y, w[:(len(y)-1)*ws+k], x[:k], k, ws)
+		matVecSIMD(y, w, x, k, ws)
 		return
 	}
 	matVecGo(y, w, x, k, ws)

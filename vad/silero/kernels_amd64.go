@@ -13,7 +13,13 @@ var haveSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func matVecAVX2(y, w, x []float32, k, ws int)
 
-func matVecSIMD(y, w, x []float32, k, ws int) { matVecAVX2(y, w, x, k, ws) }
+func matVecSIMD(y, w, x []float32, k, ws int) {
+	if len(y)%4 != 0 || k <= 0 || k%16 != 0 || len(x) < k || (len(y) > 0 && len(w) < (len(y)-1)*ws+k) {
+		matVecGo(y, w, x, k, ws) // shapes the kernel cannot take
+		return
+	}
+	matVecAVX2(y, w, x, k, ws)
+}
 
 // matVec4AVX2 computes y[t*ys+r] = w[r*ws:r*ws+k] · x[t*xs:t*xs+k] for
 // t < 4 and r < rows: rows even, k a multiple of 8, and the slices long

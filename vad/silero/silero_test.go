@@ -328,6 +328,13 @@ func TestMatVecGo(t *testing.T) {
 			}
 		}
 		clear(y)
+		matVecSIMD(y[:rows], w, x, k, ws) // k not a multiple of 16: the Go fallback
+		for r := range rows {
+			if d := math.Abs(float64(y[r]) - dot(r, 0)); d > 1e-4 {
+				t.Fatalf("matVecSIMD %d rows: row %d off by %g", rows, r, d)
+			}
+		}
+		clear(y)
 		matVec4SIMD(y, w, x, k, ws, k, rows+1, rows) // odd rows: the Go fallback
 		for tt := range 4 {
 			for r := range rows {
