@@ -56,7 +56,6 @@ type NewSessionFunc func(r *http.Request, c *Conn) (Session, error)
 type Conn struct {
 	id  string
 	pc  *pion.PeerConnection
-	out *pion.TrackLocalStaticRTP
 	log *slog.Logger
 
 	maxMessage int

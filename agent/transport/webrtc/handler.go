@@ -203,7 +203,6 @@ func (h *Handler) newConn(pc *pion.PeerConnection) (*Conn, error) {
 	c := &Conn{
 		id:         id,
 		pc:         pc,
-		out:        out,
 		log:        h.cfg.log.With("session", id),
 		maxMessage: h.cfg.maxMessage,
 		in:         make(chan pcm.Frame, inQueue),
@@ -262,9 +261,14 @@ func (h *Handler) negotiate(ctx context.Context, c *Conn, offer string) (string,
 // start registers c and runs sess until it ends.
 func (h *Handler) start(c *Conn, sess Session) error {
 	h.mu.Lock()
-	if h.closed {
+	switch {
+	case h.closed:
 		h.mu.Unlock()
 		return ErrClosed
+	case len(h.conns) >= h.cfg.maxSessions:
+		// Offers negotiated at the same time went past the first check.
+		h.mu.Unlock()
+		return fmt.Errorf("%w (%d)", ErrSessionLimit, h.cfg.maxSessions)
 	}
 	h.conns[c.id] = c
 	h.wg.Add(1)
