@@ -187,6 +187,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		marks:  make(map[string]func()),
 	}
 	sess, err := h.newSession(r, c)
+	if err == nil && sess == nil {
+		err = errors.New("the session constructor returned no session")
+	}
 	if err != nil {
 		c.log.Error("session not created", "err", err)
 		h.closeWith(ws, websocket.CloseInternalServerErr, "session failed")

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -268,5 +269,19 @@ func TestNewHandlerOptions(t *testing.T) {
 		if _, err := NewHandler(ns, o); !errors.Is(err, ErrOption) {
 			t.Errorf("err %v, want ErrOption", err)
 		}
+	}
+}
+
+func TestTwilioSessionFailed(t *testing.T) {
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return nil, nil }, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	c.start(nil)
+	if ce := c.closed(); ce.Code != websocket.CloseInternalServerErr {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }

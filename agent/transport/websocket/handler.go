@@ -260,6 +260,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.log = h.cfg.log.With("session", c.id, "device", c.hello.Device)
 	sess, err := h.newSession(r, c)
+	if err == nil && sess == nil {
+		err = errors.New("the session constructor returned no session")
+	}
 	if err != nil {
 		c.log.Error("session not created", "err", err)
 		h.reject(ws, protoErr(CodeSessionFailed, "the server could not start a session"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +308,23 @@ func TestNewHandlerOptions(t *testing.T) {
 		if _, err := NewHandler(newSession, o); !errors.Is(err, ErrOption) {
 			t.Errorf("%s: err %v, want ErrOption", name, err)
 		}
+	}
+}
+
+func TestDeviceSessionFailed(t *testing.T) {
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return nil, errors.New("no engines") },
+		WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	if code := d.expectError(); code != CodeSessionFailed {
+		t.Fatalf("code %q", code)
+	}
+	if ce := d.closed(); ce.Code != websocket.CloseInternalServerErr {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
