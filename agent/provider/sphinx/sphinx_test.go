@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,36 @@ import (
 	"github.com/harkvoice/hark/pipeline"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if general != nil {
+		general.Close()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// general is a recogniser with the general model and two decoders, shared
+// by the tests that do not close or exhaust theirs.
+var (
+	general     *sphinx.Recognizer
+	generalOnce sync.Once
+	generalErr  error
+)
+
+func shared(t testing.TB) *sphinx.Recognizer {
+	t.Helper()
+	generalOnce.Do(func() { general, generalErr = sphinx.New(sphinx.WithDecoders(2)) })
+	if generalErr != nil {
+		t.Fatal(generalErr)
+	}
+	return general
+}
 
 // phrases are what callers of a support line and users of a smart speaker
 // say; each is spoken by one of three flite voices.
@@ -57,35 +87,55 @@ func wordErrors(ref, hyp []string) int {
 	return prev[len(hyp)]
 }
 
-func synth(t testing.TB, s *flite.Synthesizer, voice, text string) pcm.Frame {
-	t.Helper()
-	var fr pcm.Frame
-	for c, err := range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: text, Voice: voice}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		fr.Format = c.Format
-		fr.Samples = append(fr.Samples, c.Samples...)
-	}
-	return fr
-}
-
-// wer recognises every phrase and returns the word error rate.
-func wer(t *testing.T, r *sphinx.Recognizer) float64 {
+// spoken holds the phrases as flite speaks them, made once.
+var spoken = sync.OnceValues(func() ([]pcm.Frame, error) {
 	s, err := flite.New()
+	if err != nil {
+		return nil, err
+	}
+	var out []pcm.Frame
+	for _, p := range phrases {
+		var fr pcm.Frame
+		for c, err := range s.Synthesize(context.Background(), pipeline.SpeechRequest{Text: p.text, Voice: p.voice}) {
+			if err != nil {
+				return nil, err
+			}
+			fr.Format = c.Format
+			fr.Samples = append(fr.Samples, c.Samples...)
+		}
+		out = append(out, fr)
+	}
+	return out, nil
+})
+
+// wer recognises every phrase, two at a time, and returns the word error
+// rate.
+func wer(t *testing.T, r *sphinx.Recognizer) float64 {
+	audio, err := spoken()
 	if err != nil {
 		t.Fatal(err)
 	}
+	hyps := make([]string, len(phrases))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i := range phrases {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			tr, err := r.Transcribe(context.Background(), audio[i], "en-US")
+			if err != nil {
+				t.Error(err)
+			}
+			hyps[i] = tr.Text
+		})
+	}
+	wg.Wait()
 	var errs, words int
-	for _, p := range phrases {
-		tr, err := r.Transcribe(context.Background(), synth(t, s, p.voice, p.text), "en-US")
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, p := range phrases {
 		ref := strings.Fields(p.text)
-		e := wordErrors(ref, strings.Fields(tr.Text))
+		e := wordErrors(ref, strings.Fields(hyps[i]))
 		if e > 0 {
-			t.Logf("%s %q -> %q", p.voice, p.text, tr.Text)
+			t.Logf("%s %q -> %q", p.voice, p.text, hyps[i])
 		}
 		errs += e
 		words += len(ref)
@@ -94,12 +144,7 @@ func wer(t *testing.T, r *sphinx.Recognizer) float64 {
 }
 
 func TestWER(t *testing.T) {
-	r, err := sphinx.New(sphinx.WithDecoders(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	w := wer(t, r)
+	w := wer(t, shared(t))
 	fmt.Printf("sphinx: WER %.1f %% over %d flite phrases (general model)\n", 100*w, len(phrases))
 	if w > 0.15 {
 		t.Errorf("WER %.1f %%, want <= 15 %%", 100*w)
@@ -113,7 +158,7 @@ func TestWERWithVocabulary(t *testing.T) {
 		"talk to a human", "set a timer for ten minutes", "turn on the kitchen lights",
 		"turn off the lights", "what time is it",
 	}
-	r, err := sphinx.New(sphinx.WithDecoders(1), sphinx.WithVocabulary(vocab, 0.3))
+	r, err := sphinx.New(sphinx.WithDecoders(2), sphinx.WithVocabulary(vocab, 0.3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +179,7 @@ func TestWERWithVocabulary(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
-	r, err := sphinx.New(sphinx.WithDecoders(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := shared(t)
 	clips := []struct{ file, text string }{
 		{"shipping_awb", "what are your shipping times to canada"},
 		{"timer_awb", "set a timer for five minutes"},
@@ -218,11 +259,7 @@ func TestErrors(t *testing.T) {
 }
 
 func BenchmarkTranscribe(b *testing.B) {
-	r, err := sphinx.New(sphinx.WithDecoders(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	r := shared(b)
 	fr := readWAV(b, "../../../testdata/speech/order_rms.wav")
 	for b.Loop() {
 		if _, err := r.Transcribe(context.Background(), fr, ""); err != nil {

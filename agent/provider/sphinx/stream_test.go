@@ -11,11 +11,7 @@ import (
 )
 
 func TestStream(t *testing.T) {
-	r, err := sphinx.New(sphinx.WithDecoders(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := shared(t)
 	fr := readWAV(t, "../../../testdata/speech/order_rms.wav")
 	want := "where is my order one two three four"
 
@@ -67,11 +63,7 @@ func TestStream(t *testing.T) {
 }
 
 func TestStreamStereo48k(t *testing.T) {
-	r, err := sphinx.New(sphinx.WithDecoders(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := shared(t)
 	fr := readWAV(t, "../../../testdata/speech/timer_awb.wav")
 	// Upsample to 48 kHz stereo by repeating samples: crude, but it keeps
 	// the speech below 8 kHz intact.
