@@ -99,7 +99,7 @@ func runDevice(ctx context.Context, o options) error {
 	if werr := wav.WriteFile(d.o.out, out); werr != nil {
 		return errors.Join(err, werr)
 	}
-	fmt.Printf("wrote %v of speaker output to %s\n", out.Duration().Round(10*time.Millisecond), d.o.out)
+	fmt.Fprintf(d.o.stdout, "wrote %v of speaker output to %s\n", out.Duration().Round(10*time.Millisecond), d.o.out)
 	return err
 }
 
@@ -133,7 +133,7 @@ func (d *device) connect(ctx context.Context) error {
 		}
 		switch m.Type {
 		case hws.TypeHello:
-			fmt.Printf("connected: session %s, %s at %d Hz\n", m.Session, d.o.codec, d.o.rate)
+			fmt.Fprintf(d.o.stdout, "connected: session %s, %s at %d Hz\n", m.Session, d.o.codec, d.o.rate)
 			return nil
 		case hws.TypeError:
 			return fmt.Errorf("server refused the hello: %s: %s", m.Code, m.Text)
@@ -176,7 +176,7 @@ func (d *device) talk(ctx context.Context, mic []int16) error {
 			if err := d.sendJSON(map[string]string{"type": hws.TypeText, "text": d.o.text}); err != nil {
 				return err
 			}
-			fmt.Printf("you (typed): %s\n", d.o.text)
+			fmt.Fprintf(d.o.stdout, "you (typed): %s\n", d.o.text)
 			textSent = true
 			d.mu.Lock()
 			d.replies, d.last = 0, now
@@ -228,12 +228,12 @@ func (d *device) show(ev agent.Event, code string) {
 		dropped := d.format.Duration(len(d.buf))
 		d.buf = d.buf[:0]
 		d.mu.Unlock()
-		fmt.Printf("  [clear: dropped %v of buffered reply]\n", dropped)
+		fmt.Fprintf(d.o.stdout, "  [clear: dropped %v of buffered reply]\n", dropped)
 	case agent.EventUserPartial:
 	case agent.EventUserFinal:
-		fmt.Printf("you: %s\n", ev.Text)
+		fmt.Fprintf(d.o.stdout, "you: %s\n", ev.Text)
 	case agent.EventAgentText:
-		fmt.Printf("agent: %s\n", ev.Text)
+		fmt.Fprintf(d.o.stdout, "agent: %s\n", ev.Text)
 	case agent.EventAgentDone:
 		d.mu.Lock()
 		d.replies++
@@ -241,22 +241,22 @@ func (d *device) show(ev agent.Event, code string) {
 		d.mu.Unlock()
 	case agent.EventInterruption:
 		if ev.Interruption != nil && ev.Interruption.Cancelled {
-			fmt.Printf("  [interrupted after %q, silent in %v]\n", ev.Interruption.Heard, ev.Interruption.OnsetToSilence.Round(time.Millisecond))
+			fmt.Fprintf(d.o.stdout, "  [interrupted after %q, silent in %v]\n", ev.Interruption.Heard, ev.Interruption.OnsetToSilence.Round(time.Millisecond))
 		}
 	case agent.EventToolCall:
 		if ev.Tool != nil {
-			fmt.Printf("  [tool %s(%s) -> %s%s]\n", ev.Tool.Name, ev.Tool.Arguments, ev.Tool.Result, ev.Tool.Error)
+			fmt.Fprintf(d.o.stdout, "  [tool %s(%s) -> %s%s]\n", ev.Tool.Name, ev.Tool.Arguments, ev.Tool.Result, ev.Tool.Error)
 		}
 	case agent.EventHandoff:
-		fmt.Printf("  [hand-off to a human: %s]\n", ev.Text)
+		fmt.Fprintf(d.o.stdout, "  [hand-off to a human: %s]\n", ev.Text)
 	case agent.EventMetrics:
 		if m := ev.Metrics; m != nil {
-			fmt.Printf("  [latency from end of speech: stt %v, llm %v, tts %v, first audio %v]\n",
+			fmt.Fprintf(d.o.stdout, "  [latency from end of speech: stt %v, llm %v, tts %v, first audio %v]\n",
 				m.STTFinal.Round(time.Millisecond), m.LLMFirstToken.Round(time.Millisecond),
 				m.TTSFirstAudio.Round(time.Millisecond), m.FirstAudioSent.Round(time.Millisecond))
 		}
 	case agent.EventError:
-		fmt.Printf("  [error %s: %s]\n", code, ev.Text)
+		fmt.Fprintf(d.o.stdout, "  [error %s: %s]\n", code, ev.Text)
 	}
 }
 

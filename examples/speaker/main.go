@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,10 +33,11 @@ type options struct {
 	url, in, out, codec, lang, token, text, serve string
 	rate                                          int
 	wait, buffer                                  time.Duration
+	stdout                                        io.Writer // where the conversation is printed
 }
 
 func main() {
-	var o options
+	o := options{stdout: os.Stdout}
 	flag.StringVar(&o.url, "url", "ws://127.0.0.1:8080/device", "device endpoint of the server")
 	flag.StringVar(&o.in, "in", "", "WAV file to speak (any rate, 16-bit); empty: only -text")
 	flag.StringVar(&o.out, "out", "reply.wav", "WAV file the speaker plays into")
@@ -71,17 +73,7 @@ func serve(ctx context.Context, addr, token string, log *slog.Logger) error {
 		return fmt.Errorf("offline engines (run `make deps`): %w", err)
 	}
 	defer eng.Close()
-	opts := []hws.Option{hws.WithLogger(log)}
-	if token != "" {
-		opts = append(opts, hws.WithToken(token))
-	}
-	h, err := hws.NewHandler(func(r *http.Request, c *hws.Conn) (hws.Session, error) {
-		sopts := append(eng.SessionOptions(),
-			agent.WithPreset(agent.PresetSmartSpeaker),
-			agent.WithLanguage(c.Hello().Language),
-			agent.WithLogger(log.With("session", c.ID())))
-		return agent.New(c, sopts...)
-	}, opts...)
+	h, err := deviceHandler(eng, token, log)
 	if err != nil {
 		return err
 	}
@@ -101,4 +93,19 @@ func serve(ctx context.Context, addr, token string, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// deviceHandler runs one smart-speaker session per device.
+func deviceHandler(eng *offline.Engines, token string, log *slog.Logger) (http.Handler, error) {
+	opts := []hws.Option{hws.WithLogger(log)}
+	if token != "" {
+		opts = append(opts, hws.WithToken(token))
+	}
+	return hws.NewHandler(func(r *http.Request, c *hws.Conn) (hws.Session, error) {
+		sopts := append(eng.SessionOptions(),
+			agent.WithPreset(agent.PresetSmartSpeaker),
+			agent.WithLanguage(c.Hello().Language),
+			agent.WithLogger(log.With("session", c.ID())))
+		return agent.New(c, sopts...)
+	}, opts...)
 }
