@@ -27,6 +27,9 @@ type config struct {
 
 	iceServers  []pion.ICEServer
 	iceLoopback bool
+	publicIPs   []string
+	portMin     uint16
+	portMax     uint16
 
 	twilioAuthToken string
 	publicURL       string
@@ -53,7 +56,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str := func(p *string, name, envName, def, usage string) {
 		fs.StringVar(p, name, env(envName, def), usage+" ($"+envName+")")
 	}
-	var engines, preset, ice, iceUser, iceCred, iceLoop, level string
+	var engines, preset, ice, iceUser, iceCred, iceLoop, publicIPs, ports, level string
 	str(&c.host, "host", "HARK_HOST", "127.0.0.1", "address to listen on; 0.0.0.0 for every interface")
 	str(&c.port, "port", "HARK_PORT", "8080", "port to listen on")
 	str(&engines, "engines", "HARK_ENGINES", "", `"offline" (pocketsphinx, dialogue engine, flite/espeak-ng) or "openai" (any compatible API); default: openai when an API key or base URL is set, else offline`)
@@ -71,6 +74,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str(&iceUser, "ice-username", "HARK_ICE_USERNAME", "", "username for the TURN servers")
 	str(&iceCred, "ice-credential", "HARK_ICE_CREDENTIAL", "", "credential for the TURN servers")
 	str(&iceLoop, "ice-loopback", "HARK_ICE_LOOPBACK", "auto", "restrict WebRTC to 127.0.0.1: true, false, or auto (true when -host is a loopback address)")
+	str(&publicIPs, "webrtc-public-ips", "HARK_WEBRTC_PUBLIC_IPS", "", "comma-separated public addresses to announce (server behind 1:1 NAT)")
+	str(&ports, "webrtc-udp-ports", "HARK_WEBRTC_UDP_PORTS", "", "UDP port range for WebRTC media, as MIN-MAX")
 	str(&c.twilioAuthToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "if set, Twilio webhooks must carry a valid X-Twilio-Signature")
 	str(&c.publicURL, "public-url", "HARK_PUBLIC_URL", "", "the server's public base URL (https://host) as Twilio sees it")
 	str(&level, "log-level", "HARK_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -124,11 +129,26 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.iceLoopback = v
 	}
+	for _, ip := range strings.Split(publicIPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			c.publicIPs = append(c.publicIPs, ip)
+		}
+	}
+	if ports != "" {
+		a, b, ok := strings.Cut(ports, "-")
+		lo, err1 := strconv.ParseUint(a, 10, 16)
+		hi, err2 := strconv.ParseUint(b, 10, 16)
+		if !ok || err1 != nil || err2 != nil || lo == 0 || hi < lo {
+			return config{}, fmt.Errorf("-webrtc-udp-ports %q: want MIN-MAX, like 40000-40100", ports)
+		}
+		c.portMin, c.portMax = uint16(lo), uint16(hi)
+	}
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("-log-level %q: %w", level, err)
 	}
-	if c.iceLoopback && len(c.iceServers) > 0 {
-		return config{}, errors.New("-ice-servers make no sense with -ice-loopback: loopback-only WebRTC uses no STUN or TURN")
+	if c.iceLoopback && (len(c.iceServers) > 0 || len(c.publicIPs) > 0 || c.portMax > 0) {
+		return config{}, errors.New("-ice-servers, -webrtc-public-ips and -webrtc-udp-ports make no sense with -ice-loopback " +
+			"(the default when -host is a loopback address): loopback-only WebRTC uses one local socket")
 	}
 	return c, nil
 }

@@ -70,6 +70,12 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	if len(cfg.iceServers) > 0 {
 		wopts = append(wopts, webrtc.WithICEServers(cfg.iceServers...))
 	}
+	if len(cfg.publicIPs) > 0 {
+		wopts = append(wopts, webrtc.WithPublicIPs(cfg.publicIPs...))
+	}
+	if cfg.portMax > 0 {
+		wopts = append(wopts, webrtc.WithUDPPortRange(cfg.portMin, cfg.portMax))
+	}
 	wh, err := webrtc.NewHandler(func(r *http.Request, c *webrtc.Conn) (webrtc.Session, error) {
 		sess, err := session(r, c, cfg.language)
 		if err != nil {

@@ -123,6 +123,11 @@ func TestParseConfig(t *testing.T) {
 				return !c.iceLoopback && len(c.iceServers) == 2 && c.iceServers[0].Username == "" &&
 					c.iceServers[1].Username == "u" && c.iceServers[1].Credential == "p"
 			}, ""},
+		{"NAT", []string{"-host", "0.0.0.0", "-webrtc-public-ips", "203.0.113.7", "-webrtc-udp-ports", "40000-40100"}, nil,
+			func(c config) bool {
+				return len(c.publicIPs) == 1 && c.portMin == 40000 && c.portMax == 40100
+			}, ""},
+		{"bad ports", []string{"-host", "0.0.0.0", "-webrtc-udp-ports", "40100-40000"}, nil, nil, "want MIN-MAX"},
 		{"bad port", []string{"-port", "http"}, nil, nil, "not a port"},
 		{"bad engines", []string{"-engines", "gpu"}, nil, nil, `"offline" or "openai"`},
 		{"bad preset", []string{"-preset", "loud"}, nil, nil, "want default, phone"},

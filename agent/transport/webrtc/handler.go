@@ -73,6 +73,20 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	se := pion.SettingEngine{LoggerFactory: slogFactory{log: cfg.log}}
 	se.SetSCTPMaxMessageSize(uint32(cfg.maxMessage))
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
+	if len(cfg.publicIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(pion.ICEAddressRewriteRule{
+			External:        cfg.publicIPs,
+			AsCandidateType: pion.ICECandidateTypeHost,
+			Mode:            pion.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOption, err)
+		}
+	}
+	if cfg.portMax > 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.portMin, cfg.portMax); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOption, err)
+		}
+	}
 	if cfg.loopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })

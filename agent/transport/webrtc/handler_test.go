@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	pion "github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
 	"github.com/harkvoice/hark/agent"
@@ -309,10 +310,22 @@ func TestOptionsValidate(t *testing.T) {
 	run := func(*http.Request, *Conn) (Session, error) { return nil, nil }
 	for _, o := range []Option{
 		WithConnectTimeout(0), WithMaxSessions(0), WithMaxMessageSize(10), WithLogger(nil), WithICEServers(pionICEServer()),
+		WithPublicIPs(), WithPublicIPs("example.org"), WithUDPPortRange(0, 10), WithUDPPortRange(20000, 10000),
 	} {
 		if _, err := NewHandler(run, o); !errors.Is(err, ErrOption) {
 			t.Errorf("NewHandler: %v, want ErrOption", err)
 		}
+	}
+	if _, err := NewHandler(run, WithLoopbackOnly(), WithPublicIPs("203.0.113.7")); !errors.Is(err, ErrOption) {
+		t.Errorf("loopback with a public IP: %v, want ErrOption", err)
+	}
+	h, err := NewHandler(run, WithPublicIPs("203.0.113.7"), WithUDPPortRange(40000, 40100),
+		WithICEServers(pion.ICEServer{URLs: []string{"stun:stun.example.org:3478"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Error(err)
 	}
 	if _, err := NewHandler(nil); !errors.Is(err, ErrOption) {
 		t.Errorf("NewHandler(nil): %v, want ErrOption", err)

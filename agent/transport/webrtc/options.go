@@ -3,6 +3,7 @@ package webrtc
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	pion "github.com/pion/webrtc/v4"
@@ -17,6 +18,9 @@ type Option func(*config) error
 
 type config struct {
 	iceServers     []pion.ICEServer
+	publicIPs      []string
+	portMin        uint16
+	portMax        uint16
 	loopbackOnly   bool
 	connectTimeout time.Duration
 	maxSessions    int
@@ -34,6 +38,36 @@ func WithICEServers(servers ...pion.ICEServer) Option {
 			}
 		}
 		c.iceServers = append(c.iceServers, servers...)
+		return nil
+	}
+}
+
+// WithPublicIPs announces ips instead of the machine's own addresses in
+// host candidates: for a server behind 1:1 NAT (a cloud VM with a public
+// address) whose UDP ports are forwarded.
+func WithPublicIPs(ips ...string) Option {
+	return func(c *config) error {
+		if len(ips) == 0 {
+			return fmt.Errorf("%w: no public IPs", ErrOption)
+		}
+		for _, ip := range ips {
+			if net.ParseIP(ip) == nil {
+				return fmt.Errorf("%w: public IP %q", ErrOption, ip)
+			}
+		}
+		c.publicIPs = append(c.publicIPs, ips...)
+		return nil
+	}
+}
+
+// WithUDPPortRange limits the UDP ports ICE listens on to [lo, hi], for
+// firewalls.
+func WithUDPPortRange(lo, hi uint16) Option {
+	return func(c *config) error {
+		if lo == 0 || hi < lo {
+			return fmt.Errorf("%w: UDP port range %d-%d", ErrOption, lo, hi)
+		}
+		c.portMin, c.portMax = lo, hi
 		return nil
 	}
 }
@@ -117,6 +151,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.loopbackOnly && (len(c.iceServers) > 0 || len(c.publicIPs) > 0 || c.portMax > 0) {
+		return config{}, fmt.Errorf("%w: loopback-only ICE uses no ICE servers, public IPs or port range", ErrOption)
 	}
 	return c, nil
 }
