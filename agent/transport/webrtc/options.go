@@ -121,8 +121,8 @@ func WithMaxMessageSize(n int) Option {
 }
 
 // WithLogger sets the logger for the handler, its connections and pion
-// (pion's own messages go out at debug level unless they are warnings or
-// errors). The default discards everything.
+// (pion's own messages go out at debug level unless they are errors). The
+// default discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

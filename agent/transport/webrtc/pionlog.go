@@ -8,8 +8,9 @@ import (
 	"github.com/pion/logging"
 )
 
-// slogFactory sends pion's logs to slog: trace, debug and info at debug
-// level, warnings and errors at their own levels.
+// slogFactory sends pion's logs to slog: errors at error level, the rest at
+// debug level (pion warns about routine events, such as packets arriving
+// while a connection closes).
 type slogFactory struct{ log *slog.Logger }
 
 // NewLogger returns a logger for one pion subsystem.
@@ -31,7 +32,7 @@ func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug,
 func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
 func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }
