@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,51 +82,11 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	defer closeStages()
 
-	var out sync.Mutex // one transcript line at a time
-	say := func(id, format string, args ...any) {
-		out.Lock()
-		defer out.Unlock()
-		fmt.Printf("[%s] "+format+"\n", append([]any{id}, args...)...)
-	}
-	opts := []websocket.Option{websocket.WithLogger(log)}
-	if c.token != "" {
-		opts = append(opts, websocket.WithToken(c.token))
-	}
-	h, err := websocket.NewHandler(func(r *http.Request, conn *websocket.Conn) (websocket.Session, error) {
-		id := conn.ID()[:6]
-		sopts := append(slices.Clip(stages),
-			agent.WithPreset(agent.PresetLanguagePractice),
-			agent.WithEndOfTurn(c.endOfTurn),
-			agent.WithLanguage(c.target),
-			agent.WithSystemPrompt(prompt(c)),
-			agent.WithLogger(log.With("session", conn.ID())),
-			agent.WithEventHandler(func(ev agent.Event) {
-				switch ev.Type {
-				case agent.EventUserFinal:
-					say(id, "learner: %s", ev.Text)
-				case agent.EventAgentDone:
-					say(id, "tutor:   %s", ev.Text)
-				case agent.EventInterruption:
-					if ev.Interruption != nil && ev.Interruption.Cancelled {
-						say(id, "tutor:   %s — (interrupted)", ev.Interruption.Heard)
-					}
-				case agent.EventMetrics:
-					if m := ev.Metrics; m != nil {
-						say(id, "         (first audio %v after the learner stopped)", m.FirstAudioSent.Round(10*time.Millisecond))
-					}
-				}
-			}))
-		if c.voice != "" {
-			sopts = append(sopts, agent.WithVoices(map[string]string{c.target: c.voice}))
-		}
-		return agent.New(conn, sopts...)
-	}, opts...)
+	h, err := newHandler(c, stages, log, os.Stdout)
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/tutor", h)
-	srv := &http.Server{Addr: c.addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Addr: c.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }} // cancelling ctx ends the sessions
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -173,4 +134,54 @@ func engines(c config, log *slog.Logger) ([]agent.Option, func(), error) {
 	}
 	return []agent.Option{agent.WithSTT(cl), agent.WithLLM(cl), agent.WithTTS(cl), agent.WithVAD(offline.NewVAD)},
 		cl.CloseIdleConnections, nil
+}
+
+// newHandler serves the tutor on /tutor, printing each conversation's
+// transcript to transcript.
+func newHandler(c config, stages []agent.Option, log *slog.Logger, transcript io.Writer) (http.Handler, error) {
+	var out sync.Mutex // one transcript line at a time
+	say := func(id, format string, args ...any) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Fprintf(transcript, "[%s] "+format+"\n", append([]any{id}, args...)...)
+	}
+	opts := []websocket.Option{websocket.WithLogger(log)}
+	if c.token != "" {
+		opts = append(opts, websocket.WithToken(c.token))
+	}
+	h, err := websocket.NewHandler(func(r *http.Request, conn *websocket.Conn) (websocket.Session, error) {
+		id := conn.ID()[:6]
+		sopts := append(slices.Clip(stages),
+			agent.WithPreset(agent.PresetLanguagePractice),
+			agent.WithEndOfTurn(c.endOfTurn),
+			agent.WithLanguage(c.target),
+			agent.WithSystemPrompt(prompt(c)),
+			agent.WithLogger(log.With("session", conn.ID())),
+			agent.WithEventHandler(func(ev agent.Event) {
+				switch ev.Type {
+				case agent.EventUserFinal:
+					say(id, "learner: %s", ev.Text)
+				case agent.EventAgentDone:
+					say(id, "tutor:   %s", ev.Text)
+				case agent.EventInterruption:
+					if ev.Interruption != nil && ev.Interruption.Cancelled {
+						say(id, "tutor:   %s — (interrupted)", ev.Interruption.Heard)
+					}
+				case agent.EventMetrics:
+					if m := ev.Metrics; m != nil {
+						say(id, "         (first audio %v after the learner stopped)", m.FirstAudioSent.Round(10*time.Millisecond))
+					}
+				}
+			}))
+		if c.voice != "" {
+			sopts = append(sopts, agent.WithVoices(map[string]string{c.target: c.voice}))
+		}
+		return agent.New(conn, sopts...)
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/tutor", h)
+	return mux, nil
 }
