@@ -1,0 +1,32 @@
+// Package robustness holds Hark's robustness tests; it has no API.
+//
+// The tests run real agent.Session values behind the device WebSocket
+// handler (agent/transport/websocket) and the Twilio Media Streams handler
+// (agent/transport/twilio) on 127.0.0.1, with cheap scripted providers, and
+// check what a production server must survive:
+//
+//   - Load: 100 concurrent device sessions for 20 s, each speaking flite
+//     utterances separated by silence. Every utterance must get its
+//     user_final, agent audio and agent_done; every audio frame and event
+//     the sessions gave their transports must reach the devices, and no
+//     device may see an error message (overrun, rate limit). Voice activity
+//     is detected by vad/energy: Silero costs about 100 µs per 32 ms window
+//     without the race detector and several times that with it, which on a
+//     2-core machine with 100 sessions would test the CPU rather than Hark.
+//   - Provider faults in the middle of a turn, through agent/provider/openai
+//     against its in-process fake server (openaitest): a chat stream that
+//     times out before its first byte, answers 5xx, or breaks off mid-stream;
+//     a speech stream that answers 5xx or breaks off; a transcription that
+//     answers 5xx. The session must speak its fallback line and answer the
+//     next turn normally.
+//   - Disconnects at every stage of a turn (during user speech, after the end
+//     of turn before the transcript, during the LLM stream, during TTS,
+//     mid-playout, during a tool call, during a paused barge-in), over the
+//     device WebSocket and over Twilio: Run must return, the handler must
+//     serve the next client, and nothing may be left behind.
+//
+// Every test ends with go.uber.org/goleak's VerifyNone once everything is
+// closed. The fuzz targets of the two wire protocols live next to their
+// parsers: FuzzDeviceMessage in agent/transport/websocket and
+// FuzzTwilioMessage in agent/transport/twilio.
+package robustness
