@@ -3,6 +3,7 @@ package offline_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,14 +77,21 @@ func is(t agent.EventType) func(agent.Event) bool {
 
 func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// engines are the offline engines shared by the tests (loading the
+// recogniser takes a second); TestMain closes them.
+var (
+	engines     *offline.Engines
+	enginesOnce sync.Once
+	enginesErr  error
+)
+
 func newEngines(t *testing.T) *offline.Engines {
 	t.Helper()
-	eng, err := offline.New()
-	if err != nil {
-		t.Fatal(err)
+	enginesOnce.Do(func() { engines, enginesErr = offline.New() })
+	if enginesErr != nil {
+		t.Fatal(enginesErr)
 	}
-	t.Cleanup(func() { eng.Close() })
-	return eng
+	return engines
 }
 
 // TestOfflineTurn runs a whole turn with real engines: flite speech in,
