@@ -217,11 +217,11 @@ func (d *Domain) check() error {
 }
 
 // text returns t in lang, else in the domain's language.
-func (d *Domain) text(t Text, lang string) (string, string) {
+func (d *Domain) text(t Text, lang string) string {
 	if s, ok := t[lang]; ok && s != "" {
-		return s, lang
+		return s
 	}
-	return t[d.Language], d.Language
+	return t[d.Language]
 }
 
 // baseLanguage returns the lower-case primary subtag of a BCP-47 tag.

@@ -263,19 +263,18 @@ func (e *Engine) respond(req pipeline.Request) (string, *pipeline.ToolCall, erro
 	}
 	if ci == nil {
 		d := e.domains[0]
-		s, _ := d.text(d.Fallback, lang)
-		return s, nil, nil
+		return d.text(d.Fallback, lang), nil, nil
 	}
 	in, d := ci.intent, ci.domain
 	vars := map[string]string{}
-	for name, s := range in.Slots {
+	for _, name := range slices.Sorted(maps.Keys(in.Slots)) {
+		s := in.Slots[name]
 		if v, ok := sv.values[name]; ok {
 			vars[name] = v
 		} else if s.Default != "" {
 			vars[name] = s.Default
 		} else if s.Required {
-			p, _ := d.text(s.Prompt, lang)
-			return p, nil, nil
+			return d.text(s.Prompt, lang), nil, nil
 		}
 	}
 	maps.Copy(vars, sv.vars)
@@ -288,15 +287,13 @@ func (e *Engine) respond(req pipeline.Request) (string, *pipeline.ToolCall, erro
 		return e.render(ci, vars, lang), nil, nil
 	}
 	if !slices.ContainsFunc(req.Tools, func(t pipeline.Tool) bool { return t.Name == in.Tool.Name }) {
-		s, _ := d.text(d.NoTool, lang)
-		return s, nil, nil
+		return d.text(d.NoTool, lang), nil, nil
 	}
 	args := map[string]any{}
 	for name, tmpl := range in.Tool.Arguments {
 		v, ok := fill(tmpl, vars)
 		if !ok {
-			s, _ := d.text(d.ToolError, lang)
-			return s, nil, nil
+			return d.text(d.ToolError, lang), nil, nil
 		}
 		args[name] = v
 		if m := placeholderRE.FindStringSubmatch(tmpl); m != nil && m[0] == tmpl && in.Slots[m[1]].Type == SlotDuration {
@@ -356,7 +353,7 @@ func (e *Engine) prompted(msgs []pipeline.Message, lang string) (*compiled, stri
 	}
 	for _, ci := range e.intents {
 		for _, name := range slices.Sorted(maps.Keys(ci.intent.Slots)) {
-			if p, _ := ci.domain.text(ci.intent.Slots[name].Prompt, lang); p != "" && normal(p) == asked {
+			if p := ci.domain.text(ci.intent.Slots[name].Prompt, lang); p != "" && normal(p) == asked {
 				return ci, name, prevUser
 			}
 		}
@@ -425,8 +422,7 @@ func (e *Engine) afterTool(msgs []pipeline.Message, lang string) string {
 		}
 	}
 	d := e.domains[0]
-	s, _ := d.text(d.ToolError, lang)
-	return s
+	return d.text(d.ToolError, lang)
 }
 
 // intentForCall finds the intent that made a call from its ID, else its
@@ -469,13 +465,12 @@ func (e *Engine) render(ci *compiled, vars map[string]string, lang string) strin
 		if !holds(r.When, vars) {
 			continue
 		}
-		tmpl, _ := d.text(r.Text, lang)
+		tmpl := d.text(r.Text, lang)
 		if s, ok := fill(tmpl, vars); ok && tmpl != "" {
 			return s
 		}
 	}
-	s, _ := d.text(d.ToolError, lang)
-	return s
+	return d.text(d.ToolError, lang)
 }
 
 func holds(when, vars map[string]string) bool {

@@ -16,8 +16,8 @@ import (
 // naming a Flite voice) to Flite at 16 kHz, everything else to eSpeak NG at
 // 22.05 kHz. Frames state their format; the session resamples.
 type Speech struct {
-	English *flite.Synthesizer
-	Other   *espeak.Synthesizer
+	English *flite.Synthesizer  // English, and requests naming a Flite voice
+	Other   *espeak.Synthesizer // every other language
 }
 
 var _ pipeline.TTS = (*Speech)(nil)
