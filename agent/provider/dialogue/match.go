@@ -1,7 +1,9 @@
 package dialogue
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -127,7 +129,8 @@ type slotValues struct {
 // extract finds the intent's slot values in toks.
 func (c *compiled) extract(toks []token) slotValues {
 	sv := slotValues{values: map[string]string{}, vars: map[string]string{}, consumed: map[int]bool{}}
-	for name, s := range c.intent.Slots {
+	for _, name := range slices.Sorted(maps.Keys(c.intent.Slots)) {
+		s := c.intent.Slots[name]
 		switch s.Type {
 		case SlotNumber:
 			for i, t := range toks {
@@ -150,7 +153,8 @@ func (c *compiled) extract(toks []token) slotValues {
 			bestLen, bestAt := 0, len(toks)
 			var bestVal string
 			var bestIdx []int
-			for value, syns := range c.slotSyn[name] {
+			for _, value := range slices.Sorted(maps.Keys(c.slotSyn[name])) {
+				syns := c.slotSyn[name][value]
 				for _, syn := range syns {
 					if at, ok := find(toks, syn, sv.consumed); ok && (len(syn) > bestLen || len(syn) == bestLen && at < bestAt) {
 						bestLen, bestAt, bestVal = len(syn), at, value
