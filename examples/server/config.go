@@ -31,6 +31,8 @@ type config struct {
 	portMin     uint16
 	portMax     uint16
 
+	tlsCert, tlsKey string
+
 	twilioAuthToken string
 	publicURL       string
 	logLevel        slog.Level
@@ -76,6 +78,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str(&iceLoop, "ice-loopback", "HARK_ICE_LOOPBACK", "auto", "restrict WebRTC to 127.0.0.1: true, false, or auto (true when -host is a loopback address)")
 	str(&publicIPs, "webrtc-public-ips", "HARK_WEBRTC_PUBLIC_IPS", "", "comma-separated public addresses to announce (server behind 1:1 NAT)")
 	str(&ports, "webrtc-udp-ports", "HARK_WEBRTC_UDP_PORTS", "", "UDP port range for WebRTC media, as MIN-MAX")
+	str(&c.tlsCert, "tls-cert", "HARK_TLS_CERT", "", "TLS certificate file: serve HTTPS (browsers give the microphone only to secure pages beyond localhost)")
+	str(&c.tlsKey, "tls-key", "HARK_TLS_KEY", "", "TLS key file")
 	str(&c.twilioAuthToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "if set, Twilio webhooks must carry a valid X-Twilio-Signature")
 	str(&c.publicURL, "public-url", "HARK_PUBLIC_URL", "", "the server's public base URL (https://host) as Twilio sees it")
 	str(&level, "log-level", "HARK_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -142,6 +146,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return config{}, fmt.Errorf("-webrtc-udp-ports %q: want MIN-MAX, like 40000-40100", ports)
 		}
 		c.portMin, c.portMax = uint16(lo), uint16(hi)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return config{}, errors.New("-tls-cert and -tls-key go together")
 	}
 	if err := c.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("-log-level %q: %w", level, err)

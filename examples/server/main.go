@@ -50,10 +50,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("hark demo server", "url", "http://"+ln.Addr().String()+"/", "engines", eng.name,
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("hark demo server", "url", scheme+"://"+ln.Addr().String()+"/", "engines", eng.name,
 		"language", cfg.language, "preset", cfg.preset.String(), "webrtc_loopback_only", srv.loopbackICE)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if cfg.tlsCert != "" {
+			errc <- hs.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -2,10 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +140,7 @@ func TestParseConfig(t *testing.T) {
 			}, ""},
 		{"bad ports", []string{"-host", "0.0.0.0", "-webrtc-udp-ports", "40100-40000"}, nil, nil, "want MIN-MAX"},
 		{"bad port", []string{"-port", "http"}, nil, nil, "not a port"},
+		{"cert without key", []string{"-tls-cert", "c.pem"}, nil, nil, "go together"},
 		{"bad engines", []string{"-engines", "gpu"}, nil, nil, `"offline" or "openai"`},
 		{"bad preset", []string{"-preset", "loud"}, nil, nil, "want default, phone"},
 		{"bad loopback", []string{"-ice-loopback", "maybe"}, nil, nil, "true, false or auto"},
@@ -174,28 +186,93 @@ func TestPublicURL(t *testing.T) {
 	}
 }
 
-// TestRun starts the real binary's run loop on a free port and stops it.
+// selfSigned writes a certificate and key for 127.0.0.1 and returns their
+// paths and a client that trusts them.
+func selfSigned(t *testing.T) (cert, key string, client *http.Client) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "hark test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(parsed)
+	return cert, key, &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// TestRun starts the binary's run loop on a free port, over HTTP and
+// HTTPS, and stops it.
 func TestRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-port", "0"}, func(string) string { return "" }, logs) }()
-	var url string
-	for end := time.Now().Add(20 * time.Second); url == ""; {
-		if time.Now().After(end) {
+	cert, key, tlsClient := selfSigned(t)
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		client *http.Client
+	}{
+		{"http", []string{"-port", "0"}, http.DefaultClient},
+		{"https", []string{"-port", "0", "-tls-cert", cert, "-tls-key", key}, tlsClient},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			logs := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, tt.args, func(string) string { return "" }, logs) }()
+			var url string
+			for end := time.Now().Add(20 * time.Second); url == ""; {
+				if time.Now().After(end) {
+					cancel()
+					t.Fatalf("server did not start: %s", logs.String())
+				}
+				if _, rest, ok := strings.Cut(logs.String(), "url="); ok {
+					url, _, _ = strings.Cut(rest, " ")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !strings.HasPrefix(url, tt.name+"://") {
+				t.Errorf("url %q", url)
+			}
+			res, err := tt.client.Get(url + "healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(body) != "ok\n" {
+				t.Errorf("healthz: %d %q", res.StatusCode, body)
+			}
+			tt.client.CloseIdleConnections()
 			cancel()
-			t.Fatalf("server did not start: %s", logs.String())
-		}
-		if _, rest, ok := strings.Cut(logs.String(), "url="); ok {
-			url, _, _ = strings.Cut(rest, " ")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if code, body := get(t, url+"healthz"); code != 200 || body != "ok\n" {
-		t.Errorf("healthz: %d %q", code, body)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("run: %v", err)
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
 	}
 }
