@@ -13,7 +13,7 @@ import (
 
 func benchConn() *Conn {
 	return &Conn{
-		cfg: &config{}, start: Start{StreamSid: "MZ1"}, log: slog.New(slog.DiscardHandler),
+		cfg: &config{}, start: Start{StreamSid: "MZ1"}, mediaPrefix: mediaPrefix("MZ1"), log: slog.New(slog.DiscardHandler),
 		frames: make(chan pcm.Frame, 1), audio: make(chan outItem, 1), done: make(chan struct{}),
 		marks: map[string]func(){},
 	}

@@ -37,6 +37,8 @@ type Conn struct {
 	cfg   *config
 	start Start
 	log   *slog.Logger
+	// mediaPrefix is the start of every media message, up to the payload.
+	mediaPrefix []byte
 
 	frames chan pcm.Frame
 	ctrl   chan []byte   // clear, sent before queued audio
@@ -94,13 +96,13 @@ func (c *Conn) WriteAudio(ctx context.Context, fr pcm.Frame) error {
 		return fmt.Errorf("%w: got %v, Twilio takes %v", pcm.ErrFormat, fr.Format, pcm.Mono8k)
 	}
 	gen := c.gen.Load()
-	var m outMedia
-	m.Event, m.StreamSid = EventMedia, c.start.StreamSid
-	m.Media.Payload = base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, fr.Samples))
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("twilio: encode media: %w", err)
-	}
+	// {"event":"media","streamSid":…,"media":{"payload":"…"}}, built
+	// directly: this runs every 20 ms of every call.
+	ulaw := g711.EncodeUlaw(make([]byte, 0, len(fr.Samples)), fr.Samples)
+	b := make([]byte, 0, len(c.mediaPrefix)+base64.StdEncoding.EncodedLen(len(ulaw))+3)
+	b = append(b, c.mediaPrefix...)
+	b = base64.StdEncoding.AppendEncode(b, ulaw)
+	b = append(b, `"}}`...)
 	return c.enqueue(ctx, outItem{gen: gen, data: b})
 }
 
@@ -311,4 +313,11 @@ func (c *Conn) handle(m Message) error {
 		return fmt.Errorf("%w: a second start", ErrMessage)
 	}
 	return nil
+}
+
+// mediaPrefix returns the JSON of an outbound media message up to its
+// payload's opening quote.
+func mediaPrefix(streamSid string) []byte {
+	sid, _ := json.Marshal(streamSid) // a string always marshals
+	return fmt.Appendf(nil, `{"event":"media","streamSid":%s,"media":{"payload":"`, sid)
 }

@@ -176,15 +176,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &Conn{
-		ws:     ws,
-		cfg:    &h.cfg,
-		start:  start,
-		log:    h.cfg.log.With("call", start.CallSid, "stream", start.StreamSid),
-		frames: make(chan pcm.Frame, inQueue),
-		ctrl:   make(chan []byte, ctrlQueue),
-		audio:  make(chan outItem, audioQueue),
-		done:   make(chan struct{}),
-		marks:  make(map[string]func()),
+		ws:          ws,
+		cfg:         &h.cfg,
+		start:       start,
+		mediaPrefix: mediaPrefix(start.StreamSid),
+		log:         h.cfg.log.With("call", start.CallSid, "stream", start.StreamSid),
+		frames:      make(chan pcm.Frame, inQueue),
+		ctrl:        make(chan []byte, ctrlQueue),
+		audio:       make(chan outItem, audioQueue),
+		done:        make(chan struct{}),
+		marks:       make(map[string]func()),
 	}
 	sess, err := h.newSession(r, c)
 	if err == nil && sess == nil {

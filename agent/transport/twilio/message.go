@@ -134,15 +134,7 @@ func (m *Media) At() time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// outbound messages, built once per send.
-type outMedia struct {
-	Event     string `json:"event"`
-	StreamSid string `json:"streamSid"`
-	Media     struct {
-		Payload string `json:"payload"`
-	} `json:"media"`
-}
-
+// Outbound messages (media messages are built directly, see Conn.WriteAudio).
 type outMark struct {
 	Event     string `json:"event"`
 	StreamSid string `json:"streamSid"`

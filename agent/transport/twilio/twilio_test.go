@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/harkvoice/hark/codecs/g711"
+	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -283,5 +287,32 @@ func TestTwilioSessionFailed(t *testing.T) {
 	c.start(nil)
 	if ce := c.closed(); ce.Code != websocket.CloseInternalServerErr {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+// TestMediaMessage checks the hand-built media JSON, with a stream SID that
+// needs escaping.
+func TestMediaMessage(t *testing.T) {
+	c := benchConn()
+	c.start.StreamSid = `MZ"\<1>`
+	c.mediaPrefix = mediaPrefix(c.start.StreamSid)
+	samples := []int16{0, 1000, -1000, 32767, -32768}
+	if err := c.WriteAudio(t.Context(), pcm.Frame{Format: pcm.Mono8k, Samples: samples}); err != nil {
+		t.Fatal(err)
+	}
+	it := <-c.audio
+	m, err := ParseMessage(it.data)
+	if err != nil {
+		t.Fatalf("%v: %s", err, it.data)
+	}
+	b, err := m.Media.Audio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.StreamSid != c.start.StreamSid || !bytes.Equal(b, g711.EncodeUlaw(nil, samples)) {
+		t.Fatalf("message %s", it.data)
+	}
+	if err := c.WriteAudio(t.Context(), pcm.Frame{Format: pcm.Mono16k, Samples: samples}); !errors.Is(err, pcm.ErrFormat) {
+		t.Fatalf("16 kHz frame: err %v", err)
 	}
 }
