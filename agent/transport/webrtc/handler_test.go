@@ -141,6 +141,11 @@ func TestEchoConversation(t *testing.T) {
 	if loud < 10 {
 		t.Errorf("only %d of the echoed frames carry the tone", loud)
 	}
+	c.mu.Lock()
+	if c.markers < 1 {
+		t.Error("no packet carried the RTP marker of a talkspurt start")
+	}
+	c.mu.Unlock()
 
 	c.send(map[string]string{"type": "text", "text": "hello there"})
 	c.send(map[string]any{"type": "image", "mime_type": "image/png", "data": []byte("\x89PNG fake")})
