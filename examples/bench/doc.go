@@ -1,0 +1,20 @@
+// Command bench measures Hark and writes BENCHMARKS.md and bench.json:
+//
+//  1. barge-in latency over real WebRTC on loopback (a pion client talking
+//     over the agent with flite speech, Silero VAD on the server);
+//  2. voice-to-voice latency, end of user speech to the first agent audio
+//     packet, broken down by stage, with the offline engines and with an
+//     OpenAI-compatible server that answers at once;
+//  3. how many device-WebSocket sessions one pinned core sustains with no
+//     playout frame more than 10 ms late, and memory per idle and active
+//     session;
+//  4. per-frame costs of the codecs, the resampler and the VAD.
+//
+// Run it from the repository root:
+//
+//	make bench
+//	go run ./examples/bench [-sections bargein,v2v,capacity,frame] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
+//
+// Progress goes to standard error. The capacity server and the scalar VAD
+// benchmark run as child processes of the same program.
+package main

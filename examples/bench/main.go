@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/harkvoice/hark/vad/silero"
+)
+
+func main() {
+	if job := os.Getenv(envChild); job != "" {
+		if err := runChild(context.Background(), job, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// config is the benchmark's settings.
+type config struct {
+	speechDir string
+	outMD     string
+	outJSON   string
+	sections  map[string]bool
+	seed      uint64
+
+	trials int // barge-in trials
+	turns  int // voice-to-voice turns per engine set
+
+	replyLen    time.Duration // capacity: the cached reply's length
+	memSessions int
+	capStart    int
+	capBudget   time.Duration
+	capWarmup   time.Duration
+	capWindow   time.Duration
+	realtime    bool
+}
+
+// Sections of the benchmark.
+const (
+	secBargeIn  = "bargein"
+	secV2V      = "v2v"
+	secCapacity = "capacity"
+	secFrame    = "frame"
+)
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
+	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
+	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
+	sections := fs.String("sections", "bargein,v2v,capacity,frame", "sections to run (comma-separated)")
+	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
+	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
+	fs.IntVar(&cfg.turns, "turns", 20, "voice-to-voice turns per engine set")
+	fs.DurationVar(&cfg.replyLen, "reply", 3500*time.Millisecond, "capacity: length of the cached spoken reply")
+	fs.IntVar(&cfg.memSessions, "mem-sessions", 32, "capacity: sessions used to measure memory")
+	fs.IntVar(&cfg.capStart, "cap-start", 16, "capacity: first session count tried (doubled until one fails)")
+	fs.DurationVar(&cfg.capBudget, "cap-budget", 150*time.Second, "capacity: stop bisecting after this long")
+	fs.DurationVar(&cfg.capWarmup, "cap-warmup", 3*time.Second, "capacity: warm-up before each measured window")
+	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
+	fs.BoolVar(&cfg.realtime, "realtime", true, "capacity: run the server with SCHED_FIFO on its CPU, as on a dedicated core")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.sections = map[string]bool{}
+	for _, s := range strings.Split(*sections, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case secBargeIn, secV2V, secCapacity, secFrame:
+			cfg.sections[s] = true
+		case "":
+		default:
+			return cfg, fmt.Errorf("unknown section %q", s)
+		}
+	}
+	if cfg.trials < 1 || cfg.turns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 {
+		return cfg, errors.New("-trials, -turns, -mem-sessions and -cap-start must be positive")
+	}
+	return cfg, nil
+}
+
+// run runs the chosen sections and writes the reports; progress goes to
+// progress.
+func run(ctx context.Context, args []string, progress io.Writer) error {
+	cfg, err := parseFlags(args, progress)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	rep := &report{Machine: machineInfo(), Started: began.UTC()}
+	w, err := silero.Load()
+	if err != nil {
+		return fmt.Errorf("%w (run `make deps`)", err)
+	}
+	section := func(name, title string, f func() error) error {
+		if !cfg.sections[name] {
+			return nil
+		}
+		t := time.Now()
+		fmt.Fprintf(progress, "[bench] %s\n", title)
+		if err := f(); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "[bench] %s done in %v\n", name, time.Since(t).Round(time.Second))
+		return nil
+	}
+	if err := section(secFrame, "per-frame costs", func() (err error) {
+		rep.Frame, err = runFrameCosts(ctx, cfg, w, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secBargeIn, fmt.Sprintf("barge-in over WebRTC, %d trials", cfg.trials), func() (err error) {
+		rep.BargeIn, err = runBargeIn(ctx, cfg, w, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secV2V, fmt.Sprintf("voice-to-voice over WebRTC, %d turns per engine set", cfg.turns), func() (err error) {
+		rep.V2V, err = runV2V(ctx, cfg, w, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secCapacity, "capacity of one core (device WebSocket, Opus)", func() (err error) {
+		rep.Capacity, err = runCapacity(ctx, cfg, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	rep.Duration = time.Since(began).Round(time.Second)
+	if err := rep.write(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "[bench] wrote %s and %s in %v\n", cfg.outMD, cfg.outJSON, rep.Duration)
+	return nil
+}
+
+// runChild runs a child process's job, named by the environment.
+func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer) error {
+	cfg := config{speechDir: os.Getenv(envSpeech)}
+	if cfg.speechDir == "" {
+		cfg.speechDir = "testdata/speech"
+	}
+	switch job {
+	case childCapacity:
+		ms, err := strconv.Atoi(os.Getenv(envReplyMs))
+		if err != nil || ms <= 0 {
+			return fmt.Errorf("bad %s", envReplyMs)
+		}
+		cfg.replyLen = time.Duration(ms) * time.Millisecond
+		return capacityChild(ctx, cfg, stdin, stdout)
+	case childScalarSilero:
+		return scalarSileroChild(cfg, stdout)
+	}
+	return fmt.Errorf("unknown child job %q", job)
+}
