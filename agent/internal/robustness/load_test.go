@@ -14,9 +14,9 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	ws "github.com/harkvoice/hark/agent/transport/websocket"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
-	ws "github.com/harkvoice/hark/agent/transport/websocket"
 )
 
 // Load test shape.
