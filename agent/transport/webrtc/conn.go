@@ -152,6 +152,13 @@ func (c *Conn) WriteAudio(ctx context.Context, frame pcm.Frame) error {
 		}
 		c.pkt = pkt
 		sent, err := c.pace.send(ctx, c.done, flushed, pkt)
+		var we *writeError
+		if errors.As(err, &we) {
+			// A lost packet must not stop the conversation; the
+			// receiver conceals it.
+			c.log.Debug("webrtc: packet dropped", "err", err)
+			err = nil
+		}
 		if err != nil {
 			return err
 		}

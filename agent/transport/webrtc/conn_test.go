@@ -16,17 +16,19 @@ import (
 	"github.com/harkvoice/hark/codecs/pcm"
 )
 
-// countingWriter counts packets and keeps their payload sizes.
+// countingWriter counts packets and keeps their payload sizes; it fails
+// when err is set.
 type countingWriter struct {
 	mu    sync.Mutex
 	sizes []int
+	err   error
 }
 
 func (w *countingWriter) WriteRTP(p *rtp.Packet) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sizes = append(w.sizes, len(p.Payload))
-	return nil
+	return w.err
 }
 
 // bareConn is a Conn without a peer connection, for the parts that need
@@ -61,6 +63,12 @@ func TestWriteAudio(t *testing.T) {
 		if n == 0 {
 			t.Errorf("packet %d is empty", i)
 		}
+	}
+	// A refused packet is dropped, not fatal.
+	w.err = errors.New("no route")
+	c.pace.flush()
+	if err := c.WriteAudio(ctx, pcm.Frame{Samples: tone(960), Format: pcm.Mono48k}); err != nil {
+		t.Errorf("refused packet: %v, want it dropped", err)
 	}
 	c.end(io.EOF)
 	// The next packets are due in the future; the closed connection ends

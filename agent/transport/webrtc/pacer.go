@@ -78,7 +78,8 @@ func (p *pacer) flush() {
 }
 
 // send waits until payload is due and writes it. It returns false without
-// sending if flushed is closed first. done ends the wait with ErrClosed.
+// sending if flushed is closed first. done ends the wait with ErrClosed. A
+// write the network refused returns true and a *writeError.
 func (p *pacer) send(ctx context.Context, done, flushed <-chan struct{}, payload []byte) (bool, error) {
 	select {
 	case <-flushed:
@@ -128,5 +129,15 @@ func (p *pacer) send(ctx context.Context, done, flushed <-chan struct{}, payload
 	p.nextTS += frameSamples
 	p.due = p.due.Add(frameDuration)
 	p.sent = true
-	return err == nil, err
+	if err != nil {
+		return true, &writeError{err: err}
+	}
+	return true, nil
 }
+
+// writeError is a packet the network layer refused; the packet's time
+// passed as if it had been sent.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "webrtc: write RTP: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
