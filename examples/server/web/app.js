@@ -179,6 +179,10 @@ function enableControls(on) {
 }
 
 async function start() {
+  // Turn numbers restart with every call.
+  turns.clear();
+  interruptionItems.clear();
+  partialEl = null;
   const cfg = await (await fetch("config.json")).json();
   const aec = $("aec").checked;
   const mic = await navigator.mediaDevices.getUserMedia({
