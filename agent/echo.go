@@ -83,14 +83,15 @@ type echoGuard struct {
 	refHP      biquad
 	refLP      antiAlias
 
-	micHP  biquad
-	micLP  antiAlias
-	micPos int64
-	mic    []float32
-	span   []float32
-	score  float32 // verdict on the previous window
-	delay  int64   // echo delay found last, in guard samples
-	gain2  float32 // in-band echo energy gain at that delay
+	micHP   biquad
+	micLP   antiAlias
+	micPos  int64
+	mic     []float32
+	span    []float32
+	spanPow []float32
+	score   float32 // verdict on the previous window
+	delay   int64   // echo delay found last, in guard samples
+	gain2   float32 // in-band echo energy gain at that delay
 }
 
 func newEchoGuard(cfg EchoGuard) *echoGuard {
@@ -150,8 +151,9 @@ func (g *echoGuard) reference(fr pcm.Frame) {
 // tracked within trackSpan of it, where chance correlation stays low.
 const (
 	acquireNCC = 0.6
-	trackSpan  = 8 // guard samples (2 ms) either side of the tracked delay
-	loudRatio  = 8 // mic energy above the echo's expected energy: double talk
+	trackSpan  = 8   // guard samples (2 ms) either side of the tracked delay
+	nearSpan   = 100 // guard samples (25 ms) of delay drift the double-talk test allows
+	loudRatio  = 4   // mic energy above the echo's expected energy: double talk
 )
 
 // check scores one microphone window at 16 kHz and returns how likely it is
@@ -178,17 +180,9 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 		g.score, g.gain2 = 0, 0
 		return 0 // the agent has not spoken within the echo path
 	}
-	tracked := g.gain2 > 0
-	if tracked && micPow > loudRatio*g.gain2*g.expected(start-g.delay, n)+1e-6*float32(n) {
-		g.score = 0 // far louder than the echo can be: the user is talking
-		return 0
-	}
 	var em float32
 	for _, v := range g.mic {
 		em += v * v
-	}
-	if em < 1e-6*float32(n) {
-		return g.score // nothing in the guard band (a fricative): as before
 	}
 	// Reference span covering every delay: [start-maxLag, start+ahead+n).
 	lo := max(start-int64(g.maxLag), g.refPos-guardRing+1, 0)
@@ -197,9 +191,28 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 		g.score = 0
 		return 0
 	}
-	g.span = g.span[:0]
+	g.span, g.spanPow = g.span[:0], g.spanPow[:0]
 	for p := lo; p < hi; p++ {
 		g.span = append(g.span, g.ref[p&(guardRing-1)])
+		g.spanPow = append(g.spanPow, g.refPow[p&(guardRing-1)])
+	}
+	tracked := g.gain2 > 0
+	if tracked {
+		// Double talk: louder than the echo of the reference around the
+		// tracked delay can be, in the guard band or in the full band (the
+		// user's fricatives).
+		at := int(start - g.delay - lo)
+		from, to := max(at-nearSpan, 0), min(at+nearSpan+n, len(g.span))
+		if to-from >= n {
+			maxEr, maxPow := slidingMax(g.span[from:to], n, true), slidingMax(g.spanPow[from:to], n, false)
+			if em > loudRatio*g.gain2*maxEr || micPow > loudRatio*g.gain2*maxPow+1e-6*float32(n) {
+				g.score = 0
+				return 0
+			}
+		}
+	}
+	if em < 1e-6*float32(n) {
+		return g.score // nothing in the guard band: as before
 	}
 	best, bestAt, bestEr := g.search(em, 0, len(g.span)-n)
 	score := float32(0)
@@ -207,26 +220,45 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 		at := int(start - g.delay - lo)
 		local, localAt, localEr := g.search(em, max(at-trackSpan, 0), min(at+trackSpan, len(g.span)-n))
 		score = local
-		if em > loudRatio*g.gain2*localEr {
-			score = 0 // in-band double talk
-		} else if local >= g.threshold {
-			g.follow(start-(lo+int64(localAt)), em/localEr, false)
+		if local >= g.threshold {
+			g.follow(start-(lo+int64(localAt)), local*local*em/localEr, false)
 		}
 		if best >= acquireNCC && best > local+0.15 {
 			// The echo path moved.
-			g.follow(start-(lo+int64(bestAt)), em/bestEr, true)
+			g.follow(start-(lo+int64(bestAt)), best*best*em/bestEr, true)
 			score = best
 		}
 	} else if best >= acquireNCC {
-		g.follow(start-(lo+int64(bestAt)), em/bestEr, true)
+		g.follow(start-(lo+int64(bestAt)), best*best*em/bestEr, true)
 		score = best
 	}
 	g.score = score
 	return score
 }
 
-// follow updates the tracked echo path. The gain is a slowly decaying
-// maximum: the double-talk test must not mistake a loud echo for the user.
+// slidingMax returns the largest sum over n consecutive values of x (of
+// their squares when square is set).
+func slidingMax(x []float32, n int, square bool) float32 {
+	f := func(v float32) float32 { return v }
+	if square {
+		f = func(v float32) float32 { return v * v }
+	}
+	var sum float32
+	for _, v := range x[:n] {
+		sum += f(v)
+	}
+	best := sum
+	for i := n; i < len(x); i++ {
+		sum = max(sum+f(x[i])-f(x[i-n]), 0)
+		best = max(best, sum)
+	}
+	return best
+}
+
+// follow updates the tracked echo path. gain2 is the least-squares echo
+// gain at the match (squared); the tracked gain is a slowly decaying maximum
+// of it, so that the double-talk test does not mistake a loud echo for the
+// user.
 func (g *echoGuard) follow(delay int64, gain2 float32, moved bool) {
 	g.delay = delay
 	if moved {
@@ -266,16 +298,6 @@ func (g *echoGuard) search(em float32, from, to int) (best float32, at int, ener
 		}
 	}
 	return best, at, energy
-}
-
-// expected returns the full-band reference energy over n guard samples from
-// position p.
-func (g *echoGuard) expected(p int64, n int) float32 {
-	var e float32
-	for q := max(p, g.refPos-guardRing+1, 0); q < min(p+int64(n), g.refPos); q++ {
-		e += g.refPow[q&(guardRing-1)]
-	}
-	return e
 }
 
 // suppress scales a speech probability by how much the window looks like

@@ -210,8 +210,9 @@ func WithEndOfTurn(d time.Duration) Option {
 }
 
 // WithNumberHold sets the extra silence allowed when the user's words so
-// far end in a number or a spelled letter (default 1.5 s), so turn detection
-// does not cut off someone reading out digits.
+// far end in a number, a spelled letter or a word that leaves the sentence
+// open ("my order number is"), default 1.5 s, so turn detection does not cut
+// off someone reading out digits or searching for a word.
 func WithNumberHold(d time.Duration) Option {
 	return func(s *Session) error {
 		if d < 0 || d > time.Minute {

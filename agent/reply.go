@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -207,7 +208,7 @@ func (l *loop) onPlayout(ctx context.Context, ev pipeline.PlayoutEvent) {
 			l.setState(StateSpeaking)
 		}
 	case pipeline.ChunkDone:
-		if ev.Uninterruptible && l.pending != nil {
+		if ev.Uninterruptible && l.pending != nil && (!rep.done || l.unsent(rep.gen)) {
 			tr := *l.pending
 			l.pending = nil
 			l.userTurn(ctx, tr, time.Time{}, time.Time{})
@@ -218,6 +219,17 @@ func (l *loop) onPlayout(ctx context.Context, ev pipeline.PlayoutEvent) {
 			l.finishReply()
 		}
 	}
+}
+
+// unsent reports whether the playout still holds audio of reply gen, or
+// awaits more.
+func (l *loop) unsent(gen uint64) bool {
+	for _, r := range l.play.Records(gen) {
+		if !r.Complete || r.Sent < r.Samples {
+			return true
+		}
+	}
+	return false
 }
 
 // finishReply commits a reply that played to the end.
@@ -347,11 +359,16 @@ func cutToHeard(msgs []pipeline.Message, recs []pipeline.ChunkRecord, rate int) 
 		out = append(out, m)
 	}
 	out = pairToolCalls(out)
-	// The reply as a whole was cut: its last message says so.
-	for i := len(out) - 1; i >= 0; i-- {
-		if out[i].Role == pipeline.RoleAssistant {
-			out[i].Interrupted = true
-			break
+	// The reply was cut (text unheard, or unanswered calls): its last
+	// message says so.
+	if slices.ContainsFunc(out, func(m pipeline.Message) bool {
+		return m.Interrupted || m.Content == interruptedToolResult
+	}) || len(out) < len(msgs) {
+		for i := len(out) - 1; i >= 0; i-- {
+			if out[i].Role == pipeline.RoleAssistant {
+				out[i].Interrupted = true
+				break
+			}
 		}
 	}
 	return out, strings.Join(all, " ")
@@ -616,8 +633,8 @@ func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
 		}
 		tctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 		result, err = t.Func(tctx, args)
-		if err == nil && tctx.Err() != nil {
-			err = context.Cause(tctx)
+		if ctx.Err() == nil && errors.Is(context.Cause(tctx), ErrTimeout) {
+			err = fmt.Errorf("%w: tool %q took longer than %v", ErrTimeout, c.Name, timeout)
 		}
 		cancel()
 	}

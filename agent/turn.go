@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -213,7 +214,7 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 
 // checkEndOfTurn commits the user's turn once the silence after it is long
 // enough: the end-of-turn time, plus the number hold when the words so far
-// end in a digit or a spelled letter.
+// end in a digit, a spelled letter or a word that leaves the sentence open.
 func (l *loop) checkEndOfTurn(ctx context.Context) {
 	u := &l.user
 	if !u.active || u.speaking || u.closing || u.seq == 0 {
@@ -227,7 +228,7 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 		return // wait for the transcript: it may end in a number
 	}
 	hold := l.s.endOfTurn
-	if u.err == nil && endsInNumber(u.result.Text) {
+	if lang := u.result.Language; u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
 		hold += l.s.numberHold
 	}
 	if silence < hold {
@@ -307,7 +308,7 @@ func (l *loop) userTurn(ctx context.Context, tr pipeline.Transcript, endWall, st
 	}
 	var tm TurnMetrics
 	if !sttFinal.IsZero() && !endWall.IsZero() {
-		tm.STTFinal = sttFinal.Sub(endWall)
+		tm.STTFinal = max(sttFinal.Sub(endWall), time.Nanosecond)
 	}
 	l.startReply(ctx, tr.Text, endWall, tm)
 }

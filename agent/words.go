@@ -233,3 +233,43 @@ func languageName(lang string) string {
 	}
 	return lang
 }
+
+// openEndings are words a finished sentence rarely ends with (articles,
+// prepositions, conjunctions, auxiliaries, fillers): a turn whose words so
+// far end in one gets the same extra hold as one ending in a number.
+var openEndings = map[string]map[string]bool{
+	"en": set("the", "a", "an", "my", "your", "our", "their", "to", "of", "for", "with", "from", "and", "or", "but",
+		"because", "is", "are", "was", "were", "am", "um", "uh", "er", "erm", "number", "code", "if", "than"),
+	"es": set("el", "la", "los", "las", "un", "una", "mi", "tu", "su", "de", "del", "al", "para", "por", "con", "y", "o",
+		"pero", "porque", "es", "son", "que", "número", "eh", "este"),
+	"fr": set("le", "la", "les", "un", "une", "mon", "ma", "mes", "de", "du", "des", "au", "pour", "avec", "et", "ou",
+		"mais", "parce", "est", "que", "numéro", "euh"),
+	"de": set("der", "die", "das", "ein", "eine", "mein", "meine", "zu", "von", "für", "mit", "und", "oder", "aber",
+		"weil", "ist", "nummer", "äh", "ähm"),
+	"it": set("il", "lo", "la", "gli", "le", "un", "una", "mio", "mia", "di", "del", "per", "con", "e", "o", "ma",
+		"perché", "è", "che", "numero"),
+	"pt": set("o", "a", "os", "as", "um", "uma", "meu", "minha", "de", "do", "da", "para", "por", "com", "e", "ou",
+		"mas", "porque", "é", "que", "número"),
+}
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// endsOpen reports whether a transcript ends in a word that leaves the
+// sentence open ("my order number is", "I want the").
+func endsOpen(text, lang string) bool {
+	w := words(text)
+	if len(w) == 0 {
+		return false
+	}
+	last := w[len(w)-1]
+	if m, ok := openEndings[baseLang(lang)]; ok {
+		return m[last]
+	}
+	return openEndings["en"][last]
+}

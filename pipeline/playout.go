@@ -15,6 +15,10 @@ import (
 // FrameDuration is the playout clock's period.
 const FrameDuration = 20 * time.Millisecond
 
+// DefaultMarkLatency is the assumed delay between sending audio and the
+// listener hearing it on a Marker sink, until marks coming back measure it.
+const DefaultMarkLatency = 200 * time.Millisecond
+
 // Errors returned by the playout.
 var (
 	// ErrStale reports audio or text of a generation that is no longer
@@ -196,7 +200,7 @@ func NewPlayout(sink Sink, format pcm.Format, gens *Generations, opts ...Playout
 	if sink == nil || gens == nil {
 		return nil, fmt.Errorf("%w: nil sink or generations", ErrOption)
 	}
-	p := &Playout{sink: sink, format: format, gens: gens}
+	p := &Playout{sink: sink, format: format, gens: gens, markLatency: DefaultMarkLatency}
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, err
@@ -367,21 +371,36 @@ func (p *Playout) find(gen uint64, seq int) (*chunk, error) {
 	return nil, fmt.Errorf("%w: %d", ErrUnknownChunk, seq)
 }
 
+// maxLag is how far the clock may fall behind (a stalled goroutine, a slow
+// sink) before it gives up catching up and starts afresh.
+const maxLag = 200 * time.Millisecond
+
 // Run drives the clock until ctx is done, then returns ctx's cause. A sink
-// error is returned at once.
+// error is returned at once. Ticks follow an absolute schedule: a late tick
+// is followed by quicker ones until the clock has caught up, so the output
+// keeps real time (a ticker would drop ticks instead).
 func (p *Playout) Run(ctx context.Context) error {
-	t := time.NewTicker(p.frameDur)
+	t := time.NewTimer(p.frameDur)
 	defer t.Stop()
 	n := p.format.Samples(p.frameDur)
 	buf := make([]int16, n)
 	var tick int64
 	var events []PlayoutEvent
 	var marks []Segment
+	next := time.Now()
 	for {
-		select {
-		case <-ctx.Done():
+		next = next.Add(p.frameDur)
+		if wait := time.Until(next); wait > 0 {
+			t.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
 			return context.Cause(ctx)
-		case <-t.C:
+		} else if -wait > maxLag {
+			next = time.Now()
 		}
 		now := time.Now()
 		events, marks = events[:0], marks[:0]

@@ -1,0 +1,411 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+)
+
+func count(evs []agent.Event, t agent.EventType) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == t {
+			n++
+		}
+	}
+	return n
+}
+
+func TestNumberHoldKeepsOneTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		first  string
+		preset agent.Preset
+		pause  time.Duration
+		turns  int
+	}{
+		{"digits", "my order is one two", agent.PresetDefault, 900 * time.Millisecond, 1},
+		{"spelled", "the code is a b", agent.PresetDefault, 900 * time.Millisecond, 1},
+		{"numerals", "call me at 555 12", agent.PresetDefault, 1500 * time.Millisecond, 1},
+		{"sentence", "where is my order", agent.PresetDefault, 900 * time.Millisecond, 2},
+		{"practice", "I would like", agent.PresetLanguagePractice, 900 * time.Millisecond, 1},
+		{"practice digits", "my number is nine eight", agent.PresetLanguagePractice, 2500 * time.Millisecond, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, agenttest.NewSTT(tc.first, tc.first+" three four"), agenttest.NewLLM(agenttest.Text("Thanks.")),
+					agent.WithPreset(tc.preset))
+				r.start(t.Context())
+				r.speak(700 * time.Millisecond)
+				r.tr.Play(agenttest.Silence(tc.pause, 16000))
+				r.speak(600 * time.Millisecond)
+				time.Sleep(12 * time.Second)
+				if n := count(r.tr.Events(), agent.EventUserFinal); n != tc.turns {
+					t.Errorf("%d user turns, want %d; events %+v", n, tc.turns, r.tr.Events())
+				}
+				r.stop()
+			})
+		})
+	}
+}
+
+func TestFollowsLanguage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stt := agenttest.NewSTT("¿dónde está mi pedido?")
+		stt.Language = "es"
+		r := newRig(t, stt, agenttest.NewLLM(agenttest.Text("Su pedido llega el viernes.")),
+			agent.WithVoices(map[string]string{"en": "slt", "es": "es-voice"}), agent.WithSystemPrompt("Be brief."))
+		r.start(t.Context())
+		r.speak(800 * time.Millisecond)
+		r.wait(0, is(agent.EventAgentDone))
+		req := r.llm.Requests()[0]
+		if req.Language != "es" || !strings.Contains(req.Messages[0].Content, "Spanish") || !strings.HasPrefix(req.Messages[0].Content, "Be brief.") {
+			t.Errorf("request language %q, system %q", req.Language, req.Messages[0].Content)
+		}
+		for _, sr := range r.tts.Requests() {
+			if sr.Voice != "es-voice" || sr.Language != "es" {
+				t.Errorf("speech request %+v", sr)
+			}
+		}
+		r.stop()
+	})
+}
+
+func TestImageJoinsNextTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text("A cat.")))
+		r.start(t.Context())
+		img := pipeline.Image{Data: []byte{0x89, 'P', 'N', 'G'}, MIMEType: "image/png"}
+		r.s.SendImage(img)
+		r.s.SendText("What is in this picture?")
+		r.wait(0, is(agent.EventAgentDone))
+		msgs := r.llm.Requests()[0].Messages
+		last := msgs[len(msgs)-1]
+		if last.Role != pipeline.RoleUser || len(last.Images) != 1 || last.Images[0].MIMEType != "image/png" {
+			t.Errorf("last message %+v", last)
+		}
+		r.stop()
+	})
+}
+
+func TestProviderFailureSpeaksFallback(t *testing.T) {
+	failing := func(ctx context.Context, req pipeline.Request) iter.Seq2[pipeline.Delta, error] {
+		return func(yield func(pipeline.Delta, error) bool) {
+			if yield(pipeline.Delta{Text: "Let me "}, nil) {
+				yield(pipeline.Delta{}, errors.New("connection reset"))
+			}
+		}
+	}
+	hanging := func(ctx context.Context, req pipeline.Request) iter.Seq2[pipeline.Delta, error] {
+		return func(yield func(pipeline.Delta, error) bool) {
+			<-ctx.Done()
+			yield(pipeline.Delta{}, context.Cause(ctx))
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(context.Context, pipeline.Request) iter.Seq2[pipeline.Delta, error]
+	}{{"mid-stream error", failing}, {"hang", hanging}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				llm := &agenttest.LLM{Fn: tc.fn}
+				r := newRig(t, agenttest.NewSTT(), llm, agent.WithFallbackText("Sorry, say again?"), agent.WithProviderTimeout(3*time.Second))
+				r.start(t.Context())
+				r.s.SendText("hello")
+				_, i := r.wait(0, is(agent.EventError))
+				done, _ := r.wait(i, is(agent.EventAgentDone))
+				if !strings.HasSuffix(done.Text, "Sorry, say again?") {
+					t.Errorf("agent said %q", done.Text)
+				}
+				r.wait(i, state(agent.StateListening))
+				r.stop()
+			})
+		})
+	}
+}
+
+func TestSTTFailureSpeaksFallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stt := &agenttest.STT{Fn: func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
+			return pipeline.Transcript{}, errors.New("recogniser down")
+		}}
+		r := newRig(t, stt, agenttest.NewLLM())
+		r.start(t.Context())
+		r.speak(600 * time.Millisecond)
+		done, _ := r.wait(0, is(agent.EventAgentDone))
+		if done.Text != agent.DefaultFallbackText {
+			t.Errorf("agent said %q", done.Text)
+		}
+		if n := len(r.llm.Requests()); n != 0 {
+			t.Errorf("LLM called %d times", n)
+		}
+		r.stop()
+	})
+}
+
+func TestToolsAndHandoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var gotArgs []string
+		lookup := agent.Tool{
+			Tool: pipeline.Tool{Name: "lookup", Parameters: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}}}`)},
+			Func: func(ctx context.Context, args json.RawMessage) (string, error) {
+				mu.Lock()
+				gotArgs = append(gotArgs, string(args))
+				mu.Unlock()
+				return `{"status":"shipped"}`, nil
+			},
+		}
+		slow := agent.Tool{
+			Tool:    pipeline.Tool{Name: "slow"},
+			Timeout: 500 * time.Millisecond,
+			Func: func(ctx context.Context, _ json.RawMessage) (string, error) {
+				<-ctx.Done()
+				return "", ctx.Err()
+			},
+		}
+		human := agent.Tool{
+			Tool: pipeline.Tool{Name: "human"},
+			Func: func(context.Context, json.RawMessage) (string, error) { return "", agent.Handoff("asked for a person") },
+		}
+		llm := agenttest.NewLLM(
+			[]pipeline.Delta{agenttest.Call("a", "lookup", `{"id":"1234"}`), agenttest.Call("b", "slow", `{}`), agenttest.Call("c", "nope", `{}`)},
+			append(agenttest.Text("It shipped. "), agenttest.Call("d", "human", `{}`)),
+			agenttest.Text("Connecting you now."),
+		)
+		r := newRig(t, agenttest.NewSTT(), llm, agent.WithTools(lookup, slow, human))
+		r.start(t.Context())
+		r.s.SendText("where is 1234, and get me a human")
+		ho, _ := r.wait(0, is(agent.EventHandoff))
+		if ho.Text != "asked for a person" {
+			t.Errorf("handoff %q", ho.Text)
+		}
+		r.wait(0, is(agent.EventAgentDone))
+		if len(gotArgs) != 1 || gotArgs[0] != `{"id":"1234"}` {
+			t.Errorf("tool args %v", gotArgs)
+		}
+		var tools []agent.ToolEvent
+		for _, ev := range r.tr.Events() {
+			if ev.Type == agent.EventToolCall {
+				tools = append(tools, *ev.Tool)
+			}
+		}
+		if len(tools) != 4 || tools[0].Result == "" || !strings.Contains(tools[1].Error, "timeout") || !strings.Contains(tools[2].Error, "unknown tool") {
+			t.Errorf("tool events %+v", tools)
+		}
+		h := r.s.History()
+		checkHistory(t, h)
+		// The second LLM call saw all three results, paired.
+		req := r.llm.Requests()[1].Messages
+		if n := len(req); req[n-1].Role != pipeline.RoleTool || req[n-4].Role != pipeline.RoleAssistant || len(req[n-4].ToolCalls) != 3 {
+			t.Errorf("second request %+v", req)
+		}
+		r.stop()
+	})
+}
+
+func TestUninterruptibleSay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT("hello there friend"), agenttest.NewLLM(agenttest.Text("Hi.")))
+		r.start(t.Context())
+		r.s.Say("This call may be recorded for quality and training purposes.", true)
+		r.wait(0, is(agent.EventAgentText))
+		time.Sleep(500 * time.Millisecond)
+		r.speak(700 * time.Millisecond)
+		r.wait(0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentDone && ev.Text == "Hi." })
+		evs := r.tr.Events()
+		if n := count(evs, agent.EventInterruption); n != 0 {
+			t.Errorf("disclaimer interrupted: %+v", evs)
+		}
+		h := r.s.History()
+		if len(h) != 3 || h[0].Interrupted || !strings.HasPrefix(h[0].Content, "This call may be recorded") {
+			t.Errorf("history %+v", h)
+		}
+		r.stop()
+	})
+}
+
+func TestClientInterrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text(longReply)))
+		r.start(t.Context())
+		r.s.SendText("tell me")
+		r.wait(0, is(agent.EventAgentText))
+		time.Sleep(time.Second)
+		r.s.Interrupt()
+		ev, _ := r.wait(0, cancelled)
+		if ev.Interruption.Heard == "" {
+			t.Error("nothing heard after a second of speech")
+		}
+		r.wait(0, state(agent.StateListening))
+		time.Sleep(100 * time.Millisecond)
+		for _, o := range r.tr.Frames() {
+			if o.Audible && o.At.After(r.tr.Flushes()[0]) {
+				t.Fatal("audio after the client's stop")
+			}
+		}
+		r.stop()
+	})
+}
+
+func TestMarkerDrivesHeard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := agenttest.NewMarkTransport(pcm.Mono16k, pcm.Mono8k, 300*time.Millisecond)
+		llm := agenttest.NewLLM(agenttest.Text(longReply))
+		s, err := agent.New(tr, agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(llm), agent.WithTTS(&agenttest.TTS{}),
+			agent.WithVAD(agenttest.NewLevelModel()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		s.SendText("go on")
+		// The first chunk ("Thank you for calling.") lasts 0.88 s.
+		_, _, _ = tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentText })
+		time.Sleep(1000 * time.Millisecond)
+		s.Interrupt()
+		ev, _, _ := tr.WaitEvent(t.Context(), 0, cancelled)
+		// Sent: the first chunk and ~100 ms more; its mark has not come
+		// back yet (300 ms), so only part of it counts as heard.
+		if h := ev.Interruption.Heard; h == "" || h == "Thank you for calling." || !strings.HasPrefix("Thank you for calling.", h) {
+			t.Errorf("heard %q", h)
+		}
+		if len(tr.Marks()) == 0 {
+			t.Error("no marks set")
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// streamSTT is a fake streaming recogniser whose partial result grows with
+// the audio written.
+type streamSTT struct {
+	mu     sync.Mutex
+	words  []string
+	opened int
+}
+
+type stream struct {
+	s *streamSTT
+	n int
+}
+
+func (f *streamSTT) StartStream(context.Context, pcm.Format, string) (pipeline.STTStream, error) {
+	f.mu.Lock()
+	f.opened++
+	f.mu.Unlock()
+	return &stream{s: f}, nil
+}
+
+func (st *stream) Write(samples []int16) error { st.n += len(samples); return nil }
+
+func (st *stream) Partial() pipeline.Transcript {
+	k := min(st.n/8000, len(st.s.words)) // a word per 0.5 s
+	return pipeline.Transcript{Text: strings.Join(st.s.words[:k], " ")}
+}
+
+func (st *stream) Close() (pipeline.Transcript, error) {
+	return pipeline.Transcript{Text: strings.Join(st.s.words, " "), Final: true}, nil
+}
+
+func TestStreamingSTT(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+		sst := &streamSTT{words: []string{"what", "time", "is", "it"}}
+		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(agenttest.NewLLM(agenttest.Text("Noon."))),
+			agent.WithTTS(&agenttest.TTS{}), agent.WithVAD(agenttest.NewLevelModel()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		tr.Play(agenttest.Speech(1500*time.Millisecond, 16000, 1))
+		ev, _, err := tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventUserFinal })
+		if err != nil || ev.Text != "what time is it" {
+			t.Errorf("user_final %q, %v", ev.Text, err)
+		}
+		if _, _, err := tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventUserPartial }); err != nil {
+			t.Error(err)
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestMetricsCollector(t *testing.T) {
+	m := agent.NewMetrics()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(m); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		stt := agenttest.NewSTT("hello", "no no stop")
+		stt.Delay = 100 * time.Millisecond
+		r := newRig(t, stt, agenttest.NewLLM(agenttest.Text(longReply)), agent.WithMetrics(m))
+		r.start(t.Context())
+		startReply(r)
+		time.Sleep(time.Second)
+		r.speak(time.Second)
+		ev, _ := r.wait(0, is(agent.EventMetrics))
+		if ev.Metrics.FirstAudioSent <= 0 || ev.Metrics.STTFinal <= 0 || ev.Metrics.LLMFirstToken <= 0 || ev.Metrics.TTSFirstAudio <= 0 {
+			t.Errorf("turn metrics %+v", ev.Metrics)
+		}
+		r.wait(0, cancelled)
+		r.stop()
+	})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = len(mf.GetMetric()) > 0
+	}
+	for _, name := range []string{"hark_user_turns_total", "hark_interruptions_total", "hark_turn_stage_seconds", "hark_interruption_silence_seconds"} {
+		if !got[name] {
+			t.Errorf("metric %s not gathered; got %v", name, got)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+	base := []agent.Option{agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(&agenttest.TTS{})}
+	for _, tc := range []struct {
+		name string
+		opts []agent.Option
+		want error
+	}{
+		{"no stages", nil, agent.ErrMissingStage},
+		{"bad end of turn", append(base, agent.WithEndOfTurn(time.Millisecond)), agent.ErrOption},
+		{"bad preset", append(base, agent.WithPreset(agent.Preset(9))), agent.ErrOption},
+		{"bad tool", append(base, agent.WithTools(agent.Tool{})), agent.ErrOption},
+		{"bad policy", append(base, agent.WithInterruptionPolicy(agent.InterruptionPolicy{MinWords: -1})), agent.ErrOption},
+		{"bad echo guard", append(base, agent.WithEchoGuard(agent.EchoGuard{Threshold: 2})), agent.ErrOption},
+	} {
+		if _, err := agent.New(tr, tc.opts...); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := agent.New(nil); !errors.Is(err, agent.ErrNoTransport) {
+		t.Errorf("nil transport: %v", err)
+	}
+}
