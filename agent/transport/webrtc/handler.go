@@ -209,7 +209,8 @@ func (h *Handler) newConn(pc *pion.PeerConnection) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: local track: %w", err)
 	}
-	enc, err := opus.NewEncoder(rtpRate, 1)
+	// In-band FEC lets the browser rebuild a lost packet from the next.
+	enc, err := opus.NewEncoder(rtpRate, 1, opus.WithFEC(5))
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: opus encoder: %w", err)
 	}

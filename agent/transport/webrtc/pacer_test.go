@@ -167,7 +167,7 @@ func BenchmarkPacerSend(b *testing.B) {
 
 // BenchmarkWriteAudio measures encoding and sending one 20 ms frame.
 func BenchmarkWriteAudio(b *testing.B) {
-	enc, err := opus.NewEncoder(rtpRate, 1)
+	enc, err := opus.NewEncoder(rtpRate, 1, opus.WithFEC(5))
 	if err != nil {
 		b.Fatal(err)
 	}
