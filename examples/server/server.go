@@ -87,6 +87,12 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	s.webrtc = wh
+	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hark_webrtc_sessions",
+		Help: "WebRTC sessions running.",
+	}, func() float64 { return float64(wh.Sessions()) })); err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	authed := requireToken(cfg.token, wh)
 	s.mux.Handle(pathWebRTC, authed)
 	s.mux.Handle(pathWebRTC+"/", authed)

@@ -86,6 +86,7 @@ func TestEndpoints(t *testing.T) {
 		{"/config.json", nil, 200, `{"ice_servers":[],"signal_path":"/webrtc"}`},
 		{"/healthz", nil, 200, "ok"},
 		{"/metrics", nil, 200, "go_goroutines"},
+		{"/metrics", nil, 200, "hark_webrtc_sessions 0"},
 		{"/twilio/voice", nil, 200, "<Stream url=\"wss://" + strings.TrimPrefix(ts.URL, "http://") + "/twilio/stream\">"},
 		{"/webrtc", nil, 401, "unauthorized"},
 		{"/webrtc?token=wrong", nil, 401, "unauthorized"},
