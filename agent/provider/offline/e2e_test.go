@@ -189,3 +189,32 @@ func TestOfflineBargeIn(t *testing.T) {
 		t.Errorf("interrupted message keeps the whole reply")
 	}
 }
+
+// TestOfflineStop says "stop" over the reply: the reply is cancelled and
+// "stop" is not answered.
+func TestOfflineStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end, real time")
+	}
+	c := startCall(t, newEngines(t))
+	c.say("order_slt.wav")
+	_, i := c.wait(0, "agent_text", is(agent.EventAgentText))
+	time.Sleep(time.Second)
+	c.say("stop_slt.wav")
+	ev, i := c.wait(i, "user_final", is(agent.EventUserFinal))
+	if ev.Text != "stop" {
+		t.Errorf("heard %q, want \"stop\"", ev.Text)
+	}
+	c.hangup()
+	cancelled := false
+	for _, ev := range c.tr.Events()[:i] {
+		cancelled = cancelled || ev.Type == agent.EventInterruption && ev.Interruption.Cancelled
+	}
+	if !cancelled {
+		t.Error("the reply was not cancelled")
+	}
+	h := c.s.History()
+	if n := len(h); n < 2 || h[n-1].Role != pipeline.RoleUser || h[n-1].Content != "stop" || !h[n-2].Interrupted {
+		t.Errorf("history ends with %+v; want the cut reply, then the user's \"stop\"", h[max(0, n-2):])
+	}
+}
