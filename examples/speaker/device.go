@@ -31,6 +31,7 @@ type device struct {
 	dec    *opus.Decoder
 
 	writeMu sync.Mutex // one writer at a time
+	printMu sync.Mutex // one line at a time
 
 	mu      sync.Mutex
 	buf     []int16 // received, not yet played
@@ -99,7 +100,7 @@ func runDevice(ctx context.Context, o options) error {
 	if werr := wav.WriteFile(d.o.out, out); werr != nil {
 		return errors.Join(err, werr)
 	}
-	fmt.Fprintf(d.o.stdout, "wrote %v of speaker output to %s\n", out.Duration().Round(10*time.Millisecond), d.o.out)
+	d.printf("wrote %v of speaker output to %s\n", out.Duration().Round(10*time.Millisecond), d.o.out)
 	return err
 }
 
@@ -133,7 +134,7 @@ func (d *device) connect(ctx context.Context) error {
 		}
 		switch m.Type {
 		case hws.TypeHello:
-			fmt.Fprintf(d.o.stdout, "connected: session %s, %s at %d Hz\n", m.Session, d.o.codec, d.o.rate)
+			d.printf("connected: session %s, %s at %d Hz\n", m.Session, d.o.codec, d.o.rate)
 			return nil
 		case hws.TypeError:
 			return fmt.Errorf("server refused the hello: %s: %s", m.Code, m.Text)
@@ -176,7 +177,7 @@ func (d *device) talk(ctx context.Context, mic []int16) error {
 			if err := d.sendJSON(map[string]string{"type": hws.TypeText, "text": d.o.text}); err != nil {
 				return err
 			}
-			fmt.Fprintf(d.o.stdout, "you (typed): %s\n", d.o.text)
+			d.printf("you (typed): %s\n", d.o.text)
 			textSent = true
 			d.mu.Lock()
 			d.replies, d.last = 0, now
@@ -228,12 +229,12 @@ func (d *device) show(ev agent.Event, code string) {
 		dropped := d.format.Duration(len(d.buf))
 		d.buf = d.buf[:0]
 		d.mu.Unlock()
-		fmt.Fprintf(d.o.stdout, "  [clear: dropped %v of buffered reply]\n", dropped)
+		d.printf("  [clear: dropped %v of buffered reply]\n", dropped)
 	case agent.EventUserPartial:
 	case agent.EventUserFinal:
-		fmt.Fprintf(d.o.stdout, "you: %s\n", ev.Text)
+		d.printf("you: %s\n", ev.Text)
 	case agent.EventAgentText:
-		fmt.Fprintf(d.o.stdout, "agent: %s\n", ev.Text)
+		d.printf("agent: %s\n", ev.Text)
 	case agent.EventAgentDone:
 		d.mu.Lock()
 		d.replies++
@@ -241,22 +242,22 @@ func (d *device) show(ev agent.Event, code string) {
 		d.mu.Unlock()
 	case agent.EventInterruption:
 		if ev.Interruption != nil && ev.Interruption.Cancelled {
-			fmt.Fprintf(d.o.stdout, "  [interrupted after %q, silent in %v]\n", ev.Interruption.Heard, ev.Interruption.OnsetToSilence.Round(time.Millisecond))
+			d.printf("  [interrupted after %q, silent in %v]\n", ev.Interruption.Heard, ev.Interruption.OnsetToSilence.Round(time.Millisecond))
 		}
 	case agent.EventToolCall:
 		if ev.Tool != nil {
-			fmt.Fprintf(d.o.stdout, "  [tool %s(%s) -> %s%s]\n", ev.Tool.Name, ev.Tool.Arguments, ev.Tool.Result, ev.Tool.Error)
+			d.printf("  [tool %s(%s) -> %s%s]\n", ev.Tool.Name, ev.Tool.Arguments, ev.Tool.Result, ev.Tool.Error)
 		}
 	case agent.EventHandoff:
-		fmt.Fprintf(d.o.stdout, "  [hand-off to a human: %s]\n", ev.Text)
+		d.printf("  [hand-off to a human: %s]\n", ev.Text)
 	case agent.EventMetrics:
 		if m := ev.Metrics; m != nil {
-			fmt.Fprintf(d.o.stdout, "  [latency from end of speech: stt %v, llm %v, tts %v, first audio %v]\n",
+			d.printf("  [latency from end of speech: stt %v, llm %v, tts %v, first audio %v]\n",
 				m.STTFinal.Round(time.Millisecond), m.LLMFirstToken.Round(time.Millisecond),
 				m.TTSFirstAudio.Round(time.Millisecond), m.FirstAudioSent.Round(time.Millisecond))
 		}
 	case agent.EventError:
-		fmt.Fprintf(d.o.stdout, "  [error %s: %s]\n", code, ev.Text)
+		d.printf("  [error %s: %s]\n", code, ev.Text)
 	}
 }
 
@@ -336,6 +337,13 @@ func (d *device) sendJSON(v any) error {
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
 	return d.ws.WriteJSON(v)
+}
+
+// printf prints a line of the conversation.
+func (d *device) printf(format string, args ...any) {
+	d.printMu.Lock()
+	defer d.printMu.Unlock()
+	fmt.Fprintf(d.o.stdout, format, args...)
 }
 
 // bye ends the session politely.
