@@ -20,6 +20,7 @@ import (
 
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/codecs/wav"
 )
 
@@ -334,17 +335,15 @@ func level(t testing.TB, m Message) float64 {
 	return pcm.DBFS(g711.DecodeUlaw(nil, b))
 }
 
-// speech8k loads a 16 kHz test clip and halves its rate (pair averages: a
-// crude low-pass, enough for tests).
+// speech8k loads a 16 kHz test clip resampled to 8 kHz.
 func speech8k(t testing.TB, name string) []int16 {
 	t.Helper()
 	fr, err := wav.ReadFile("../../../testdata/speech/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]int16, 0, len(fr.Samples)/2)
-	for i := 0; i+1 < len(fr.Samples); i += 2 {
-		out = append(out, int16((int32(fr.Samples[i])+int32(fr.Samples[i+1]))/2))
+	if fr, err = resample.Frame(fr, pcm.Mono8k); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return fr.Samples
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/codecs/wav"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -359,7 +360,7 @@ func hello(encoding string, rate int) map[string]any {
 		"audio": map[string]any{"encoding": encoding, "sample_rate": rate}}
 }
 
-// speech loads a test clip at rate (16 or 48 kHz).
+// speech loads a test clip resampled to rate.
 func speech(t testing.TB, name string, rate int) []int16 {
 	t.Helper()
 	fr, err := wav.ReadFile("../../../testdata/speech/" + name)
@@ -369,21 +370,10 @@ func speech(t testing.TB, name string, rate int) []int16 {
 	if fr.Format != pcm.Mono16k {
 		t.Fatalf("%s is %v", name, fr.Format)
 	}
-	if rate == 16000 {
-		return fr.Samples
+	if fr, err = resample.Frame(fr, pcm.Format{Rate: rate, Channels: 1}); err != nil {
+		t.Fatal(err)
 	}
-	// 16 -> 48 kHz by linear interpolation: good enough for a level-based fake.
-	out := make([]int16, 0, 3*len(fr.Samples))
-	for i, s := range fr.Samples {
-		n := s
-		if i+1 < len(fr.Samples) {
-			n = fr.Samples[i+1]
-		}
-		for k := range 3 {
-			out = append(out, int16((int32(s)*int32(3-k)+int32(n)*int32(k))/3))
-		}
-	}
-	return out
+	return fr.Samples
 }
 
 // audioSender turns samples into the binary messages of one encoding.
