@@ -14,7 +14,7 @@ import (
 
 // maxRecognitionWait is how much longer than the policy window a paused
 // reply waits for the words of the speech that paused it.
-const maxRecognitionWait = 3 * time.Second
+const maxRecognitionWait = 4 * time.Second
 
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
@@ -56,7 +56,9 @@ type userTurn struct {
 	result   *pipeline.Transcript
 	resultN  int
 	err      error
+	final    bool // result is a final transcript, not a partial one
 	closing  bool // a streaming recogniser is producing its final result
+	polled   int  // len(audio) at the last partial result
 	sttFinal time.Time
 	barge    bool // the turn began by talking over a reply
 }
@@ -104,8 +106,26 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 			}
 		}
 	}
+	if u.active && u.speaking && u.stream != nil && len(u.audio)-u.polled >= l.rate*3/10 {
+		l.poll(ctx)
+	}
 	l.checkBarge(ctx)
 	l.checkEndOfTurn(ctx)
+}
+
+// poll reads a streaming recogniser's partial result while the user
+// speaks: it feeds user_partial events, and a stop word or enough words
+// settle a paused reply before the user has finished.
+func (l *loop) poll(ctx context.Context) {
+	u := &l.user
+	u.polled = len(u.audio)
+	tr := u.stream.Partial()
+	if tr.Text == "" || (u.result != nil && tr.Text == u.result.Text) {
+		return
+	}
+	u.result, u.resultN, u.err, u.final = &tr, -1, nil, false
+	l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
+	l.decideBarge(ctx)
 }
 
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
@@ -197,7 +217,7 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 		return
 	}
 	tr := m.tr
-	u.result, u.resultN, u.err = &tr, m.n, m.err
+	u.result, u.resultN, u.err, u.final = &tr, m.n, m.err, m.final
 	if m.final {
 		u.sttFinal = m.at
 	}
@@ -400,7 +420,7 @@ func (l *loop) decideBarge(ctx context.Context) {
 		l.cancelReply(ctx, "speech")
 		return
 	}
-	if !u.speaking && u.resultN == u.target {
+	if !u.speaking && u.resultN == u.target && u.final {
 		l.resume(ctx) // the speech is over and its words do not interrupt
 	}
 }
@@ -418,13 +438,14 @@ func (l *loop) checkBarge(ctx context.Context) {
 	case u.speaking && elapsed >= l.s.policy.LongSpeech:
 		l.cancelReply(ctx, "long speech")
 	case !u.speaking && elapsed >= l.s.policy.Window:
-		known := u.result != nil && u.resultN == u.target
-		if known && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
+		known := u.result != nil && u.resultN == u.target && u.final
+		if u.result != nil && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
 			l.cancelReply(ctx, "speech")
 			return
 		}
-		// Wait for words still being recognised, within reason.
-		if !known && u.seq != 0 && elapsed < l.s.policy.Window+maxRecognitionWait {
+		// Wait for words still being recognised (a streaming recogniser's
+		// final words come at the end of the turn), within reason.
+		if !known && (u.seq != 0 || u.stream != nil || u.closing) && elapsed < l.s.policy.Window+maxRecognitionWait {
 			return
 		}
 		l.resume(ctx)
