@@ -345,10 +345,10 @@ func closeFrame(err error) []byte {
 	switch {
 	case err == nil:
 		return websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
-	case errors.As(err, &pe) && (pe.Code == CodeUnauthorized || pe.Code == CodeTooManyErrors):
-		return websocket.FormatCloseMessage(websocket.ClosePolicyViolation, truncate(pe.Code+": "+pe.Reason, 120))
-	case errors.As(err, &pe):
+	case errors.As(err, &pe) && pe.Code == CodeSessionFailed:
 		return websocket.FormatCloseMessage(websocket.CloseInternalServerErr, truncate(pe.Code+": "+pe.Reason, 120))
+	case errors.As(err, &pe):
+		return websocket.FormatCloseMessage(websocket.ClosePolicyViolation, truncate(pe.Code+": "+pe.Reason, 120))
 	}
 	return websocket.FormatCloseMessage(websocket.CloseInternalServerErr, truncate(err.Error(), 120))
 }

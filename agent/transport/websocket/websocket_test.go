@@ -259,7 +259,7 @@ func TestDeviceHelloTimeout(t *testing.T) {
 	if code := d.expectError(); code != CodeHelloRequired {
 		t.Fatalf("code %q", code)
 	}
-	if ce := d.closed(); ce.Code != websocket.CloseInternalServerErr {
+	if ce := d.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, CodeHelloRequired) {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
