@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/harkvoice/hark/agent"
@@ -73,6 +72,9 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 		return nil, err
 	}
 	defer c.close()
+	if cfg.verbose {
+		c.verbose = progress
+	}
 
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	res := &bargeInResult{}
@@ -108,6 +110,7 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int, offset time.Duration) ([3]float64, error) {
 	var out [3]float64
 	pk, ev := c.mark()
+	defer c.trace(ev, time.Now())
 	if err := c.send(map[string]string{"type": "text", "text": "Where is my order?"}); err != nil {
 		return out, err
 	}
@@ -148,14 +151,6 @@ func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int,
 		return out, fmt.Errorf("no final \"stop\" turn: %w", err)
 	}
 	sleepCtx(ctx, 100*time.Millisecond)
-	if os.Getenv("BENCH_DEBUG") != "" {
-		c.mu.Lock()
-		for _, e := range c.events[ev:] {
-			fmt.Fprintf(os.Stderr, "    %v %s %s %q %+v\n", e.at.Sub(first.at).Round(time.Millisecond), e.Type, e.State, e.Text, e.Interruption)
-		}
-		c.mu.Unlock()
-		fmt.Fprintf(os.Stderr, "    onset %v last %v\n", onset.Sub(first.at).Round(time.Millisecond), last.Sub(first.at).Round(time.Millisecond))
-	}
 	out[0] = millis(last.Sub(onset))
 	out[1] = millis(paused.Interruption.ConfirmToSilence)
 	out[2] = millis(paused.Interruption.OnsetToSilence)

@@ -474,12 +474,12 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 		f.stop()
 		return nil, err
 	}
-	sleepCtx(ctx, 2*time.Second)
+	sleepCtx(ctx, cfg.capWarmup)
 	var idle, active capMem
 	err = child.get(ctx, "/mem", &idle)
 	if err == nil {
 		f.activate()
-		sleepCtx(ctx, cycle)
+		sleepCtx(ctx, cycle) // every device has started talking
 		err = child.get(ctx, "/mem", &active)
 	}
 	f.stop()

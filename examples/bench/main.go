@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -51,6 +52,8 @@ type config struct {
 	capWarmup   time.Duration
 	capWindow   time.Duration
 	realtime    bool
+	verbose     bool
+	engines     []string // voice-to-voice engine sets
 }
 
 // Sections of the benchmark.
@@ -79,6 +82,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.capWarmup, "cap-warmup", 3*time.Second, "capacity: warm-up before each measured window")
 	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
 	fs.BoolVar(&cfg.realtime, "realtime", true, "capacity: run the server with SCHED_FIFO on its CPU, as on a dedicated core")
+	engines := fs.String("engines", "offline,openai", "voice-to-voice engine sets: offline, openai (openaitest)")
+	fs.BoolVar(&cfg.verbose, "v", false, "print the session events of every barge-in trial and voice-to-voice turn")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -93,6 +98,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		case "":
 		default:
 			return cfg, fmt.Errorf("unknown section %q", s)
+		}
+	}
+	for _, e := range strings.Split(*engines, ",") {
+		switch e = strings.TrimSpace(e); e {
+		case "offline", "openai":
+			cfg.engines = append(cfg.engines, e)
+		case "":
+		default:
+			return cfg, fmt.Errorf("unknown engine set %q", e)
 		}
 	}
 	if cfg.trials < 1 || cfg.turns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 {
@@ -150,6 +164,7 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	http.DefaultClient.CloseIdleConnections()
 	rep.Duration = time.Since(began).Round(time.Second)
 	if err := rep.write(cfg); err != nil {
 		return err

@@ -50,11 +50,10 @@ type rtcEvent struct {
 // Opus in real time (silence, or a queued clip), a decoder that timestamps
 // every packet of the agent's voice, and a data channel collecting events.
 type rtcClient struct {
-	pc       *pion.PeerConnection
-	track    *pion.TrackLocalStaticSample
-	dc       *pion.DataChannel
-	opened   chan struct{}
-	location string
+	pc     *pion.PeerConnection
+	track  *pion.TrackLocalStaticSample
+	dc     *pion.DataChannel
+	opened chan struct{}
 
 	mu      sync.Mutex
 	packets []rtcPacket
@@ -66,6 +65,8 @@ type rtcClient struct {
 	micErr  error
 	micDone chan struct{}
 	stopMic context.CancelFunc
+	// verbose, when set, receives the events of every trial.
+	verbose io.Writer
 }
 
 // loopbackAPI returns a pion API restricted to IPv4 loopback UDP with mDNS
@@ -172,9 +173,6 @@ func (c *rtcClient) setup(ctx context.Context, url string) error {
 	}
 	if res.StatusCode != http.StatusCreated {
 		return fmt.Errorf("bench: offer answered %s: %s", res.Status, body)
-	}
-	if loc, err := res.Location(); err == nil {
-		c.location = loc.String()
 	}
 	if err := c.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: string(body)}); err != nil {
 		return err
@@ -403,6 +401,19 @@ func (c *rtcClient) lastAudible(from int) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// trace writes the events from index from, timed from t0, to c.verbose.
+func (c *rtcClient) trace(from int, t0 time.Time) {
+	if c.verbose == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.events[min(from, len(c.events)):] {
+		b, _ := json.Marshal(e.Event)
+		fmt.Fprintf(c.verbose, "    %8v %s\n", e.at.Sub(t0).Round(time.Millisecond), b)
+	}
 }
 
 // close stops the microphone and the peer connection and waits for the

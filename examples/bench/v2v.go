@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/harkvoice/hark/agent"
@@ -42,7 +41,7 @@ type v2vResult struct {
 // an OpenAI-compatible server that answers at once.
 func runV2V(ctx context.Context, cfg config, w *silero.Weights, progress io.Writer) ([]*v2vResult, error) {
 	var out []*v2vResult
-	for _, name := range []string{"offline", "openai"} {
+	for _, name := range cfg.engines {
 		fmt.Fprintf(progress, "  engines %s\n", name)
 		res, err := runV2VEngines(ctx, cfg, w, name, progress)
 		if err != nil {
@@ -98,6 +97,9 @@ func runV2VEngines(ctx context.Context, cfg config, w *silero.Weights, name stri
 		return nil, err
 	}
 	defer c.close()
+	if cfg.verbose {
+		c.verbose = progress
+	}
 
 	res := &v2vResult{Engines: name}
 	for i := range cfg.turns {
@@ -124,6 +126,7 @@ func runV2VEngines(ctx context.Context, cfg config, w *silero.Weights, name stri
 // v2vTurn plays one user turn and records its latencies in res.
 func v2vTurn(ctx context.Context, c *rtcClient, clip []int16, end int, res *v2vResult) error {
 	pk, ev := c.mark()
+	defer c.trace(ev, time.Now())
 	sent, err := c.say(ctx, clip)
 	if err != nil {
 		return err
@@ -143,13 +146,6 @@ func v2vTurn(ctx context.Context, c *rtcClient, clip []int16, end int, res *v2vR
 		return e.Type == agent.EventMetrics && e.Metrics != nil && e.Metrics.FirstAudioSent > 0
 	})
 	if err != nil {
-		if os.Getenv("BENCH_DEBUG") != "" {
-			c.mu.Lock()
-			for _, e := range c.events[ev:] {
-				fmt.Fprintf(os.Stderr, "    %v %s %s %q %+v %+v\n", e.at.Sub(first.at).Round(time.Millisecond), e.Type, e.State, e.Text, e.Interruption, e.Metrics)
-			}
-			c.mu.Unlock()
-		}
 		return fmt.Errorf("no turn_metrics: %w", err)
 	}
 	total := first.at.Sub(speechEnd)
