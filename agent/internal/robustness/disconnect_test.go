@@ -374,31 +374,36 @@ func TestDisconnect(t *testing.T) {
 	servers := newTransportServers(t)
 	speech := map[int][]int16{16000: clip(t, "timer_awb.wav", 16000), 8000: clip(t, "timer_awb.wav", 8000)}
 	t.Run("stages", func(t *testing.T) {
+		// All at once: the cases wait on real-time audio, not the CPU,
+		// and t.Parallel would run only GOMAXPROCS of them at a time.
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		for _, ts := range servers {
 			for _, stage := range disconnectStages {
 				for _, mode := range []string{modeDrop, modeBye} {
 					id := fmt.Sprintf("%s-%s-%s", ts.name, stage, mode)
-					t.Run(id, func(t *testing.T) {
-						t.Parallel()
-						c, sv := ts.call(t, id, stage)
-						c.say(speech[ts.rate])
-						if err := reach(c, sv, stage, speech[ts.rate]); err != nil {
-							c.drop()
-							t.Fatalf("stage not reached: %v", err)
-						}
-						if err := c.leave(mode); err != nil {
-							t.Error(err)
-						}
-						if err := waitRun(sv.ran, 10*time.Second); err != nil {
-							t.Fatalf("after the client left (%s) at stage %s: %v; events %s", mode, stage, err, summary(sv.log.all()))
-						}
-						if stage == stageTool {
-							select {
-							case <-sv.sc.toolDone:
-							case <-time.After(5 * time.Second):
-								t.Error("the tool call was not cancelled")
+					wg.Go(func() {
+						t.Run(id, func(t *testing.T) {
+							c, sv := ts.call(t, id, stage)
+							c.say(speech[ts.rate])
+							if err := reach(c, sv, stage, speech[ts.rate]); err != nil {
+								c.drop()
+								t.Fatalf("stage not reached: %v", err)
 							}
-						}
+							if err := c.leave(mode); err != nil {
+								t.Error(err)
+							}
+							if err := waitRun(sv.ran, 10*time.Second); err != nil {
+								t.Fatalf("after the client left (%s) at stage %s: %v; events %s", mode, stage, err, summary(sv.log.all()))
+							}
+							if stage == stageTool {
+								select {
+								case <-sv.sc.toolDone:
+								case <-time.After(5 * time.Second):
+									t.Error("the tool call was not cancelled")
+								}
+							}
+						})
 					})
 				}
 			}

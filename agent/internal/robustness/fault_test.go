@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ const (
 func TestProviderFaults(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // after every subtest
 	speech := clip(t, "timer_awb.wav", 16000)
+	// All at once: the cases wait on the network and real-time audio, not
+	// the CPU, and t.Parallel would run only GOMAXPROCS of them at a time.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, tc := range []struct {
 		name  string
 		stage string // of the error event
@@ -69,81 +74,82 @@ func TestProviderFaults(t *testing.T) {
 			s.Transcription(openaitest.TranscriptionReply{Fault: openaitest.Fault{Status: http.StatusBadGateway}})
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := openaitest.NewServer()
-			hc := &http.Client{Transport: &http.Transport{}}
-			t.Cleanup(func() {
-				srv.Close()
-				hc.CloseIdleConnections()
-			})
-			tc.fault(srv)
-			client, err := openai.New(openai.WithBaseURL(srv.URL), openai.WithAPIKey("test"), openai.WithHTTPClient(hc),
-				openai.WithFirstByteTimeout(500*time.Millisecond), openai.WithIdleTimeout(500*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
-			s, err := agent.New(tr,
-				agent.WithSTT(client), agent.WithLLM(client), agent.WithTTS(client),
-				agent.WithVAD(energyVAD),
-				agent.WithEchoGuard(agent.EchoGuard{Disabled: true}),
-				agent.WithLanguage("en"),
-				agent.WithFallbackText(fallbackLine),
-				agent.WithProviderTimeout(2*time.Second),
-			)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ran := runSession(t, s)
-
-			// The faulty turn: an error from the stage, then the fallback.
-			tr.Play(speech)
-			ev, i, err := tr.WaitEvent(waitCtx(t, 10*time.Second), 0, isType(agent.EventError))
-			if err != nil {
-				t.Fatalf("no error event: %v; events %s", err, summary(tr.Events()))
-			}
-			if !strings.Contains(ev.Text, tc.stage) {
-				t.Errorf("error event %q, want stage %q", ev.Text, tc.stage)
-			}
-			ev, i, err = tr.WaitEvent(waitCtx(t, 10*time.Second), i, func(ev agent.Event) bool {
-				return ev.Type == agent.EventAgentText && ev.Text == fallbackLine
-			})
-			if err != nil {
-				t.Fatalf("fallback not spoken: %v; events %s", err, summary(tr.Events()))
-			}
-			if _, i, err = tr.WaitEvent(waitCtx(t, 10*time.Second), i, isType(agent.EventAgentDone)); err != nil {
-				t.Fatalf("fallback reply not finished: %v; events %s", err, summary(tr.Events()))
-			}
-			asked := false
-			for _, r := range srv.Requests() {
-				if r.Speech != nil && r.Speech.Input == fallbackLine {
-					asked = true
+		wg.Go(func() {
+			t.Run(tc.name, func(t *testing.T) {
+				srv := openaitest.NewServer()
+				hc := &http.Client{Transport: &http.Transport{}}
+				t.Cleanup(func() {
+					srv.Close()
+					hc.CloseIdleConnections()
+				})
+				tc.fault(srv)
+				client, err := openai.New(openai.WithBaseURL(srv.URL), openai.WithAPIKey("test"), openai.WithHTTPClient(hc),
+					openai.WithFirstByteTimeout(500*time.Millisecond), openai.WithIdleTimeout(500*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !asked {
-				t.Error("the TTS was never asked for the fallback line")
-			}
-
-			// Recovery: the next turn is answered normally.
-			from := len(tr.Events())
-			tr.Play(speech)
-			ev, _, err = tr.WaitEvent(waitCtx(t, 10*time.Second), from, isType(agent.EventAgentDone))
-			if err != nil {
-				t.Fatalf("next turn not answered: %v; events %s", err, summary(tr.Events()[from:]))
-			}
-			if ev.Text != defaultChat {
-				t.Errorf("next reply %q, want %q", ev.Text, defaultChat)
-			}
-			for _, ev := range tr.Events()[from:] {
-				if ev.Type == agent.EventError {
-					t.Errorf("error on the next turn: %s", ev.Text)
+				tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+				s, err := agent.New(tr,
+					agent.WithSTT(client), agent.WithLLM(client), agent.WithTTS(client),
+					agent.WithVAD(energyVAD),
+					agent.WithEchoGuard(agent.EchoGuard{Disabled: true}),
+					agent.WithLanguage("en"),
+					agent.WithFallbackText(fallbackLine),
+					agent.WithProviderTimeout(2*time.Second),
+				)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			tr.Hangup()
-			if err := waitRun(ran, 5*time.Second); err != nil {
-				t.Fatal(err)
-			}
+				ran := runSession(t, s)
+
+				// The faulty turn: an error from the stage, then the fallback.
+				tr.Play(speech)
+				ev, i, err := tr.WaitEvent(waitCtx(t, 10*time.Second), 0, isType(agent.EventError))
+				if err != nil {
+					t.Fatalf("no error event: %v; events %s", err, summary(tr.Events()))
+				}
+				if !strings.Contains(ev.Text, tc.stage) {
+					t.Errorf("error event %q, want stage %q", ev.Text, tc.stage)
+				}
+				ev, i, err = tr.WaitEvent(waitCtx(t, 10*time.Second), i, func(ev agent.Event) bool {
+					return ev.Type == agent.EventAgentText && ev.Text == fallbackLine
+				})
+				if err != nil {
+					t.Fatalf("fallback not spoken: %v; events %s", err, summary(tr.Events()))
+				}
+				if _, i, err = tr.WaitEvent(waitCtx(t, 10*time.Second), i, isType(agent.EventAgentDone)); err != nil {
+					t.Fatalf("fallback reply not finished: %v; events %s", err, summary(tr.Events()))
+				}
+				asked := false
+				for _, r := range srv.Requests() {
+					if r.Speech != nil && r.Speech.Input == fallbackLine {
+						asked = true
+					}
+				}
+				if !asked {
+					t.Error("the TTS was never asked for the fallback line")
+				}
+
+				// Recovery: the next turn is answered normally.
+				from := len(tr.Events())
+				tr.Play(speech)
+				ev, _, err = tr.WaitEvent(waitCtx(t, 10*time.Second), from, isType(agent.EventAgentDone))
+				if err != nil {
+					t.Fatalf("next turn not answered: %v; events %s", err, summary(tr.Events()[from:]))
+				}
+				if ev.Text != defaultChat {
+					t.Errorf("next reply %q, want %q", ev.Text, defaultChat)
+				}
+				for _, ev := range tr.Events()[from:] {
+					if ev.Type == agent.EventError {
+						t.Errorf("error on the next turn: %s", ev.Text)
+					}
+				}
+				tr.Hangup()
+				if err := waitRun(ran, 5*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			})
 		})
 	}
 }
