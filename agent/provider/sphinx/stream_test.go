@@ -105,8 +105,14 @@ func TestStreamCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Write(make([]int16, 3200)); err != nil {
+	if err := st.Write(readWAV(t, "../../../testdata/speech/stop_slt.wav").Samples); err != nil {
 		t.Fatal(err)
+	}
+	// A partial result shows the stream has the only decoder.
+	for deadline := time.Now().Add(30 * time.Second); st.Partial().Text == ""; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no partial result")
+		}
 	}
 	// The only decoder is taken: a second stream starts at once, queues
 	// its audio and waits for a decoder until its context gives up.
