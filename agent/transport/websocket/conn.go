@@ -216,7 +216,11 @@ func (c *Conn) writeLoop(ctx context.Context) {
 		default:
 			select {
 			case <-ctx.Done():
-				c.finish(nil)
+				if errors.Is(context.Cause(ctx), errSessionEnded) {
+					c.finish(nil)
+				} else {
+					c.finish(errShutdown) // the server's context ended
+				}
 				c.goodbye()
 				return
 			case <-c.done:
@@ -345,6 +349,8 @@ func closeFrame(err error) []byte {
 	switch {
 	case err == nil:
 		return websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	case errors.Is(err, errShutdown):
+		return websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
 	case errors.As(err, &pe) && pe.Code == CodeSessionFailed:
 		return websocket.FormatCloseMessage(websocket.CloseInternalServerErr, truncate(pe.Code+": "+pe.Reason, 120))
 	case errors.As(err, &pe):

@@ -17,6 +17,13 @@ var (
 	ErrOption = errors.New("websocket: invalid option")
 )
 
+// Reasons a connection ends without a protocol error: the session ended
+// (close 1000), or the server's context was cancelled (close 1001).
+var (
+	errSessionEnded = errors.New("websocket: session ended")
+	errShutdown     = errors.New("websocket: server shutting down")
+)
+
 // Error codes carried in the "code" field of server "error" messages.
 const (
 	CodeBadJSON         = "bad_json"            // not a JSON object with a string "type"

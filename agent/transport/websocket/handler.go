@@ -275,7 +275,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.log.Info("device connected", "remote", r.RemoteAddr, "audio", c.hello.Audio.Encoding, "rate", c.hello.Audio.SampleRate, "language", c.hello.Language)
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancelCause(r.Context())
 	var wg sync.WaitGroup
 	readDone := make(chan struct{})
 	wg.Add(1)
@@ -288,7 +288,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.readLoop()
 	}()
 	runErr := sess.Run(ctx)
-	cancel()
+	cancel(errSessionEnded)
 	wg.Wait() // the writer has sent the close frame
 	select {
 	case <-readDone: // the device answered the close

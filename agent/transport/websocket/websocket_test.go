@@ -1,10 +1,12 @@
 package websocket
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -245,7 +247,8 @@ func TestDeviceErrorBudget(t *testing.T) {
 	d.sendJSON(hello(EncodingPCM16, 16000))
 	d.expect(TypeHello)
 	for range 5 {
-		d.sendText("nonsense")
+		// The server may close before the last ones: ignore write errors.
+		_ = d.write(websocket.TextMessage, []byte("nonsense"))
 	}
 	ce := d.closed()
 	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, CodeTooManyErrors) {
@@ -325,6 +328,37 @@ func TestDeviceSessionFailed(t *testing.T) {
 		t.Fatalf("code %q", code)
 	}
 	if ce := d.closed(); ce.Code != websocket.CloseInternalServerErr {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+// TestDeviceShutdown cancels the server's base context: the session ends
+// and the device gets a 1001 close.
+func TestDeviceShutdown(t *testing.T) {
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sessions := make(chan *fakeSession, 1)
+	h, err := NewHandler(func(r *http.Request, c *Conn) (Session, error) {
+		s := &fakeSession{conn: c, ran: make(chan error, 1)}
+		sessions <- s
+		return s, nil
+	}, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.Start()
+	defer srv.Close()
+	d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	s := <-sessions
+	cancel()
+	if err := <-s.ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	if ce := d.closed(); ce.Code != websocket.CloseGoingAway {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
