@@ -16,6 +16,7 @@ import (
 	"github.com/harkvoice/hark/agent/provider/openai"
 	"github.com/harkvoice/hark/agent/provider/openai/openaitest"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 const (
@@ -41,7 +42,7 @@ func TestProviderFaults(t *testing.T) {
 		fault func(*openaitest.Server)
 	}{
 		{"chat first-byte timeout", "llm", func(s *openaitest.Server) {
-			s.Chat(openaitest.ChatReply{Deltas: []string{"Too", " late."}, Fault: openaitest.Fault{FirstByteDelay: 3 * time.Second}})
+			s.Chat(openaitest.ChatReply{Deltas: []string{"Too", " late."}, Fault: openaitest.Fault{FirstByteDelay: 5 * time.Second}})
 		}},
 		{"chat 5xx", "llm", func(s *openaitest.Server) {
 			s.Chat(openaitest.ChatReply{Fault: openaitest.Fault{Status: http.StatusServiceUnavailable}})
@@ -58,14 +59,14 @@ func TestProviderFaults(t *testing.T) {
 		}},
 		{"chat stall mid-stream", "llm", func(s *openaitest.Server) {
 			r := openaitest.Text("Your timer is set for five minutes.")
-			r.ChunkDelay = 3 * time.Second
+			r.ChunkDelay = 5 * time.Second
 			s.Chat(r)
 		}},
 		{"speech 5xx", "tts", func(s *openaitest.Server) {
 			s.Speech(openaitest.SpeechReply{Fault: openaitest.Fault{Status: http.StatusInternalServerError}})
 		}},
 		{"speech first-byte timeout", "tts", func(s *openaitest.Server) {
-			s.Speech(openaitest.SpeechReply{Fault: openaitest.Fault{FirstByteDelay: 3 * time.Second}})
+			s.Speech(openaitest.SpeechReply{Fault: openaitest.Fault{FirstByteDelay: 5 * time.Second}})
 		}},
 		{"speech stream drop", "tts", func(s *openaitest.Server) {
 			s.Speech(openaitest.SpeechReply{Fault: openaitest.Fault{Drop: true, DropAfter: 5}})
@@ -84,7 +85,7 @@ func TestProviderFaults(t *testing.T) {
 				})
 				tc.fault(srv)
 				client, err := openai.New(openai.WithBaseURL(srv.URL), openai.WithAPIKey("test"), openai.WithHTTPClient(hc),
-					openai.WithFirstByteTimeout(500*time.Millisecond), openai.WithIdleTimeout(500*time.Millisecond))
+					openai.WithFirstByteTimeout(1500*time.Millisecond), openai.WithIdleTimeout(1500*time.Millisecond))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -95,7 +96,7 @@ func TestProviderFaults(t *testing.T) {
 					agent.WithEchoGuard(agent.EchoGuard{Disabled: true}),
 					agent.WithLanguage("en"),
 					agent.WithFallbackText(fallbackLine),
-					agent.WithProviderTimeout(2*time.Second),
+					agent.WithProviderTimeout(5*time.Second),
 				)
 				if err != nil {
 					t.Fatal(err)
@@ -128,6 +129,12 @@ func TestProviderFaults(t *testing.T) {
 				}
 				if !asked {
 					t.Error("the TTS was never asked for the fallback line")
+				}
+
+				// The history keeps what was said: the reply ends in the
+				// fallback line, not in text the user never heard.
+				if last := lastAssistant(s.History()); !strings.HasSuffix(last, fallbackLine) {
+					t.Errorf("history keeps the failed reply as %q, want it to end with the fallback line", last)
 				}
 
 				// Recovery: the next turn is answered normally.
@@ -187,4 +194,14 @@ func waitCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// lastAssistant returns the content of the last assistant message.
+func lastAssistant(hist []pipeline.Message) string {
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].Role == pipeline.RoleAssistant {
+			return hist[i].Content
+		}
+	}
+	return ""
 }
