@@ -3,4 +3,42 @@
 // detection, STT, LLM, the sentence chunker, TTS and the paced playout clock
 // back to the Transport, with a fast interrupt path that silences playout the
 // moment the user talks over the agent.
+//
+// # Lanes
+//
+// One goroutine reads the transport, resamples to the VAD's rate and runs
+// the detector; every microphone frame and the VAD events it completed go to
+// the session loop on a control lane that is always drained before the data
+// lane (reply progress, playout progress, client commands). Replies run in
+// their own goroutines under a turn context (pipeline.Generations); every
+// item they produce carries their generation, so the playout drops stale
+// audio with one atomic load per frame.
+//
+// # Barge-in
+//
+// When the VAD confirms speech while a reply is thinking or speaking, the
+// playout is paused (silent from the next 20 ms frame) and the transport is
+// flushed. In the default pause-then-decide mode the reply then waits for the
+// words: a stop word ("stop", "wait", "espera", "停", ...) or enough words
+// cancel it, and the speech becomes the next user turn; no words, only
+// backchannels ("uh-huh", "okay", "sí", "嗯") or too few words resume it from
+// where it paused. Cancelling cancels the reply's LLM, TTS and tool calls with
+// pipeline.ErrInterrupted, and the history keeps only the words the user
+// heard (exact per chunk, estimated by position within one), with the
+// assistant message marked Interrupted and every tool call still answered.
+//
+// # Echo guard
+//
+// While the agent speaks, each microphone window is compared with the audio
+// recently sent (normalised cross-correlation at 4 kHz over 600 ms of delays,
+// then tracked around the delay found); windows that are the agent's own
+// voice coming back through a speakerphone do not count as speech, unless
+// the microphone is louder than that echo can be (the user talking over it).
+//
+// # Turn ends
+//
+// A user turn ends after a configurable silence (500 ms by default), longer
+// when its words so far end in a number, a spelled letter or a word that
+// leaves the sentence open, so that a caller reading out "one two ... three
+// four" is not cut off.
 package agent

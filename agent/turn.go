@@ -16,6 +16,10 @@ import (
 // reply waits for the words of the speech that paused it.
 const maxRecognitionWait = 4 * time.Second
 
+// partialExtraWords is how many more words than the policy minimum a
+// partial transcript needs to cancel a paused reply on its own.
+const partialExtraWords = 2
+
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
 
@@ -406,6 +410,21 @@ func (l *loop) realInterruption(text, lang string) bool {
 	return len(words(text)) >= l.s.policy.MinWords
 }
 
+// interrupts applies the policy to the words known of an interrupting
+// turn. Partial results are unsteady: without a stop word, only a clearly
+// longer one cancels the reply before the final words.
+func (l *loop) interrupts(u *userTurn) bool {
+	if u.result == nil || u.err != nil {
+		return false
+	}
+	text, lang := strings.TrimSpace(u.result.Text), u.result.Language
+	real := l.realInterruption(text, lang)
+	if real && !u.final && !l.s.stopWords.contains(text, cmp.Or(lang, l.lang)) {
+		real = len(words(text)) >= l.s.policy.MinWords+partialExtraWords
+	}
+	return real
+}
+
 // decideBarge settles a paused reply as soon as the words allow: stop words
 // or enough words cancel it; a finished utterance of backchannels or too
 // few words resumes it.
@@ -414,9 +433,8 @@ func (l *loop) decideBarge(ctx context.Context) {
 	if b == nil || b.resolved || !u.barge || u.result == nil || u.err != nil {
 		return
 	}
-	text := strings.TrimSpace(u.result.Text)
-	l.s.log.Debug("interrupting speech transcribed", "text", text)
-	if l.realInterruption(text, u.result.Language) {
+	l.s.log.Debug("interrupting speech transcribed", "text", u.result.Text, "final", u.final)
+	if l.interrupts(u) {
 		l.cancelReply(ctx, "speech")
 		return
 	}
@@ -439,7 +457,7 @@ func (l *loop) checkBarge(ctx context.Context) {
 		l.cancelReply(ctx, "long speech")
 	case !u.speaking && elapsed >= l.s.policy.Window:
 		known := u.result != nil && u.resultN == u.target && u.final
-		if u.result != nil && u.err == nil && l.realInterruption(u.result.Text, u.result.Language) {
+		if l.interrupts(u) {
 			l.cancelReply(ctx, "speech")
 			return
 		}

@@ -239,7 +239,7 @@ func languageName(lang string) string {
 // far end in one gets the same extra hold as one ending in a number.
 var openEndings = map[string]map[string]bool{
 	"en": set("the", "a", "an", "my", "your", "our", "their", "to", "of", "for", "with", "from", "and", "or", "but",
-		"because", "is", "are", "was", "were", "am", "um", "uh", "er", "erm", "number", "code", "if", "than"),
+		"because", "so", "is", "are", "was", "were", "am", "um", "uh", "er", "erm", "number", "code", "if", "than"),
 	"es": set("el", "la", "los", "las", "un", "una", "mi", "tu", "su", "de", "del", "al", "para", "por", "con", "y", "o",
 		"pero", "porque", "es", "son", "que", "número", "eh", "este"),
 	"fr": set("le", "la", "les", "un", "une", "mon", "ma", "mes", "de", "du", "des", "au", "pour", "avec", "et", "ou",
