@@ -46,3 +46,19 @@ func (b *inbox) take() (any, bool) {
 	}
 	return nil, false
 }
+
+// keepCommands drops everything but client commands.
+func (b *inbox) keepCommands() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.hi = nil
+	kept := b.lo[:0]
+	for _, m := range b.lo {
+		switch m.(type) {
+		case textCmd, imageCmd, interruptCmd, sayCmd:
+			kept = append(kept, m)
+		}
+	}
+	clear(b.lo[len(kept):])
+	b.lo = kept
+}

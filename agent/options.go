@@ -69,8 +69,9 @@ type InterruptionPolicy struct {
 	// LongSpeech: interrupting speech that lasts this long cancels the
 	// reply even before its words are known (default 1.5 s).
 	LongSpeech time.Duration
-	// MinWords: fewer words than this (not counting backchannels) resume
-	// the reply (default 2). Stop words always cancel.
+	// MinWords: fewer words than this resume the reply (default 2); only
+	// words that carry meaning count, not backchannels, articles,
+	// prepositions or fillers. Stop words always cancel.
 	MinWords int
 	// Backchannels adds, per language ("en", "es", ...), phrases that do
 	// not interrupt ("uh-huh", "sí"); built-in lists cover common languages.

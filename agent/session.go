@@ -223,6 +223,7 @@ func (s *Session) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	s.in.keepCommands() // a previous Run may have left audio and progress behind
 	l := &loop{s: s, in: s.in, lang: s.lang, rate: det.Rate()}
 	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, ev) })}
 	if guard != nil {

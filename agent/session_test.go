@@ -132,3 +132,33 @@ func TestRunCancelled(t *testing.T) {
 		}
 	})
 }
+
+func TestRunTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT("first"), agenttest.NewLLM(agenttest.Text("One."), agenttest.Text("Two.")))
+		r.start(t.Context())
+		r.s.SendText("hello")
+		r.wait(0, is(agent.EventAgentDone))
+		r.stop()
+		// The transport stays hung up: a second Run ends at once, cleanly.
+		if err := r.s.Run(context.Background()); err != nil {
+			t.Fatalf("second Run: %v", err)
+		}
+		h := r.s.History()
+		if len(h) != 2 {
+			t.Errorf("history %+v", h)
+		}
+	})
+}
+
+func TestRunConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM())
+		r.start(t.Context())
+		time.Sleep(100 * time.Millisecond)
+		if err := r.s.Run(t.Context()); !errors.Is(err, agent.ErrRunning) {
+			t.Errorf("concurrent Run = %v, want ErrRunning", err)
+		}
+		r.stop()
+	})
+}

@@ -407,7 +407,7 @@ func (l *loop) realInterruption(text, lang string) bool {
 	if l.s.backchannels.only(text, lang) {
 		return false
 	}
-	return len(words(text)) >= l.s.policy.MinWords
+	return contentWords(text, lang) >= l.s.policy.MinWords
 }
 
 // interrupts applies the policy to the words known of an interrupting
@@ -420,7 +420,7 @@ func (l *loop) interrupts(u *userTurn) bool {
 	text, lang := strings.TrimSpace(u.result.Text), u.result.Language
 	real := l.realInterruption(text, lang)
 	if real && !u.final && !l.s.stopWords.contains(text, cmp.Or(lang, l.lang)) {
-		real = len(words(text)) >= l.s.policy.MinWords+partialExtraWords
+		real = contentWords(text, cmp.Or(lang, l.lang)) >= l.s.policy.MinWords+partialExtraWords
 	}
 	return real
 }

@@ -273,3 +273,24 @@ func endsOpen(text, lang string) bool {
 	}
 	return openEndings["en"][last]
 }
+
+// fillers are short words a recogniser often makes of noise; like the open
+// endings they do not count towards the words that make an interruption.
+var fillers = set("on", "in", "at", "it", "oh", "ah", "uh", "um", "hm", "hmm", "mm", "huh", "eh", "er")
+
+// contentWords counts the words of text that carry meaning: not articles,
+// prepositions, conjunctions or fillers, so that noise a recogniser turned
+// into "the on" is not taken for an interruption.
+func contentWords(text, lang string) int {
+	open := openEndings[baseLang(lang)]
+	if open == nil {
+		open = openEndings["en"]
+	}
+	n := 0
+	for _, w := range words(text) {
+		if !open[w] && !fillers[w] {
+			n++
+		}
+	}
+	return n
+}

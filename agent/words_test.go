@@ -77,3 +77,21 @@ func TestWords(t *testing.T) {
 		t.Errorf("words = %q", got)
 	}
 }
+
+func TestContentWords(t *testing.T) {
+	for text, want := range map[string]int{
+		"the on":                    0,
+		"what does that mean":       4,
+		"no thanks":                 2,
+		"uh the order":              1,
+		"¿y el pedido de mi madre?": 2,
+	} {
+		lang := "en"
+		if text[0] != 'w' && text[0] != 'n' && text[0] != 'u' && text[0] != 't' {
+			lang = "es"
+		}
+		if got := contentWords(text, lang); got != want {
+			t.Errorf("contentWords(%q) = %d, want %d", text, got, want)
+		}
+	}
+}
