@@ -21,6 +21,12 @@ import (
 
 const frameDur = 20 * time.Millisecond
 
+// mark is a server mark waiting for the speaker to play up to it.
+type mark struct {
+	name string
+	at   int64 // buffer position the mark follows
+}
+
 // device is one connection: a microphone that streams the input and a
 // speaker that plays what the server sends.
 type device struct {
@@ -35,6 +41,9 @@ type device struct {
 
 	mu      sync.Mutex
 	buf     []int16 // received, not yet played
+	recv    int64   // samples ever put in buf, less those a clear dropped
+	pos     int64   // samples ever played from buf
+	marks   []mark  // marks not yet played, in order
 	played  []int16 // everything the speaker played, silence included
 	replies int     // agent_done events seen
 	last    time.Time
@@ -113,7 +122,7 @@ func (d *device) connect(ctx context.Context) error {
 	resp.Body.Close()
 	d.ws = ws
 	hello := map[string]any{"type": hws.TypeHello, "version": hws.ProtocolVersion, "token": d.o.token,
-		"language": d.o.lang, "device": "hark-speaker-example",
+		"language": d.o.lang, "device": "hark-speaker-example", "marks": true,
 		"audio": hws.AudioFormat{Encoding: d.o.codec, SampleRate: d.o.rate}}
 	if err := d.sendJSON(hello); err != nil {
 		return err
@@ -213,9 +222,16 @@ func (d *device) read() error {
 		var ev struct {
 			agent.Event
 			Code string `json:"code"`
+			Name string `json:"name"` // of a mark
 		}
 		if err := json.Unmarshal(data, &ev); err != nil {
 			return fmt.Errorf("server sent %q: %w", data, err)
+		}
+		if ev.Type == hws.TypeMark {
+			d.mu.Lock()
+			d.marks = append(d.marks, mark{name: ev.Name, at: d.recv})
+			d.mu.Unlock()
+			continue
 		}
 		d.show(ev.Event, ev.Code)
 	}
@@ -225,9 +241,16 @@ func (d *device) read() error {
 func (d *device) show(ev agent.Event, code string) {
 	switch ev.Type {
 	case hws.TypeClear:
+		if d.dec != nil {
+			// The server's next audio starts a new Opus stream.
+			if dec, err := opus.NewDecoder(d.o.rate, 1); err == nil {
+				d.dec = dec
+			}
+		}
 		d.mu.Lock()
 		dropped := d.format.Duration(len(d.buf))
 		d.buf = d.buf[:0]
+		d.recv, d.marks = d.pos, nil // dropped audio is never played
 		d.mu.Unlock()
 		d.printf("  [clear: dropped %v of buffered reply]\n", dropped)
 	case agent.EventUserPartial:
@@ -280,13 +303,15 @@ func (d *device) receiveAudio(data []byte) error {
 	}
 	d.mu.Lock()
 	d.buf = append(d.buf, samples...)
+	d.recv += int64(len(samples))
 	d.last = time.Now()
 	d.mu.Unlock()
 	return nil
 }
 
 // speaker plays 20 ms every 20 ms once the buffer holds o.buffer of audio,
-// like a device's audio output; silence otherwise.
+// like a device's audio output, silence otherwise; and reports the marks it
+// played past.
 func (d *device) speaker(ctx context.Context) {
 	n := d.format.Samples(frameDur)
 	need := d.format.Samples(d.o.buffer)
@@ -311,7 +336,19 @@ func (d *device) speaker(ctx context.Context) {
 			playing = len(d.buf) > 0
 		}
 		d.played = append(d.played, make([]int16, n-k)...)
+		d.pos += int64(k)
+		var done []string
+		for len(d.marks) > 0 && d.marks[0].at <= d.pos {
+			done = append(done, d.marks[0].name)
+			d.marks = d.marks[1:]
+		}
 		d.mu.Unlock()
+		// Tell the server what the user has heard.
+		for _, name := range done {
+			if d.sendJSON(map[string]string{"type": hws.TypePlayed, "name": name}) != nil {
+				return
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,11 +54,16 @@ type Conn struct {
 	once sync.Once
 	err  error // why the connection ended; read after done is closed
 
-	// encMu guards the encoder state used by WriteAudio and Flush.
+	// encMu guards the encoder state and the pending marks: Flush bumps
+	// gen, drops the samples waiting for a full Opus frame, and forgets
+	// the marks together, so a flushed mark never counts as played.
 	encMu   sync.Mutex
 	enc     *opus.Encoder
-	pending []int16 // samples waiting for a full Opus frame
+	stale   bool // the encoder holds audio from before a Flush
+	pending []int16
 	encBuf  []byte
+	marks   map[string]func()
+	markSeq uint64
 
 	// Reader state, used only by the reader goroutine.
 	dec     *opus.Decoder
@@ -68,9 +74,11 @@ type Conn struct {
 	sess    Session
 }
 
+// audioItem is a binary audio message, or (text) a mark that follows it.
 type audioItem struct {
 	gen  uint64
 	data []byte
+	text bool
 }
 
 // Hello returns the device's hello.
@@ -139,6 +147,15 @@ func (c *Conn) encode(samples []int16) ([]audioItem, error) {
 		}
 		return []audioItem{{gen: gen, data: b}}, nil
 	}
+	if c.stale {
+		// A fresh encoder, so the next reply does not start with the
+		// tail of the flushed one.
+		enc, err := opus.NewEncoder(c.hello.Audio.SampleRate, 1)
+		if err != nil {
+			return nil, fmt.Errorf("websocket: opus encoder: %w", err)
+		}
+		c.enc, c.stale = enc, false
+	}
 	n := c.OutputFormat().Samples(frameDuration)
 	c.pending = append(c.pending, samples...)
 	var items []audioItem
@@ -160,6 +177,8 @@ func (c *Conn) Flush(ctx context.Context) error {
 	c.encMu.Lock()
 	c.gen.Add(1)
 	c.pending = c.pending[:0]
+	c.stale = c.enc != nil
+	clear(c.marks)
 	c.encMu.Unlock()
 	for {
 		select {
@@ -170,6 +189,50 @@ func (c *Conn) Flush(ctx context.Context) error {
 		break
 	}
 	return c.sendCtrl(ctx, []byte(`{"type":"clear"}`))
+}
+
+// Mark implements agent.Marker. For a device that asked for marks in its
+// hello, it sends a mark message after the audio written so far and runs
+// played when the device reports it played; a Flush first forgets the
+// mark, so played never runs. For other devices audio counts as played
+// once sent, so played runs at once.
+func (c *Conn) Mark(ctx context.Context, name string, played func()) error {
+	if !c.hello.Marks {
+		played()
+		return nil
+	}
+	c.encMu.Lock()
+	c.markSeq++
+	wire := truncate(name, maxMarkName-21) + "#" + strconv.FormatUint(c.markSeq, 10)
+	c.marks[wire] = played
+	gen := c.gen.Load()
+	c.encMu.Unlock()
+	b, err := json.Marshal(struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}{TypeMark, wire})
+	if err != nil {
+		return fmt.Errorf("websocket: encode mark: %w", err)
+	}
+	select {
+	case c.audio <- audioItem{gen: gen, data: b, text: true}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
+// played runs the callback of a mark the device played.
+func (c *Conn) played(name string) {
+	c.encMu.Lock()
+	fn := c.marks[name]
+	delete(c.marks, name)
+	c.encMu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }
 
 // SendEvent forwards a session event to the device as JSON.
@@ -231,7 +294,11 @@ func (c *Conn) writeLoop(ctx context.Context) {
 			case it := <-c.audio:
 				err = c.drainCtrl()
 				if err == nil && it.gen == c.gen.Load() {
-					err = c.write(websocket.BinaryMessage, it.data)
+					kind := websocket.BinaryMessage
+					if it.text {
+						kind = websocket.TextMessage
+					}
+					err = c.write(kind, it.data)
 				}
 			case <-ping.C:
 				err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.writeTimeout))
@@ -411,6 +478,8 @@ func (c *Conn) handleText(data []byte) bool {
 		c.sess.SendImage(pipeline.Image{Data: m.Image.Data, MIMEType: m.Image.MIMEType})
 	case TypeStop:
 		c.sess.Interrupt()
+	case TypePlayed:
+		c.played(m.Mark) // unknown or flushed marks are ignored
 	case TypeBye:
 		return true
 	}

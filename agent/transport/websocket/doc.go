@@ -44,6 +44,7 @@
 //	{"type":"text","text":"what time is it"}            a typed user turn
 //	{"type":"image","mime_type":"image/jpeg","data":"<base64>"}  joins the next user turn
 //	{"type":"stop"}                                      stop the current reply
+//	{"type":"played","name":"g1-c0#1"}                   the speaker played up to that mark
 //	{"type":"bye"}                                       end the session
 //
 // The server sends the session's events (see agent.Event), each a JSON
@@ -56,6 +57,12 @@
 // the instant the user talks over the agent: the device must drop all agent
 // audio it has buffered and not yet played. Every binary message after a
 // clear belongs to a new reply.
+//
+// A device whose hello says "marks": true also receives
+// {"type":"mark","name":"..."} after each spoken sentence, in order with the
+// audio, and answers with a played message once its speaker has played up to
+// the mark; Conn then implements agent.Marker for real, so the history keeps
+// exactly what the user heard. Marks dropped by a clear are never answered.
 //
 // # Errors and limits
 //

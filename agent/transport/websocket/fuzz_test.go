@@ -18,6 +18,9 @@ func FuzzDeviceMessage(f *testing.F) {
 		`{"type":"image","mime_type":"image/png","data":"iVBORw0KGgo="}`,
 		`{"type":"image","mime_type":"image/png","data":42}`,
 		`{"type":"stop"}`,
+		`{"type":"played","name":"g1-c0#1"}`,
+		`{"type":"played"}`,
+		`{"type":"hello","version":1,"marks":true,"audio":{"encoding":"pcm16","sample_rate":16000}}`,
 		`{"type":"bye"}`,
 		`{"type":"dance"}`,
 		`{"type":null}`,
@@ -49,6 +52,10 @@ func FuzzDeviceMessage(f *testing.F) {
 		case TypeImage:
 			if len(m.Image.Data) == 0 {
 				t.Fatal("accepted empty image")
+			}
+		case TypePlayed:
+			if m.Mark == "" {
+				t.Fatal("accepted a played message without a name")
 			}
 		case TypeStop, TypeBye:
 		default:

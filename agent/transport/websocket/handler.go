@@ -369,6 +369,7 @@ func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
 		ctrl:    make(chan []byte, ctrlQueue),
 		audio:   make(chan audioItem, audioQueue),
 		done:    make(chan struct{}),
+		marks:   make(map[string]func()),
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.rate), h.cfg.burst),
 		errs:    rate.NewLimiter(rate.Limit(h.cfg.errRate), h.cfg.errBurst),
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -44,8 +45,14 @@ type fakeSession struct {
 	texts  []string
 	images []pipeline.Image
 	stops  int
-	events []agent.Event
+	played []string   // marks reported played
 	ran    chan error // receives Run's result
+}
+
+func (s *fakeSession) heard() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.played...)
 }
 
 func (s *fakeSession) SendText(text string) {
@@ -146,7 +153,7 @@ func (s *fakeSession) speak(ctx context.Context, amp float64, n int) {
 	defer tick.Stop()
 	size := f.Samples(20 * time.Millisecond)
 	var pos int
-	for range n {
+	for i := range n {
 		fr := pcm.Frame{Format: f, Samples: make([]int16, size)}
 		for i := range fr.Samples {
 			fr.Samples[i] = int16(amp * 32767 * math.Sin(2*math.Pi*440*float64(pos)/float64(f.Rate)))
@@ -154,6 +161,17 @@ func (s *fakeSession) speak(ctx context.Context, amp float64, n int) {
 		}
 		if s.conn.WriteAudio(ctx, fr) != nil {
 			return
+		}
+		if i%5 == 4 {
+			mark := fmt.Sprintf("a%g-%d", amp, i/5)
+			err := s.conn.Mark(ctx, mark, func() {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.played = append(s.played, mark)
+			})
+			if err != nil {
+				return
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -257,6 +275,16 @@ func (d *device) sendBinary(b []byte) {
 	d.t.Helper()
 	if err := d.write(websocket.BinaryMessage, b); err != nil {
 		d.t.Fatal(err)
+	}
+}
+
+// sendFast sends audio messages at four times real time: fast, but slow
+// enough that a busy machine does not overrun the server's 2 s input queue.
+func (d *device) sendFast(frames [][]byte) {
+	d.t.Helper()
+	for _, f := range frames {
+		d.sendBinary(f)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -21,19 +21,24 @@ const (
 	EncodingOpus = "opus"
 )
 
-// Message types. Client to server: hello, text, image, stop, bye. Server to
-// client: hello, clear, error, and the session events of agent.EventType
-// (state, user_partial, user_final, agent_text, agent_done, interruption,
-// resumed, turn_metrics, tool_call, handoff).
+// Message types. Client to server: hello, text, image, stop, played, bye.
+// Server to client: hello, clear, mark, error, and the session events of
+// agent.EventType (state, user_partial, user_final, agent_text, agent_done,
+// interruption, resumed, turn_metrics, tool_call, handoff).
 const (
-	TypeHello = "hello"
-	TypeText  = "text"
-	TypeImage = "image"
-	TypeStop  = "stop"
-	TypeBye   = "bye"
-	TypeClear = "clear"
-	TypeError = "error"
+	TypeHello  = "hello"
+	TypeText   = "text"
+	TypeImage  = "image"
+	TypeStop   = "stop"
+	TypePlayed = "played"
+	TypeBye    = "bye"
+	TypeClear  = "clear"
+	TypeMark   = "mark"
+	TypeError  = "error"
 )
+
+// maxMarkName bounds the name of a played message.
+const maxMarkName = 128
 
 // maxTextRunes bounds a typed user turn.
 const maxTextRunes = 4000
@@ -84,6 +89,10 @@ type Hello struct {
 	Language string      `json:"language,omitempty"` // BCP-47 code of the user's language ("en", "de")
 	Audio    AudioFormat `json:"audio"`
 	Device   string      `json:"device,omitempty"` // free-form device name, for logs
+	// Marks asks for mark messages: the device then echoes each mark's
+	// name in a played message once its speaker has played the audio
+	// before the mark, so the agent knows what the user heard.
+	Marks bool `json:"marks,omitempty"`
 }
 
 // ServerHello answers a valid hello.
@@ -115,6 +124,7 @@ type ClientMessage struct {
 	Type  string
 	Hello Hello  // TypeHello
 	Text  string // TypeText
+	Mark  string // TypePlayed: the name of the mark played
 	// Image is the picture of a TypeImage message.
 	Image struct {
 		MIMEType string
@@ -130,6 +140,8 @@ type wireMessage struct {
 	Language string          `json:"language"`
 	Audio    *AudioFormat    `json:"audio"`
 	Device   string          `json:"device"`
+	Marks    bool            `json:"marks"`
+	Name     string          `json:"name"`
 	Text     *string         `json:"text"`
 	MIMEType string          `json:"mime_type"`
 	Data     json.RawMessage `json:"data"`
@@ -169,7 +181,7 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 		if len(w.Language) > 35 {
 			return ClientMessage{}, protoErr(CodeBadMessage, "language code too long")
 		}
-		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: w.Language, Audio: *w.Audio, Device: w.Device}
+		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: w.Language, Audio: *w.Audio, Device: w.Device, Marks: w.Marks}
 		m.Hello.Audio.Channels = 1
 	case TypeText:
 		if w.Text == nil || *w.Text == "" {
@@ -193,6 +205,11 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 			return ClientMessage{}, protoErr(CodeBadMessage, `image needs "data": non-empty standard base64`)
 		}
 		m.Image.MIMEType, m.Image.Data = w.MIMEType, img
+	case TypePlayed:
+		if w.Name == "" || len(w.Name) > maxMarkName {
+			return ClientMessage{}, protoErr(CodeBadMessage, `played needs the "name" of a mark`)
+		}
+		m.Mark = w.Name
 	case TypeStop, TypeBye:
 	default:
 		return ClientMessage{}, protoErr(CodeUnknownType, "unknown message type %q", truncate(m.Type, 40))

@@ -108,6 +108,7 @@ func TestDeviceSession(t *testing.T) {
 				switch {
 				case m.typ == TypeClear:
 					cleared = true
+					rcv = newAudioReceiver(t, tc.encoding, tc.rate)
 				case m.typ == string(agent.EventInterruption):
 					var ev agent.Event
 					if err := json.Unmarshal(m.data, &ev); err != nil {
@@ -132,6 +133,7 @@ func TestDeviceSession(t *testing.T) {
 			if !strings.HasPrefix(heard, firstSentence) || strings.Contains(heard, "before it does") {
 				t.Fatalf("heard %q", heard)
 			}
+			d.expect(string(agent.EventAgentDone)) // the quiet reply played out
 			// A typed turn gets a reply too.
 			d.sendJSON(map[string]string{"type": "text", "text": "what time is it"})
 			for {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +22,25 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestDeviceProtocol runs a conversation over each audio format: speech in,
 // a reply out, a barge-in, and the clear that must precede the audio of
-// the next reply.
+// the next reply. A device that asks for marks echoes them while it plays;
+// the marks the clear discarded, echoed late, must not count as played.
 func TestDeviceProtocol(t *testing.T) {
 	for _, tc := range []struct {
 		encoding string
 		rate     int
+		marks    bool
 	}{
-		{EncodingPCM16, 16000},
-		{EncodingOpus, 16000},
-		{EncodingOpus, 48000},
+		{EncodingPCM16, 16000, false},
+		{EncodingPCM16, 16000, true},
+		{EncodingOpus, 16000, true},
+		{EncodingOpus, 48000, false},
 	} {
-		t.Run(fmt.Sprintf("%s/%d", tc.encoding, tc.rate), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/%d/marks=%v", tc.encoding, tc.rate, tc.marks), func(t *testing.T) {
 			url, sessions := serve(t, WithRateLimit(2000, 2000))
 			d := dial(t, url)
-			d.sendJSON(hello(tc.encoding, tc.rate))
+			h := hello(tc.encoding, tc.rate)
+			h["marks"] = tc.marks
+			d.sendJSON(h)
 			var sh ServerHello
 			if err := json.Unmarshal(d.expect(TypeHello).data, &sh); err != nil {
 				t.Fatal(err)
@@ -47,32 +53,53 @@ func TestDeviceProtocol(t *testing.T) {
 			snd := newAudioSender(t, tc.encoding, tc.rate)
 			rcv := newAudioReceiver(t, tc.encoding, tc.rate)
 			silence := snd.frames(t, make([]int16, tc.rate/2))
-			for _, f := range snd.frames(t, speech(t, "order_slt.wav", tc.rate)) {
-				d.sendBinary(f)
+			d.sendFast(snd.frames(t, speech(t, "order_slt.wav", tc.rate)))
+			d.sendFast(silence)
+			var echoed, held []string
+			mark := func(m message) string {
+				if !tc.marks {
+					t.Fatalf("mark %s for a device that did not ask for marks", m.data)
+				}
+				var mk struct{ Name string }
+				if err := json.Unmarshal(m.data, &mk); err != nil || mk.Name == "" {
+					t.Fatalf("mark %s: %v", m.data, err)
+				}
+				return mk.Name
 			}
-			for _, f := range silence {
-				d.sendBinary(f)
-			}
-			// The reply: wait for loud audio.
+			played := func(name string) { d.sendJSON(map[string]string{"type": TypePlayed, "name": name}) }
+			// The reply: wait for loud audio, echoing marks as they come.
 			d.expect("state")
 			loud := 0
-			for loud < 10 {
+			for loud < 12 || (tc.marks && len(echoed) == 0) {
 				m := d.next()
-				if m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12 {
+				switch {
+				case m.typ == TypeMark:
+					name := mark(m)
+					played(name)
+					echoed = append(echoed, name)
+				case m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12:
 					loud++
 				}
 			}
 			// Barge in, then check the order: a clear, and after it no
 			// loud audio, only the quiet reply.
-			for _, f := range snd.frames(t, speech(t, "stop_slt.wav", tc.rate)) {
-				d.sendBinary(f)
-			}
+			d.sendFast(snd.frames(t, speech(t, "stop_slt.wav", tc.rate)))
 			cleared, quiet := false, 0
 			for quiet < 5 {
 				m := d.next()
 				switch {
 				case m.typ == TypeClear:
 					cleared = true
+					// A fresh decoder, as the protocol recommends: the
+					// server's next audio starts a new Opus stream.
+					rcv = newAudioReceiver(t, tc.encoding, tc.rate)
+					for _, name := range held {
+						played(name)
+					}
+				case m.typ == TypeMark:
+					if name := mark(m); !cleared {
+						held = append(held, name)
+					}
 				case m.kind == websocket.BinaryMessage:
 					lvl := rcv.level(t, m.data)
 					if cleared && lvl > -12 {
@@ -96,6 +123,20 @@ func TestDeviceProtocol(t *testing.T) {
 			}
 			if err := <-s.ran; err != nil {
 				t.Fatalf("Run: %v", err)
+			}
+			heard := s.heard()
+			if !tc.marks {
+				if len(heard) == 0 {
+					t.Fatal("without marks, sent audio must count as played")
+				}
+				return
+			}
+			var want []string
+			for _, w := range echoed {
+				want = append(want, w[:strings.LastIndexByte(w, '#')])
+			}
+			if !slices.Equal(heard, want) {
+				t.Fatalf("played %q, want %q (discarded by the clear: %q)", heard, want, held)
 			}
 		})
 	}
