@@ -18,11 +18,18 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Conn is what a session needs.
+var (
+	_ agent.Transport = (*Conn)(nil)
+	_ agent.Marker    = (*Conn)(nil)
+)
 
 // TestTwilioStream plays Twilio's side of a call: μ-law speech in, the
 // reply out with marks, a barge-in, and then: a clear before any audio of

@@ -34,10 +34,11 @@ const (
 )
 
 // Conn is one device connection after a valid hello. It implements
-// agent.Transport and agent.EventSink: device audio comes out of ReadAudio,
-// agent audio goes out through WriteAudio as binary messages in the
-// device's encoding, and session events go out as JSON. Flush sends the
-// device a "clear" message ahead of any later audio.
+// agent.Transport, agent.EventSink and agent.Marker: device audio comes out
+// of ReadAudio, agent audio goes out through WriteAudio as binary messages
+// in the device's encoding, session events go out as JSON, and marks go to
+// devices that asked for them. Flush sends the device a "clear" message
+// ahead of any later audio.
 type Conn struct {
 	ws    *websocket.Conn
 	cfg   *config

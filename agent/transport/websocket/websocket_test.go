@@ -16,9 +16,18 @@ import (
 
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/harkvoice/hark/agent"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Conn is what a session needs.
+var (
+	_ agent.Transport = (*Conn)(nil)
+	_ agent.EventSink = (*Conn)(nil)
+	_ agent.Marker    = (*Conn)(nil)
+)
 
 // TestDeviceProtocol runs a conversation over each audio format: speech in,
 // a reply out, a barge-in, and the clear that must precede the audio of
