@@ -28,7 +28,7 @@ const (
 	// micChunk is how much audio a device sends per message (per tick for
 	// Opus, as 20 ms packets): large chunks keep 100 paced microphones
 	// cheap under the race detector.
-	micChunk = 200 * time.Millisecond
+	micChunk = 400 * time.Millisecond
 	// replyWait bounds the wait for a reply to one utterance.
 	replyWait = 20 * time.Second
 )
@@ -44,8 +44,19 @@ type countingConn struct {
 	frame int // samples per 20 ms frame
 
 	mu     sync.Mutex
+	read   int // microphone samples the session read
 	frames int
 	events map[string]int
+}
+
+func (c *countingConn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
+	fr, err := c.Conn.ReadAudio(ctx)
+	if err == nil {
+		c.mu.Lock()
+		c.read += len(fr.Samples)
+		c.mu.Unlock()
+	}
+	return fr, err
 }
 
 func (c *countingConn) WriteAudio(ctx context.Context, fr pcm.Frame) error {
@@ -81,10 +92,10 @@ func (c *countingConn) count(typ string) {
 }
 
 // snapshot returns the counts so far.
-func (c *countingConn) snapshot() (int, map[string]int) {
+func (c *countingConn) snapshot() (read, frames int, events map[string]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.frames, maps.Clone(c.events)
+	return c.read, c.frames, maps.Clone(c.events)
 }
 
 // registry finds a session's counting connection by its session id.
@@ -121,6 +132,7 @@ func (r *registry) newSession(_ *http.Request, c *ws.Conn) (ws.Session, error) {
 // loadResult is what one device saw.
 type loadResult struct {
 	utterances int
+	sent       int // microphone samples sent
 	frames     int
 	events     map[string]int
 }
@@ -142,6 +154,16 @@ func TestLoad(t *testing.T) {
 		clip(t, "return_kal16.wav", 16000),
 		clip(t, "order_slt.wav", 16000),
 	}
+	// The microphone audio is encoded once and shared, so the devices cost
+	// little beside the server.
+	mics := map[string]*micAudio{}
+	for _, enc := range []string{ws.EncodingPCM16, ws.EncodingOpus} {
+		m, err := newMicAudio(enc, clips)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mics[enc] = m
+	}
 	reg := &registry{conns: map[string]*countingConn{}}
 	h, err := ws.NewHandler(reg.newSession, ws.WithLogger(discard()))
 	if err != nil {
@@ -156,16 +178,16 @@ func TestLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range loadDevices {
-		encoding := "pcm16"
+		encoding := ws.EncodingPCM16
 		if i%opusEvery == opusEvery-1 {
-			encoding = "opus"
+			encoding = ws.EncodingOpus
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Stagger the starts over one second, as real devices would.
 			time.Sleep(time.Duration(i) * time.Second / loadDevices)
-			results[i], errs[i] = runDevice(ctx, url, encoding, clips[i%len(clips):], reg, start.Add(loadDuration))
+			results[i], errs[i] = runDevice(ctx, url, encoding, mics[encoding], i, reg, start.Add(loadDuration))
 		}()
 	}
 	wg.Wait()
@@ -190,13 +212,9 @@ func TestLoad(t *testing.T) {
 
 // runDevice plays one device until the deadline, then checks its counts
 // against the server's and says bye.
-func runDevice(ctx context.Context, url, encoding string, clips [][]int16, reg *registry, deadline time.Time) (loadResult, error) {
+func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first int, reg *registry, deadline time.Time) (loadResult, error) {
 	const rate = 16000
 	res := loadResult{events: map[string]int{}}
-	audio, err := newDeviceAudio(encoding, rate)
-	if err != nil {
-		return res, err
-	}
 	c, err := dialClient(ctx, url, "type")
 	if err != nil {
 		return res, err
@@ -219,16 +237,14 @@ func runDevice(ctx context.Context, url, encoding string, clips [][]int16, reg *
 		return res, fmt.Errorf("no server session %q", hello.Session)
 	}
 
-	chunk := rate * int(micChunk/time.Millisecond) / 1000
-	silence := make([]int16, chunk)
-	var mic []int16
+	var mic [][][]byte // chunks of messages still to send
 	const (
 		speaking = iota // the utterance is being sent
 		waiting         // waiting for its reply
 		settling        // after the last reply: waiting for the counts to match
 	)
 	phase := speaking
-	mic = append(mic, clips[0]...)
+	mic = append(mic, audio.clip(first)...)
 	res.utterances = 1
 	sentAt := time.Now()
 	framesBefore := 0
@@ -267,8 +283,7 @@ func runDevice(ctx context.Context, url, encoding string, clips [][]int16, reg *
 				}
 				if time.Now().Before(deadline) {
 					// A short pause, then the next utterance.
-					mic = append(mic, make([]int16, rate*3/10)...)
-					mic = append(mic, clips[res.utterances%len(clips)]...)
+					mic = append(mic, audio.clip(first+res.utterances)...)
 					res.utterances++
 					phase, sentAt = speaking, time.Now()
 				} else {
@@ -296,8 +311,10 @@ func runDevice(ctx context.Context, url, encoding string, clips [][]int16, reg *
 			case settling:
 				// Done when the session is back to listening and every
 				// frame and event it sent has arrived, twice in a row.
-				frames, events := server.snapshot()
-				if lastState == string(agent.StateListening) && frames == res.frames && frames > framesBefore && maps.Equal(events, res.events) {
+				// The microphone is off by now, so the session must have
+				// read every sample sent.
+				read, frames, events := server.snapshot()
+				if lastState == string(agent.StateListening) && read == res.sent && frames == res.frames && frames > framesBefore && maps.Equal(events, res.events) {
 					if matched++; matched == 2 {
 						return res, c.bye()
 					}
@@ -305,25 +322,64 @@ func runDevice(ctx context.Context, url, encoding string, clips [][]int16, reg *
 					matched = 0
 				}
 				if time.Since(sentAt) > 5*time.Second {
-					return res, fmt.Errorf("counts differ: server sent %d frames, events %v; device got %d frames, events %v (state %q)",
-						frames, events, res.frames, res.events, lastState)
+					return res, fmt.Errorf("counts differ: server read %d samples, sent %d frames, events %v; device sent %d samples, got %d frames, events %v (state %q)",
+						read, frames, events, res.sent, res.frames, res.events, lastState)
 				}
+				continue // the microphone is off
 			}
-			n := min(chunk, len(mic))
-			out := append(mic[:n:n], silence[n:]...)
-			mic = mic[n:]
-			msgs, err := audio.messages(out, rate)
-			if err != nil {
-				return res, err
+			msgs := audio.silence
+			if len(mic) > 0 {
+				msgs, mic = mic[0], mic[1:]
 			}
 			for _, b := range msgs {
 				if err := c.write(websocket.BinaryMessage, b); err != nil {
 					return res, err
 				}
 			}
+			res.sent += audio.chunk
 		}
 	}
 }
+
+// micAudio is a device microphone's audio, encoded once: each clip after
+// a short pause, and silence, as chunks of micChunk, each a list of binary
+// messages.
+type micAudio struct {
+	clips   [][][][]byte
+	silence [][]byte
+	chunk   int // samples per chunk
+}
+
+func newMicAudio(encoding string, clips [][]int16) (*micAudio, error) {
+	const rate = 16000
+	enc, err := newDeviceAudio(encoding, rate)
+	if err != nil {
+		return nil, err
+	}
+	a := &micAudio{chunk: rate * int(micChunk/time.Millisecond) / 1000}
+	if a.silence, err = enc.messages(make([]int16, a.chunk), rate); err != nil {
+		return nil, err
+	}
+	pause := rate * 3 / 10
+	for _, c := range clips {
+		n := (pause + len(c) + a.chunk - 1) / a.chunk * a.chunk
+		samples := make([]int16, n)
+		copy(samples[pause:], c)
+		var track [][][]byte
+		for i := 0; i < n; i += a.chunk {
+			msgs, err := enc.messages(samples[i:i+a.chunk], rate)
+			if err != nil {
+				return nil, err
+			}
+			track = append(track, msgs)
+		}
+		a.clips = append(a.clips, track)
+	}
+	return a, nil
+}
+
+// clip returns the chunks of clip i (modulo the number of clips).
+func (a *micAudio) clip(i int) [][][]byte { return a.clips[i%len(a.clips)] }
 
 // bye ends a device session and waits for the server's close frame.
 func (c *client) bye() error {
