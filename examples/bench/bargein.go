@@ -35,8 +35,9 @@ type bargeInResult struct {
 	ConfirmToSilence []float64 `json:"-"`
 	// ServerOnsetToSilence: the session's own onset-to-silence figure.
 	ServerOnsetToSilence []float64 `json:"-"`
-	// Offsets are where in the reply the interruptions started.
-	Offsets []float64 `json:"-"`
+	// OnsetToEvent and EventToSilence split OnsetToSilence at the arrival
+	// of the interruption event on the client.
+	OnsetToEvent, EventToSilence []float64 `json:"-"`
 }
 
 // sileroFactory returns a WithVAD factory sharing w.
@@ -96,7 +97,8 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 		res.OnsetToSilence = append(res.OnsetToSilence, ms[0])
 		res.ConfirmToSilence = append(res.ConfirmToSilence, ms[1])
 		res.ServerOnsetToSilence = append(res.ServerOnsetToSilence, ms[2])
-		res.Offsets = append(res.Offsets, millis(offset))
+		res.OnsetToEvent = append(res.OnsetToEvent, ms[3])
+		res.EventToSilence = append(res.EventToSilence, ms[0]-ms[3])
 		if (i+1)%10 == 0 {
 			fmt.Fprintf(progress, "  %d/%d trials, last onset->silence %.1f ms\n", i+1, cfg.trials, ms[0])
 		}
@@ -105,10 +107,10 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 }
 
 // bargeInTrial runs one interruption offset into the reply and returns
-// onset->silence (client), confirm->silence and onset->silence (server)
-// in milliseconds.
-func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int, offset time.Duration) ([3]float64, error) {
-	var out [3]float64
+// onset->silence (client), confirm->silence, onset->silence (server) and
+// onset->interruption event received, in milliseconds.
+func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int, offset time.Duration) ([4]float64, error) {
+	var out [4]float64
 	pk, ev := c.mark()
 	defer c.trace(ev, time.Now())
 	if err := c.send(map[string]string{"type": "text", "text": "Where is my order?"}); err != nil {
@@ -154,6 +156,7 @@ func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int,
 	out[0] = millis(last.Sub(onset))
 	out[1] = millis(paused.Interruption.ConfirmToSilence)
 	out[2] = millis(paused.Interruption.OnsetToSilence)
+	out[3] = millis(paused.at.Sub(onset))
 	return out, nil
 }
 

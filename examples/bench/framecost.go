@@ -92,7 +92,7 @@ func frameBenches(speech []int16, w *silero.Weights) ([]costBench, error) {
 				}
 			}
 		}},
-		{"resample 48 -> 16 kHz", "20 ms", frameDur, func(b *testing.B) {
+		{"resample 48 → 16 kHz", "20 ms", frameDur, func(b *testing.B) {
 			r, err := resample.New(48000, 16000)
 			if err != nil {
 				b.Fatal(err)

@@ -63,14 +63,14 @@ type report struct {
 // the details beside them.
 func (r *report) flat() map[string]any {
 	out := map[string]any{
-		"date":             r.Started.Format(time.RFC3339),
-		"duration_s":       r.Duration.Seconds(),
-		"cpu_model":        r.Machine.CPUModel,
-		"cpu_cores":        r.Machine.CPUCores,
-		"go_version":       r.Machine.GoVersion,
-		"os":               r.Machine.OS,
-		"command":          "make bench",
-		"measurement_unit": "milliseconds unless the key says otherwise",
+		"date":       r.Started.Format(time.RFC3339),
+		"duration_s": r.Duration.Seconds(),
+		"cpu_model":  r.Machine.CPUModel,
+		"cpu_cores":  r.Machine.CPUCores,
+		"go_version": r.Machine.GoVersion,
+		"os":         r.Machine.OS,
+		"command":    "make bench",
+		"units":      "keys ending in _ms are milliseconds, _kb kibibytes",
 	}
 	put := func(prefix string, s summary) {
 		out[prefix+"_p50"], out[prefix+"_p95"], out[prefix+"_max"] = round1(s.P50), round1(s.P95), round1(s.Max)
@@ -79,6 +79,8 @@ func (r *report) flat() map[string]any {
 		put("bargein_onset_to_silence_ms", summarize(b.OnsetToSilence))
 		put("bargein_confirm_to_silence_ms", summarize(b.ConfirmToSilence))
 		put("bargein_server_onset_to_silence_ms", summarize(b.ServerOnsetToSilence))
+		put("bargein_onset_to_event_ms", summarize(b.OnsetToEvent))
+		put("bargein_event_to_silence_ms", summarize(b.EventToSilence))
 		out["bargein_trials"], out["bargein_missed"] = b.Trials, b.Missed
 	}
 	for _, v := range r.V2V {
@@ -151,6 +153,8 @@ func (r *report) markdown(cfg config) string {
 		row("speech onset → last audible agent packet received (client)", bi.OnsetToSilence)
 		row("VAD confirm → silence (session)", bi.ConfirmToSilence)
 		row("speech onset → silence (session's own figure)", bi.ServerOnsetToSilence)
+		row("speech onset → `interruption` event received (client)", bi.OnsetToEvent)
+		row("`interruption` event received → last audible agent packet received (client)", bi.EventToSilence)
 		p("\nTrials: %d, missed: %d.\n\n", bi.Trials, bi.Missed)
 		p("How measured: a pion client connects to Hark's WebRTC transport over 127.0.0.1 (host candidates on loopback only, ")
 		p("mDNS off) and an `agent.Session` with the pure-Go Silero v5 VAD and its default turn-taking settings. The client asks ")
@@ -159,7 +163,10 @@ func (r *report) markdown(cfg config) string {
 		p("0.3–3.0 s into the reply the client's microphone track plays flite's \"Stop.\" (`testdata/speech/stop_slt.wav`) as Opus. ")
 		p("Onset is the first 10 ms of the clip above −40 dBFS, timed as a live microphone would capture it (the send time of ")
 		p("its 20 ms packet less the rest of the packet). Silence is the arrival of the last agent packet that decodes above ")
-		p("−40 dBFS. Confirm → silence is the `interruption` event's `confirm_to_silence_ns` read from the data channel.\n\n")
+		p("−40 dBFS. Confirm → silence is the `interruption` event's `confirm_to_silence_ns` read from the data channel. ")
+		p("The session counts its onset from the first audio frame its VAD marks as speech, which comes later than the −40 dBFS ")
+		p("onset of \"Stop.\" (its soft /s/), and its silence from the last frame the playout sent, while packets already paced ")
+		p("out are still on their way; the two client rows split the client's figure at the arrival of the event.\n\n")
 	}
 	if len(r.V2V) > 0 {
 		p("## 2. Voice-to-voice latency over WebRTC (loopback)\n\n")
@@ -178,7 +185,9 @@ func (r *report) markdown(cfg config) string {
 		p("*offline*: PocketSphinx, the dialogue engine and Flite (agent/provider/offline), Silero VAD. ")
 		p("*openai*: the OpenAI provider against agent/provider/openai/openaitest, an OpenAI-compatible server on 127.0.0.1 that answers ")
 		p("at once, so the figures are Hark's own overhead. The stages count from the VAD's end-of-speech event and include the default 500 ms end-of-turn wait where the session holds the reply; ")
-		p("`v2v_ms_*` in bench.json is the *openai* row. After the first audio the client stops the reply and waits.\n\n")
+		p("`v2v_ms_*` in bench.json is the *openai* row. ")
+		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's 300 ms of silence to end speech ")
+		p("and the session's 500 ms end-of-turn wait (both defaults). After the first audio the client stops the reply and waits.\n\n")
 	}
 	if c := r.Capacity; c != nil {
 		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
@@ -207,7 +216,7 @@ func (r *report) markdown(cfg config) string {
 		p("16 kHz Opus in, a %.1f s flite utterance, then silence until the agent's `agent_done`, a 300 ms pause, again. ", c.UserClipS)
 		p("Each session is a full `agent.Session` (Opus decode, Silero VAD, echo guard, turn-taking, playout clock, Opus encode ")
 		p("of the reply) whose STT, LLM and TTS answer at once from a cache (a fixed transcript, a fixed reply, a cached %.1f s clip), ", c.ReplyS)
-		p("so only Hark's own work counts. A level passes when, over a %v window after %v of warm-up, every session's ", cfg.capWindow, cfg.capWarmup)
+		p("so only Hark's own work counts. A level passes when, over a measured window of %v after %v of warm-up, every session's ", cfg.capWindow, cfg.capWarmup)
 		p("playout frames reached the transport within 10 ms of their slot on the 20 ms clock (a frame's lateness is its offset ")
 		p("from the clock less the smallest offset of the session's frames in the second before), no input overran and every ")
 		p("session survived. A level failing only on lateness is tried a second time, since other processes on a shared machine ")
