@@ -8,5 +8,9 @@
 // the rest is still being made, and cancelling the context stops synthesis at
 // the next callback.
 //
+// Flite's voices (all but kal16) mix random noise into unvoiced sounds, so the
+// same text gives the same number of samples but not the same samples from one
+// run to the next.
+//
 // Without cgo the package builds, but New returns ErrUnavailable.
 package flite
