@@ -5,14 +5,18 @@
 // (agent/transport/twilio) on 127.0.0.1, with cheap scripted providers, and
 // check what a production server must survive:
 //
-//   - Load: 100 concurrent device sessions for 20 s, each speaking flite
-//     utterances separated by silence. Every utterance must get its
-//     user_final, agent audio and agent_done; every audio frame and event
-//     the sessions gave their transports must reach the devices, and no
-//     device may see an error message (overrun, rate limit). Voice activity
-//     is detected by vad/energy: Silero costs about 100 µs per 32 ms window
-//     without the race detector and several times that with it, which on a
-//     2-core machine with 100 sessions would test the CPU rather than Hark.
+//   - Load: 100 concurrent device sessions for 20 s (pcm16 at 16 kHz, every
+//     25th device Opus), each speaking flite utterances separated by
+//     silence in real time. Every utterance must get exactly one user_final,
+//     agent audio and one agent_done; every microphone sample must reach
+//     its session, and every audio frame and event a session handed its
+//     transport must reach the device; no device may see an error message
+//     (overrun, rate limit). Voice activity is detected by vad/energy:
+//     Silero costs about 100 µs per 32 ms window without the race detector
+//     and several times that with it, which on a 2-core machine with 100
+//     sessions would test the CPU rather than Hark. To keep the devices'
+//     own cost small, their audio is encoded once and sent in 400 ms
+//     messages (Opus as 20 ms packets). Skipped with -short.
 //   - Provider faults in the middle of a turn, through agent/provider/openai
 //     against its in-process fake server (openaitest): a chat stream that
 //     times out before its first byte, answers 5xx, or breaks off mid-stream;

@@ -295,15 +295,6 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 				return res, fmt.Errorf("connection ended: %w", c.err)
 			}
 			switch phase {
-			case speaking:
-				if len(mic) == 0 {
-					// JSON events overtake queued audio, so the previous
-					// reply's audio is checked only now, an utterance later.
-					if res.utterances > 1 && res.frames == framesBefore {
-						return res, fmt.Errorf("utterance %d: reply without agent audio", res.utterances-1)
-					}
-					phase, framesBefore = waiting, res.frames
-				}
 			case waiting:
 				if time.Since(sentAt) > replyWait {
 					return res, fmt.Errorf("utterance %d: no reply within %v; events %v", res.utterances, replyWait, res.events)
@@ -337,6 +328,14 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 				}
 			}
 			res.sent += audio.chunk
+			if phase == speaking && len(mic) == 0 {
+				// The utterance is out. JSON events overtake queued audio,
+				// so the previous reply's audio is checked only now.
+				if res.utterances > 1 && res.frames == framesBefore {
+					return res, fmt.Errorf("utterance %d: reply without agent audio", res.utterances-1)
+				}
+				phase, framesBefore = waiting, res.frames
+			}
 		}
 	}
 }
