@@ -204,7 +204,7 @@ func (c *Conn) Mark(ctx context.Context, name string, played func()) error {
 	}
 	c.encMu.Lock()
 	c.markSeq++
-	wire := truncate(name, maxMarkName-21) + "#" + strconv.FormatUint(c.markSeq, 10)
+	wire := truncate(name, maxMarkName-32) + "#" + strconv.FormatUint(c.markSeq, 10)
 	c.marks[wire] = played
 	gen := c.gen.Load()
 	c.encMu.Unlock()

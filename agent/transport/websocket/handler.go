@@ -288,6 +288,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.readLoop()
 	}()
 	runErr := sess.Run(ctx)
+	if runErr != nil && ctx.Err() == nil {
+		// The session failed on its own: tell the device before closing.
+		c.closeWith(CodeSessionFailed, "the session ended with an error")
+	}
 	cancel(errSessionEnded)
 	wg.Wait() // the writer has sent the close frame
 	select {

@@ -412,3 +412,27 @@ func TestDeviceShutdown(t *testing.T) {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
+
+// failingSession ends at once with an error.
+type failingSession struct{ fakeSession }
+
+func (*failingSession) Run(context.Context) error { return errors.New("VAD model missing") }
+
+func TestDeviceSessionError(t *testing.T) {
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return &failingSession{}, nil },
+		WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	if code := d.expectError(); code != CodeSessionFailed {
+		t.Fatalf("code %q", code)
+	}
+	if ce := d.closed(); ce.Code != websocket.CloseInternalServerErr {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
