@@ -3,8 +3,8 @@
 //
 // A Handler upgrades each request, waits for the device's hello, creates a
 // session with the NewSessionFunc it was given and runs it with the
-// connection (a *Conn, which implements agent.Transport and
-// agent.EventSink) as the transport:
+// connection (a *Conn, which implements agent.Transport, agent.EventSink and
+// agent.Marker) as the transport:
 //
 //	h, err := websocket.NewHandler(func(r *http.Request, c *websocket.Conn) (websocket.Session, error) {
 //		return agent.New(c, agent.WithPreset(agent.PresetSmartSpeaker), agent.WithLanguage(c.Hello().Language), ...)
