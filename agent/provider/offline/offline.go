@@ -135,8 +135,8 @@ func New(opts ...Option) (*Engines, error) {
 		return nil, err
 	}
 	sopts := slices.Clone(c.sphinxOpts)
-	if c.bias > 0 {
-		sopts = append(sopts, sphinx.WithVocabulary(llm.Vocabulary("en"), c.bias))
+	if vocab := llm.Vocabulary("en"); c.bias > 0 && len(vocab) > 0 {
+		sopts = append(sopts, sphinx.WithVocabulary(vocab, c.bias))
 	}
 	stt, err := sphinx.New(sopts...)
 	if err != nil {

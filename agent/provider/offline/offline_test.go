@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/provider/dialogue"
 	"github.com/harkvoice/hark/agent/provider/offline"
+	"github.com/harkvoice/hark/agent/provider/sphinx"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -157,4 +159,18 @@ func TestOptions(t *testing.T) {
 	if err != nil || m.Rate() != 16000 {
 		t.Errorf("VAD: %v, %v", m, err)
 	}
+}
+
+func TestDomainWithoutEnglishExamples(t *testing.T) {
+	d, err := dialogue.LoadDomain(strings.NewReader(`{"name": "es-only", "language": "es",
+		"fallback": {"es": "¿Perdón?"},
+		"intents": [{"name": "hola", "examples": {"es": ["hola"]}, "reply": [{"text": {"es": "¡Hola!"}}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := offline.New(offline.WithDomains(d), offline.WithRecognizer(sphinx.WithDecoders(1)))
+	if err != nil {
+		t.Fatalf("no English phrases to bias with: %v", err)
+	}
+	eng.Close()
 }
