@@ -22,10 +22,11 @@ type biquad struct {
 	x1, x2, y1, y2     float32
 }
 
-// highpass300 returns a 300 Hz Butterworth high-pass at guardRate.
-func highpass300() biquad {
-	w0 := 2 * math.Pi * 300 / guardRate
-	alpha := math.Sin(w0) / math.Sqrt2
+// highpass returns a second-order high-pass at cutoff Hz for guardRate,
+// with quality q.
+func highpass(cutoff, q float64) biquad {
+	w0 := 2 * math.Pi * cutoff / guardRate
+	alpha := math.Sin(w0) / (2 * q)
 	cw := math.Cos(w0)
 	a0 := 1 + alpha
 	return biquad{
@@ -33,6 +34,17 @@ func highpass300() biquad {
 		a1: float32(-2 * cw / a0), a2: float32((1 - alpha) / a0),
 	}
 }
+
+// bandEdge is a fourth-order Butterworth high-pass at 450 Hz: the guard
+// ignores the voice's fundamental, which echo paths (phone bands, small
+// speakers) cut unevenly.
+type bandEdge struct{ a, b biquad }
+
+func newBandEdge() bandEdge {
+	return bandEdge{a: highpass(450, 0.5412), b: highpass(450, 1.3066)}
+}
+
+func (f *bandEdge) step(x float32) float32 { return f.b.step(f.a.step(x)) }
 
 // lowpass returns a second-order low-pass at cutoff Hz for rate, with
 // quality q.
@@ -80,13 +92,15 @@ type echoGuard struct {
 	refPow     [guardRing]float32 // full-band mean square behind each sample
 	refPos     int64              // guard samples of reference written
 	lastActive int64              // refPos after the last non-silent reference frame
-	refHP      biquad
+	refHP      bandEdge
 	refLP      antiAlias
 
-	micHP   biquad
+	micHP   bandEdge
 	micLP   antiAlias
 	micPos  int64
-	mic     []float32
+	mic     []float32 // analysis buffer: the previous window and this one
+	prev    []float32 // this window, kept for the next
+	prevPow float32
 	span    []float32
 	spanPow []float32
 	score   float32 // verdict on the previous window
@@ -95,7 +109,7 @@ type echoGuard struct {
 }
 
 func newEchoGuard(cfg EchoGuard) *echoGuard {
-	g := &echoGuard{threshold: cfg.Threshold, refHP: highpass300(), micHP: highpass300()}
+	g := &echoGuard{threshold: cfg.Threshold, refHP: newBandEdge(), micHP: newBandEdge()}
 	if g.threshold == 0 {
 		g.threshold = 0.35
 	}
@@ -146,14 +160,14 @@ func (g *echoGuard) reference(fr pcm.Frame) {
 }
 
 // Verdict thresholds. A search over every delay finds some correlation in
-// any signal (the best of ~3,000 random 32 ms correlations is ~0.35), so a
+// any signal (the best of ~3,000 random 64 ms correlations is ~0.25), so a
 // delay counts as found only well above that; once found, the echo path is
 // tracked within trackSpan of it, where chance correlation stays low.
 const (
-	acquireNCC = 0.6
+	acquireNCC = 0.5
 	trackSpan  = 8   // guard samples (2 ms) either side of the tracked delay
 	nearSpan   = 100 // guard samples (25 ms) of delay drift the double-talk test allows
-	loudRatio  = 4   // mic energy above the echo's expected energy: double talk
+	loudRatio  = 6   // mic energy above the echo's expected energy: double talk
 )
 
 // check scores one microphone window at 16 kHz and returns how likely it is
@@ -162,21 +176,26 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 	f := max(rate/guardRate, 1)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.mic = g.mic[:0]
-	var micPow float32
+	// Analyse this window with the one before it: 64 ms keep chance
+	// correlations over thousands of delays well below a real echo's.
+	g.mic = append(g.mic[:0], g.prev...)
+	prevPow := g.prevPow
+	g.prev, g.prevPow = g.prev[:0], 0
 	for i := 0; i+f <= len(window); i += f {
 		var sum float32
 		for _, v := range window[i : i+f] {
 			sum += g.micLP.step(rate, v)
-			micPow += v * v
+			g.prevPow += v * v
 		}
-		g.mic = append(g.mic, g.micHP.step(sum/float32(f)))
+		g.prev = append(g.prev, g.micHP.step(sum/float32(f)))
 	}
-	micPow /= float32(f)
+	g.prevPow /= float32(f)
+	micPow := prevPow + g.prevPow
+	g.mic = append(g.mic, g.prev...)
 	n := len(g.mic)
-	start := g.micPos
-	g.micPos += int64(n)
-	if n == 0 || g.lastActive == 0 || start-g.lastActive > int64(g.maxLag) {
+	start := g.micPos - int64(n-len(g.prev))
+	g.micPos += int64(len(g.prev))
+	if len(g.prev) == 0 || g.lastActive == 0 || start-g.lastActive > int64(g.maxLag) {
 		g.score, g.gain2 = 0, 0
 		return 0 // the agent has not spoken within the echo path
 	}
@@ -201,14 +220,10 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 		// Double talk: louder than the echo of the reference around the
 		// tracked delay can be, in the guard band or in the full band (the
 		// user's fricatives).
-		at := int(start - g.delay - lo)
-		from, to := max(at-nearSpan, 0), min(at+nearSpan+n, len(g.span))
-		if to-from >= n {
-			maxEr, maxPow := slidingMax(g.span[from:to], n, true), slidingMax(g.spanPow[from:to], n, false)
-			if em > loudRatio*g.gain2*maxEr || micPow > loudRatio*g.gain2*maxPow+1e-6*float32(n) {
-				g.score = 0
-				return 0
-			}
+		if maxEr, maxPow := g.near(start, lo, n); maxEr > 0 &&
+			(em > loudRatio*g.gain2*maxEr || micPow > loudRatio*g.gain2*maxPow+1e-6*float32(n)) {
+			g.score = 0
+			return 0
 		}
 	}
 	if em < 1e-6*float32(n) {
@@ -220,7 +235,7 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 		at := int(start - g.delay - lo)
 		local, localAt, localEr := g.search(em, max(at-trackSpan, 0), min(at+trackSpan, len(g.span)-n))
 		score = local
-		if local >= g.threshold {
+		if local >= acquireNCC {
 			g.follow(start-(lo+int64(localAt)), local*local*em/localEr, false)
 		}
 		if best >= acquireNCC && best > local+0.15 {
@@ -234,6 +249,17 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 	}
 	g.score = score
 	return score
+}
+
+// near returns the largest reference energies, in the guard band and in
+// the full band, of an n-sample window around the tracked delay.
+func (g *echoGuard) near(start, lo int64, n int) (band, full float32) {
+	at := int(start - g.delay - lo)
+	from, to := max(at-nearSpan, 0), min(at+nearSpan+n, len(g.span))
+	if to-from < n {
+		return 0, 0
+	}
+	return slidingMax(g.span[from:to], n, true), slidingMax(g.spanPow[from:to], n, false)
 }
 
 // slidingMax returns the largest sum over n consecutive values of x (of
