@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,19 +57,6 @@ type step struct {
 	Why      string  `json:"why,omitempty"`
 }
 
-// Environment of the child processes.
-const (
-	envChild   = "HARK_BENCH_CHILD"    // the child's job
-	envSpeech  = "HARK_BENCH_SPEECH"   // the speech clip directory
-	envReplyMs = "HARK_BENCH_REPLY_MS" // the length of the cached reply
-)
-
-// Child jobs.
-const (
-	childCapacity     = "capacity"
-	childScalarSilero = "scalar-silero"
-)
-
 // capChild is the running capacity child process.
 type capChild struct {
 	cmd   *exec.Cmd
@@ -83,17 +68,12 @@ type capChild struct {
 }
 
 // startCapacityChild starts this program as the capacity server with
-// GOMAXPROCS=1, pinned to cpu: the exec happens on a locked OS thread whose
-// affinity is that CPU, and a child inherits its parent thread's affinity.
+// GOMAXPROCS=1, pinned to cpu (see startPinned).
 func startCapacityChild(cfg config, cpu int) (*capChild, error) {
-	exe, err := os.Executable()
+	cmd, err := childCommand(cfg, childCapacity, envReplyMs+"="+strconv.Itoa(int(cfg.replyLen/time.Millisecond)))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", envChild+"="+childCapacity, envSpeech+"="+cfg.speechDir,
-		envReplyMs+"="+strconv.Itoa(int(cfg.replyLen/time.Millisecond)))
-	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -102,32 +82,11 @@ func startCapacityChild(cfg config, cpu int) (*capChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	type started struct {
-		pinned, rt bool
-		err        error
+	pinned, rt, err := startPinned(cmd, cpu, cfg.realtime)
+	if err != nil {
+		return nil, err
 	}
-	ch := make(chan started, 1)
-	go func() {
-		// This thread is pinned for the exec and then discarded: a
-		// goroutine that exits while locked takes its thread with it.
-		runtime.LockOSThread()
-		var set unix.CPUSet
-		set.Set(cpu)
-		pinned := unix.SchedSetaffinity(0, &set) == nil
-		rt := false
-		if cfg.realtime {
-			// SCHED_FIFO makes the pinned CPU the server's whenever it
-			// has work, as a dedicated core would be; the kernel's RT
-			// throttling still leaves other processes 5%.
-			rt = unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: 10}, 0) == nil
-		}
-		ch <- started{pinned, rt, cmd.Start()}
-	}()
-	st := <-ch
-	if st.err != nil {
-		return nil, st.err
-	}
-	c := &capChild{cmd: cmd, stdin: stdin, pinned: st.pinned, realtime: st.rt}
+	c := &capChild{cmd: cmd, stdin: stdin, pinned: pinned, realtime: rt}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "ADDR ") {
 		c.stop()
@@ -430,22 +389,11 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	if err != nil {
 		return nil, err
 	}
-	var all unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &all); err != nil {
+	cpu, rest, err := childCPU()
+	if err != nil {
 		return nil, err
 	}
-	cpu := -1
-	for i := range 1024 {
-		if all.IsSet(i) {
-			cpu = i // the last CPU we may use
-		}
-	}
-	if cpu < 0 {
-		return nil, errors.New("bench: no CPU in the affinity set")
-	}
-	if all.Count() > 1 {
-		rest := all
-		rest.Clear(cpu)
+	if rest.Count() > 0 {
 		defer pinSelf(rest)()
 	}
 	child, err := startCapacityChild(cfg, cpu)

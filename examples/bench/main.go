@@ -11,12 +11,22 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/harkvoice/hark/vad/silero"
 )
 
+// benchTime is how long each run of a per-frame benchmark lasts.
+const benchTime = "300ms"
+
 func main() {
+	// testing.Benchmark reads the testing package's flags.
+	testing.Init()
+	if err := flag.Set("test.benchtime", benchTime); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	if job := os.Getenv(envChild); job != "" {
 		if err := runChild(context.Background(), job, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
@@ -81,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.capBudget, "cap-budget", 150*time.Second, "capacity: stop bisecting after this long")
 	fs.DurationVar(&cfg.capWarmup, "cap-warmup", 3*time.Second, "capacity: warm-up before each measured window")
 	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
-	fs.BoolVar(&cfg.realtime, "realtime", true, "capacity: run the server with SCHED_FIFO on its CPU, as on a dedicated core")
+	fs.BoolVar(&cfg.realtime, "realtime", true, "run the capacity server and the per-frame benchmarks with SCHED_FIFO on their CPU, as on a dedicated core")
 	engines := fs.String("engines", "offline,openai", "voice-to-voice engine sets: offline, openai (openaitest)")
 	fs.BoolVar(&cfg.verbose, "v", false, "print the session events of every barge-in trial and voice-to-voice turn")
 	if err := fs.Parse(args); err != nil {
@@ -141,7 +151,7 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 		return nil
 	}
 	if err := section(secFrame, "per-frame costs", func() (err error) {
-		rep.Frame, err = runFrameCosts(ctx, cfg, w, progress)
+		rep.Frame, err = runFrameCosts(ctx, cfg, progress)
 		return err
 	}); err != nil {
 		return err
@@ -175,6 +185,11 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 
 // runChild runs a child process's job, named by the environment.
 func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer) error {
+	if bt := os.Getenv(envBench); bt != "" {
+		if err := flag.Set("test.benchtime", bt); err != nil {
+			return err
+		}
+	}
 	cfg := config{speechDir: os.Getenv(envSpeech)}
 	if cfg.speechDir == "" {
 		cfg.speechDir = "testdata/speech"
@@ -187,6 +202,8 @@ func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer
 		}
 		cfg.replyLen = time.Duration(ms) * time.Millisecond
 		return capacityChild(ctx, cfg, stdin, stdout)
+	case childFrame:
+		return frameChild(cfg, stdout)
 	case childScalarSilero:
 		return scalarSileroChild(cfg, stdout)
 	}

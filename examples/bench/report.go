@@ -231,8 +231,9 @@ func (r *report) markdown(cfg config) string {
 		for _, f := range r.Frame {
 			p("| %s | %s | %.0f | %d | %.2f%% |\n", f.Name, f.Frame, f.NsPerOp, f.AllocsOp, f.CorePct)
 		}
-		p("\nHow measured: `testing.Benchmark` inside the program on flite speech; the scalar Silero row runs in a child ")
-		p("process with `GODEBUG=cpu.avx2=off`, which makes the model use its portable Go kernels.\n\n")
+		p("\nHow measured: `testing.Benchmark` on flite speech, the fastest of %d runs of %s each, in a child process with ", benchRuns, benchTime)
+		p("GOMAXPROCS=1 pinned to one CPU (with SCHED_FIFO where allowed, as for the capacity server); the scalar Silero row ")
+		p("runs in another such child with `GODEBUG=cpu.avx2=off`, which makes the model use its portable Go kernels.\n\n")
 	}
 	p("## Reproduce\n\n```\nmake bench          # or: go run ./examples/bench -h\n```\n")
 	return b.String()
