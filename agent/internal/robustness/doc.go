@@ -16,7 +16,7 @@
 //     and several times that with it, which on a 2-core machine with 100
 //     sessions would test the CPU rather than Hark. To keep the devices'
 //     own cost small, their audio is encoded once and sent in 400 ms
-//     messages (Opus as 20 ms packets). Skipped with -short.
+//     messages (Opus as 40 ms packets). Skipped with -short.
 //   - Provider faults in the middle of a turn, through agent/provider/openai
 //     against its in-process fake server (openaitest): a chat stream that
 //     times out before its first byte, answers 5xx, or breaks off mid-stream;

@@ -246,13 +246,17 @@ func newDeviceAudio(encoding string, rate int) (*deviceAudio, error) {
 	return &deviceAudio{enc: enc}, nil
 }
 
+// opusPacket is the duration of the Opus packets devices send.
+const opusPacket = 40 * time.Millisecond
+
 // messages returns the binary messages for samples: one for pcm16, one
-// Opus packet per 20 ms for opus (len(samples) must be a multiple of 20 ms).
+// Opus packet per opusPacket for opus (len(samples) must be a multiple of
+// it).
 func (a *deviceAudio) messages(samples []int16, rate int) ([][]byte, error) {
 	if a.enc == nil {
 		return [][]byte{pcmBytes(samples)}, nil
 	}
-	n := rate / 50
+	n := rate * int(opusPacket/time.Millisecond) / 1000
 	var out [][]byte
 	for i := 0; i+n <= len(samples); i += n {
 		pkt, err := a.enc.Encode(samples[i:i+n], nil)
