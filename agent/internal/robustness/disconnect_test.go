@@ -41,8 +41,9 @@ var disconnectStages = []string{stageSpeech, stageSTT, stageLLM, stageTTS, stage
 
 // Ways a client goes away.
 const (
-	modeDrop = "drop" // the TCP connection is cut, no close frame
-	modeBye  = "bye"  // the protocol's own goodbye: a device bye, a Twilio stop
+	modeDrop  = "drop"  // the TCP connection is cut, no close frame
+	modeClose = "close" // a WebSocket close frame, no goodbye message
+	modeBye   = "bye"   // the protocol's own goodbye: a device bye, a Twilio stop
 )
 
 // script is one session's providers: at its stage they signal hit and
@@ -242,8 +243,12 @@ func (c *caller) startMic(rate int, encode func(chunk int, samples []int16) (int
 func (c *caller) leave(mode string) error {
 	close(c.stop)
 	<-c.micDone
-	if mode == modeDrop {
+	switch mode {
+	case modeDrop:
 		c.drop()
+		return nil
+	case modeClose:
+		c.closeNormally()
 		return nil
 	}
 	var err error
@@ -380,7 +385,7 @@ func TestDisconnect(t *testing.T) {
 		defer wg.Wait()
 		for _, ts := range servers {
 			for _, stage := range disconnectStages {
-				for _, mode := range []string{modeDrop, modeBye} {
+				for _, mode := range []string{modeDrop, modeClose, modeBye} {
 					id := fmt.Sprintf("%s-%s-%s", ts.name, stage, mode)
 					wg.Go(func() {
 						t.Run(id, func(t *testing.T) {
@@ -406,6 +411,23 @@ func TestDisconnect(t *testing.T) {
 						})
 					})
 				}
+			}
+		}
+	})
+	// Clients that go away before their session starts.
+	t.Run("handshake", func(t *testing.T) {
+		for _, ts := range servers {
+			for _, first := range []string{"", `{"type":"hel`, `{"event":"connected","protocol":"Call","version":"1.0.0"}`} {
+				cl, err := dialClient(waitCtx(t, 10*time.Second), ts.url+"/?stage=none&id=handshake", "type")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first != "" {
+					if err := cl.write(websocket.TextMessage, []byte(first)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cl.drop()
 			}
 		}
 	})
