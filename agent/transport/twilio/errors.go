@@ -17,3 +17,10 @@ var (
 	// ErrNoStart reports a stream that did not start in time.
 	ErrNoStart = errors.New("twilio: no start message")
 )
+
+// Reasons a session's context ends without an error of its own: the session
+// returned, or the stream ended and the session did not notice in time.
+var (
+	errSessionEnded = errors.New("twilio: session ended")
+	errGone         = errors.New("twilio: stream ended")
+)

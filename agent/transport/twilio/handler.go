@@ -199,7 +199,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.sess = sess
 	c.log.Info("call connected", "parameters", len(start.CustomParameters))
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancelCause(r.Context())
 	var wg sync.WaitGroup
 	readDone := make(chan struct{})
 	wg.Add(1)
@@ -211,8 +211,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer close(readDone)
 		c.readLoop()
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		endWhenGone(ctx, cancel, c.done)
+	}()
 	runErr := sess.Run(ctx)
-	cancel()
+	cancel(errSessionEnded)
 	wg.Wait()
 	select {
 	case <-readDone:
@@ -221,7 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = ws.Close()
 	<-readDone
 	switch {
-	case runErr != nil && !errors.Is(runErr, context.Canceled):
+	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errGone):
 		c.log.Error("call ended", "err", runErr)
 	case c.err != nil:
 		c.log.Info("call ended", "reason", c.err)
@@ -268,4 +273,26 @@ func (h *Handler) closeWith(ws *websocket.Conn, code int, reason string) {
 		reason = reason[:n]
 	}
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(h.cfg.writeTimeout))
+}
+
+// grace is how long a session may take to notice, by itself, that its
+// connection ended before its context is cancelled.
+const grace = 2 * time.Second
+
+// endWhenGone cancels ctx with errGone once done has been closed for
+// grace: a session busy elsewhere (a slow LLM call) still ends when the
+// caller hangs up. It returns when ctx is done.
+func endWhenGone(ctx context.Context, cancel context.CancelCauseFunc, done <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-done:
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+		cancel(errGone)
+	}
 }

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -321,5 +322,63 @@ func TestMediaMessage(t *testing.T) {
 	}
 	if err := c.WriteAudio(t.Context(), pcm.Frame{Format: pcm.Mono16k, Samples: samples}); !errors.Is(err, pcm.ErrFormat) {
 		t.Fatalf("16 kHz frame: err %v", err)
+	}
+}
+
+// TestTwilioTracks checks that only the caller's (inbound) audio reaches
+// the session when Twilio streams both tracks.
+func TestTwilioTracks(t *testing.T) {
+	c := benchConn()
+	loud := make([]int16, 160)
+	for i := range loud {
+		loud[i] = 8000
+	}
+	for _, track := range []string{"outbound", "inbound", ""} {
+		m := Message{Event: EventMedia, Media: &Media{Track: track, Timestamp: "40",
+			Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, loud))}}
+		if err := c.handle(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.frames) != 1 {
+		t.Fatalf("%d frames queued, want 1 (the inbound track; the buffer holds one)", len(c.frames))
+	}
+	if fr := <-c.frames; fr.Timestamp != 40*time.Millisecond || len(fr.Samples) != 160 || fr.Format != pcm.Mono8k {
+		t.Fatalf("frame %v %d %v", fr.Timestamp, len(fr.Samples), fr.Format)
+	}
+}
+
+// idleSession never reads audio, as a session stuck in a slow call.
+type idleSession struct {
+	fakeSession
+	ended chan error
+}
+
+func (s *idleSession) Run(ctx context.Context) error {
+	<-ctx.Done()
+	s.ended <- context.Cause(ctx)
+	return context.Cause(ctx)
+}
+
+// TestTwilioHangup: a session busy elsewhere still ends when the caller
+// hangs up.
+func TestTwilioHangup(t *testing.T) {
+	idle := &idleSession{ended: make(chan error, 1)}
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return idle, nil }, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	c.start(nil)
+	c.send(Message{Event: EventStop, Stop: &Stop{CallSid: "CA0001"}})
+	select {
+	case err := <-idle.ended:
+		if !errors.Is(err, errGone) {
+			t.Fatalf("session context ended with %v", err)
+		}
+	case <-time.After(grace + 5*time.Second):
+		t.Fatal("the session outlived the call")
 	}
 }

@@ -18,10 +18,12 @@ var (
 )
 
 // Reasons a connection ends without a protocol error: the session ended
-// (close 1000), or the server's context was cancelled (close 1001).
+// (close 1000), the server's context was cancelled (close 1001), or the
+// device went away and the session did not notice in time.
 var (
 	errSessionEnded = errors.New("websocket: session ended")
 	errShutdown     = errors.New("websocket: server shutting down")
+	errGone         = errors.New("websocket: device gone")
 )
 
 // Error codes carried in the "code" field of server "error" messages.

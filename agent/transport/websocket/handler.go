@@ -287,6 +287,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer close(readDone)
 		c.readLoop()
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		endWhenGone(ctx, cancel, c.done)
+	}()
 	runErr := sess.Run(ctx)
 	if runErr != nil && ctx.Err() == nil {
 		// The session failed on its own: tell the device before closing.
@@ -301,7 +306,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = ws.Close()
 	<-readDone
 	switch {
-	case runErr != nil && !errors.Is(runErr, context.Canceled):
+	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errGone):
 		c.log.Error("session ended", "err", runErr)
 	case c.err != nil:
 		c.log.Info("device disconnected", "reason", c.err)
@@ -439,4 +444,26 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
+}
+
+// grace is how long a session may take to notice, by itself, that its
+// connection ended before its context is cancelled.
+const grace = 2 * time.Second
+
+// endWhenGone cancels ctx with errGone once done has been closed for
+// grace: a session busy elsewhere (a slow LLM call) still ends when the
+// device goes away. It returns when ctx is done.
+func endWhenGone(ctx context.Context, cancel context.CancelCauseFunc, done <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-done:
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+		cancel(errGone)
+	}
 }

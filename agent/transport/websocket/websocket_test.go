@@ -436,3 +436,60 @@ func TestDeviceSessionError(t *testing.T) {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
+
+// idleSession never reads audio, as a session stuck in a slow call.
+type idleSession struct {
+	fakeSession
+	ended chan error
+}
+
+func (s *idleSession) Run(ctx context.Context) error {
+	<-ctx.Done()
+	s.ended <- context.Cause(ctx)
+	return context.Cause(ctx)
+}
+
+// TestDeviceOverrun fills the input queue of a session that reads nothing:
+// the device hears about the dropped audio; and when the device goes away,
+// the session still ends.
+func TestDeviceOverrun(t *testing.T) {
+	idle := &idleSession{ended: make(chan error, 1)}
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return idle, nil },
+		WithLogger(discardLogger()), WithRateLimit(10000, 10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	for range inQueue + 1 {
+		d.sendBinary(make([]byte, 640))
+	}
+	if code := d.expectError(); code != CodeOverrun {
+		t.Fatalf("code %q", code)
+	}
+	d.ws.Close()
+	select {
+	case err := <-idle.ended:
+		if !errors.Is(err, errGone) {
+			t.Fatalf("session context ended with %v", err)
+		}
+	case <-time.After(grace + 5*time.Second):
+		t.Fatal("the session outlived its device")
+	}
+}
+
+// TestDeviceHugeMessage sends a message over four times the limit: the
+// server closes with 1009.
+func TestDeviceHugeMessage(t *testing.T) {
+	url, _ := serve(t, WithMaxMessageBytes(1024))
+	d := dial(t, url)
+	d.sendJSON(hello(EncodingPCM16, 16000))
+	d.expect(TypeHello)
+	_ = d.write(websocket.BinaryMessage, make([]byte, 5000))
+	if ce := d.closed(); ce.Code != websocket.CloseMessageTooBig {
+		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
