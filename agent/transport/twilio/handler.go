@@ -131,7 +131,10 @@ type Handler struct {
 
 // NewHandler returns a handler that runs newSession's session for every
 // stream Twilio opens. Mount it on the path of the TwiML stream URL
-// ("/twilio/stream" by default). The session's context is the request's.
+// ("/twilio/stream" by default). The session's context is the request's
+// (cancel http.Server.BaseContext's context to end calls on shutdown). When
+// the stream ends, ReadAudio returns io.EOF; a session that has not returned
+// 2 s later has its context cancelled.
 func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if newSession == nil {
 		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)

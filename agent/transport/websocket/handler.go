@@ -199,7 +199,9 @@ type Handler struct {
 // NewHandler returns a handler that runs newSession's session for every
 // device that connects and sends a valid hello. Mount it on a path such as
 // "/device". The session's context is the request's: cancel
-// http.Server.BaseContext's context to end sessions on shutdown.
+// http.Server.BaseContext's context to end sessions on shutdown (devices get
+// close code 1001). When the device goes away, ReadAudio returns io.EOF; a
+// session that has not returned 2 s later has its context cancelled.
 func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if newSession == nil {
 		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)
