@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/harkvoice/hark/codecs/pcm"
@@ -73,7 +74,8 @@ const speechRate = 14
 
 // Heard returns the words of the chunk the listener heard: all of them when
 // the chunk played to the end, otherwise the whole words that fit in the
-// fraction of its audio that played (estimated by position).
+// fraction of its audio that played (estimated by position). rate is the
+// number of samples (all channels) per second of the chunk's audio.
 func (r ChunkRecord) Heard(rate int) string {
 	if r.HeardSamples <= 0 || r.Text == "" {
 		return ""
@@ -88,20 +90,17 @@ func (r ChunkRecord) Heard(rate int) string {
 	runes := []rune(r.Text)
 	cut := len(runes) * r.HeardSamples / total
 	head := string(runes[:cut])
-	if cut < len(runes) && !isSpace(runes[cut]) {
+	if cut < len(runes) && !unicode.IsSpace(runes[cut]) {
 		// Keep whole words only, unless the text has no spaces (Chinese,
 		// Japanese), where every character is a word.
-		if i := strings.LastIndexFunc(head, isSpaceRune); i >= 0 {
+		if i := strings.LastIndexFunc(head, unicode.IsSpace); i >= 0 {
 			head = head[:i]
-		} else if strings.ContainsFunc(r.Text, isSpaceRune) {
+		} else if strings.ContainsFunc(r.Text, unicode.IsSpace) {
 			head = ""
 		}
 	}
 	return strings.TrimSpace(head)
 }
-
-func isSpace(r rune) bool     { return r == ' ' || r == '\t' || r == '\n' }
-func isSpaceRune(r rune) bool { return isSpace(r) }
 
 // PlayoutEventType tells what the playout did.
 type PlayoutEventType int
