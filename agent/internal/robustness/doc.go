@@ -26,8 +26,13 @@
 //   - Disconnects at every stage of a turn (during user speech, after the end
 //     of turn before the transcript, during the LLM stream, during TTS,
 //     mid-playout, during a tool call, during a paused barge-in), over the
-//     device WebSocket and over Twilio: Run must return, the handler must
-//     serve the next client, and nothing may be left behind.
+//     device WebSocket and over Twilio, by cutting the TCP connection, by a
+//     bare close frame or by the protocol's goodbye (device bye, Twilio
+//     stop), and during the handshake: Run must return nil, a running tool
+//     call must be cancelled, every handler must return, the handler must
+//     serve the next client a whole turn, and nothing may be left behind.
+//     TestHangUpMidReply pins down the common case deterministically: a
+//     client that hangs up while the agent speaks ends the call normally.
 //
 // Every test ends with go.uber.org/goleak's VerifyNone once everything is
 // closed. The fuzz targets of the two wire protocols live next to their
