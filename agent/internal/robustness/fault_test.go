@@ -62,6 +62,13 @@ func TestProviderFaults(t *testing.T) {
 			r.ChunkDelay = 5 * time.Second
 			s.Chat(r)
 		}},
+		{"chat drop mid tool call", "llm", func(s *openaitest.Server) {
+			s.Chat(openaitest.ChatReply{
+				ToolCalls:    []openaitest.ToolCall{{Name: "check_timer", Arguments: `{"minutes": 5, "label": "tea"}`}},
+				FragmentSize: 4,
+				Fault:        openaitest.Fault{Drop: true, DropAfter: 3},
+			})
+		}},
 		{"speech 5xx", "tts", func(s *openaitest.Server) {
 			s.Speech(openaitest.SpeechReply{Fault: openaitest.Fault{Status: http.StatusInternalServerError}})
 		}},
