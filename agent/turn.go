@@ -244,15 +244,22 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	if !u.active || u.speaking || u.closing || u.seq == 0 {
 		return
 	}
+	// Speech that paused a reply is settled as soon as it ends: the reply
+	// resumes sooner, and words that follow start a turn of their own.
+	paused := u.barge && l.barge != nil
+	eot := l.s.endOfTurn
+	if paused {
+		eot = 0
+	}
 	silence := l.samplesDur(l.micPos - u.speechEnd)
-	if silence < l.s.endOfTurn {
+	if silence < eot {
 		return
 	}
 	if u.result == nil || u.resultN != u.target {
 		return // wait for the transcript: it may end in a number
 	}
-	hold := l.s.endOfTurn
-	if lang := u.result.Language; u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
+	hold := eot
+	if lang := u.result.Language; !paused && u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
 		hold += l.s.numberHold
 	}
 	if silence < hold {
