@@ -202,6 +202,9 @@ type caller struct {
 	queue     []int16
 	stop      chan struct{}
 	micDone   chan struct{}
+	// answer, when set, is called by the microphone goroutine with every
+	// message received, and returns a message to send back (or nil).
+	answer func(message) []byte
 }
 
 // say queues speech for the microphone.
@@ -235,8 +238,26 @@ func (c *caller) startMic(rate int, encode func(chunk int, samples []int16) (int
 			if c.write(kind, b) != nil {
 				return
 			}
+			if c.answer != nil && !c.answerAll() {
+				return
+			}
 		}
 	}()
+}
+
+// answerAll answers the messages received so far; it reports false when a
+// write failed.
+func (c *caller) answerAll() bool {
+	for {
+		select {
+		case m := <-c.msgs:
+			if b := c.answer(m); b != nil && c.write(websocket.TextMessage, b) != nil {
+				return false
+			}
+		default:
+			return true
+		}
+	}
 }
 
 // leave ends the call the given way and stops the microphone.
@@ -295,7 +316,19 @@ func dialTwilio(ctx context.Context, url string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &caller{client: cl, transport: "twilio"}
+	// Like Twilio, the caller echoes each mark once the audio before it has
+	// played; here at once, since the test does not play it.
+	c := &caller{client: cl, transport: "twilio", answer: func(m message) []byte {
+		if m.typ != twilio.EventMark {
+			return nil
+		}
+		var in twilio.Message
+		if json.Unmarshal(m.data, &in) != nil || in.Mark == nil {
+			return nil
+		}
+		b, _ := json.Marshal(twilio.Message{Event: twilio.EventMark, StreamSid: "MZ1", Mark: in.Mark})
+		return b
+	}}
 	err = c.writeJSON(twilio.Message{Event: twilio.EventConnected, Protocol: "Call", Version: "1.0.0"})
 	if err == nil {
 		err = c.writeJSON(twilio.Message{Event: twilio.EventStart, SequenceNumber: "1", StreamSid: "MZ1", Start: &twilio.Start{
