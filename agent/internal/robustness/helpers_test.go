@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +44,9 @@ func clip(t testing.TB, name string, rate int) []int16 {
 	}
 	return r.Process(nil, fr.Samples)
 }
+
+// discard is the handlers' logger: the tests check behaviour, not logs.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // energyVAD is the session's voice-activity model in these tests.
 func energyVAD() (vad.Model, error) { return energy.New(16000) }

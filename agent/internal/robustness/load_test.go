@@ -2,6 +2,7 @@ package robustness
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -229,7 +230,7 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 		return res, fmt.Errorf("server hello: %q %v", m.data, err)
 	}
 	var hello ws.ServerHello
-	if err := jsonUnmarshal(m.data, &hello); err != nil {
+	if err := json.Unmarshal(m.data, &hello); err != nil {
 		return res, err
 	}
 	server := reg.get(hello.Session)
@@ -270,7 +271,7 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 				return res, fmt.Errorf("server error message %s", m.data)
 			case string(agent.EventState):
 				var ev agent.Event
-				if err := jsonUnmarshal(m.data, &ev); err != nil {
+				if err := json.Unmarshal(m.data, &ev); err != nil {
 					return res, err
 				}
 				lastState = string(ev.State)
