@@ -129,7 +129,8 @@ type client struct {
 	writeMu sync.Mutex
 }
 
-// typeField is the JSON key naming a message's type.
+// dialClient connects to url; typeField is the JSON key that names a
+// message's type ("type" for devices, "event" for Twilio).
 func dialClient(ctx context.Context, url, typeField string) (*client, error) {
 	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
