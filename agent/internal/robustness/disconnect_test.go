@@ -402,12 +402,11 @@ func (ts *transportServer) call(t *testing.T, id, stage string) (*caller, served
 }
 
 // TestDisconnect makes a client go away at every stage of a turn, over the
-// device WebSocket and over Twilio, cutting the connection, closing the
-// WebSocket or saying
-// goodbye. Each session's Run must return nil promptly, a blocked tool
-// call must be cancelled, each handler must return, and afterwards the same
-// handler must serve a new client a whole turn; nothing may be left
-// behind.
+// device WebSocket and over Twilio, by cutting the connection, closing the
+// WebSocket or saying goodbye, and during the handshake. Each session's Run
+// must return nil promptly, a blocked tool call must be cancelled, each
+// handler must return, and afterwards the same handler must serve a new
+// client a whole turn; nothing may be left behind.
 func TestDisconnect(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the servers close
 	servers := newTransportServers(t)
