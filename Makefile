@@ -18,9 +18,15 @@ check:
 	@echo "[test] gofmt"; test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	@echo "[test] go vet"; $(GO) vet ./...
 
+# The robustness package (100 concurrent sessions in real time) runs on its
+# own after the rest, so other packages' tests do not starve it of CPU.
+ROBUST := ./agent/internal/robustness
+
 test: deps check
 	@echo "[test] go test -race"
-	$(GO) test -race -timeout 30m ./...
+	$(GO) test -race -timeout 30m $$($(GO) list ./... | grep -v '/agent/internal/robustness$$')
+	@echo "[test] go test -race $(ROBUST)"
+	$(GO) test -race -timeout 10m $(ROBUST)
 	@$(MAKE) --no-print-directory fuzz
 
 # Short runs of every fuzz target (seed corpora run in `go test` already).

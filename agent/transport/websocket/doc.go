@@ -34,7 +34,7 @@
 //
 //	{"type":"hello","version":1,"session":"5f0c…","audio":{"encoding":"pcm16",
 //	 "sample_rate":16000,"channels":1,"frame_ms":20},
-//	 "limits":{"max_message_bytes":1048576,"max_messages_per_second":200,"burst":100}}
+//	 "limits":{"max_message_bytes":1048576,"max_messages_per_second":200,"burst":250}}
 //
 // 3. Then, both ways at once: the device streams microphone audio as binary
 // messages of any length (20 ms is typical) and the server streams the

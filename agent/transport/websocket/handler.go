@@ -107,8 +107,9 @@ func WithMaxMessageBytes(n int) Option {
 }
 
 // WithRateLimit sets the sustained message rate and burst a device may use
-// (default 200 per second, burst 100). Messages over it are discarded with a
-// "rate_limited" error.
+// (default 200 per second, burst 250: five seconds of 20 ms packets, so a
+// device catching up after a network or server stall is not refused).
+// Messages over it are discarded with a "rate_limited" error.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) error {
 		if perSecond <= 0 || burst < 1 {
@@ -217,7 +218,7 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 		c.maxMessage = 1 << 20
 	}
 	if c.rate == 0 {
-		c.rate, c.burst = 200, 100
+		c.rate, c.burst = 200, 250
 	}
 	if c.errRate == 0 {
 		c.errRate, c.errBurst = 10, 50
