@@ -88,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.replyLen, "reply", 3500*time.Millisecond, "capacity: length of the cached spoken reply")
 	fs.IntVar(&cfg.memSessions, "mem-sessions", 32, "capacity: sessions used to measure memory")
 	fs.IntVar(&cfg.capStart, "cap-start", 16, "capacity: first session count tried (doubled until one fails)")
-	fs.DurationVar(&cfg.capBudget, "cap-budget", 150*time.Second, "capacity: stop bisecting after this long")
+	fs.DurationVar(&cfg.capBudget, "cap-budget", 165*time.Second, "capacity: stop bisecting after this long")
 	fs.DurationVar(&cfg.capWarmup, "cap-warmup", 3*time.Second, "capacity: warm-up before each measured window")
 	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
 	fs.BoolVar(&cfg.realtime, "realtime", true, "run the capacity server and the per-frame benchmarks with SCHED_FIFO on their CPU, as on a dedicated core")
