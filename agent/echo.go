@@ -106,6 +106,9 @@ type echoGuard struct {
 	score   float32 // verdict on the previous window
 	delay   int64   // echo delay found last, in guard samples
 	gain2   float32 // in-band echo energy gain at that delay
+	// A delay seen once, waiting for a second window to confirm it.
+	candidate bool
+	candDelay int64
 }
 
 func newEchoGuard(cfg EchoGuard) *echoGuard {
@@ -196,7 +199,7 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 	start := g.micPos - int64(n-len(g.prev))
 	g.micPos += int64(len(g.prev))
 	if len(g.prev) == 0 || g.lastActive == 0 || start-g.lastActive > int64(g.maxLag) {
-		g.score, g.gain2 = 0, 0
+		g.score, g.gain2, g.candidate = 0, 0, false
 		return 0 // the agent has not spoken within the echo path
 	}
 	var em float32
@@ -244,8 +247,16 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 			score = best
 		}
 	} else if best >= acquireNCC {
-		g.follow(start-(lo+int64(bestAt)), best*best*em/bestEr, true)
-		score = best
+		// Acquire on two windows running that agree on the delay: one
+		// strong match can be chance (the onset of the user's speech).
+		delay := start - (lo + int64(bestAt))
+		if g.candidate && abs64(delay-g.candDelay) <= trackSpan {
+			g.follow(delay, best*best*em/bestEr, true)
+			score = best
+		}
+		g.candidate, g.candDelay = true, delay
+	} else {
+		g.candidate = false
 	}
 	g.score = score
 	return score
@@ -260,6 +271,13 @@ func (g *echoGuard) near(start, lo int64, n int) (band, full float32) {
 		return 0, 0
 	}
 	return slidingMax(g.span[from:to], n, true), slidingMax(g.spanPow[from:to], n, false)
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // slidingMax returns the largest sum over n consecutive values of x (of
