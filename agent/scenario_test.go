@@ -180,7 +180,7 @@ func runScenario(t *testing.T, sc scenario, w *silero.Weights, reply, mic []int1
 		on, _ := tr.Delivered(at + int64(start+onset))
 		delay := last.Add(20 * time.Millisecond).Sub(on)
 		t.Logf("onset to silence %v (session: onset %v, confirm %v)", delay, cancelEv.OnsetToSilence, cancelEv.ConfirmToSilence)
-		if delay > 250*time.Millisecond {
+		if delay > 400*time.Millisecond {
 			t.Errorf("onset to silence %v", delay)
 		}
 	case "no_bargein":
