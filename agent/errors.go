@@ -30,6 +30,7 @@ type StageError struct {
 	Err   error
 }
 
+// Error describes the failure.
 func (e *StageError) Error() string { return fmt.Sprintf("agent: %s: %v", e.Stage, e.Err) }
 
 // Unwrap returns the provider's error.
@@ -41,6 +42,7 @@ type HandoffError struct {
 	Reason string
 }
 
+// Error describes the handoff.
 func (e *HandoffError) Error() string { return "agent: handoff to a human: " + e.Reason }
 
 // Unwrap returns ErrHandoff.

@@ -33,6 +33,7 @@ const (
 	PresetSmartSpeaker
 )
 
+// String returns the preset's name as configuration files spell it.
 func (p Preset) String() string {
 	switch p {
 	case PresetDefault:
