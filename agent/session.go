@@ -196,6 +196,30 @@ type (
 	endMsg struct{ err error }
 )
 
+// speaker is the playout's sink: the transport, whose write errors do not
+// stop the clock (a peer that has gone is noticed by ReadAudio); the first
+// error of a run of failures is reported to the session loop.
+type speaker struct {
+	tr     Transport
+	in     *inbox
+	failed atomic.Bool
+}
+
+// speakerFailed reports a failing WriteAudio.
+type speakerFailed struct{ err error }
+
+// WriteAudio implements pipeline.Sink.
+func (sp *speaker) WriteAudio(ctx context.Context, fr pcm.Frame) error {
+	err := sp.tr.WriteAudio(ctx, fr)
+	switch {
+	case err == nil:
+		sp.failed.Store(false)
+	case ctx.Err() == nil && !sp.failed.Swap(true):
+		sp.in.put(false, speakerFailed{err: err})
+	}
+	return nil
+}
+
 // Run drives the conversation until ctx is done (returning its cause) or the
 // transport's ReadAudio returns io.EOF (returning nil). It leaves no
 // goroutine behind.
@@ -232,7 +256,7 @@ func (s *Session) Run(ctx context.Context) error {
 	if s.marker != nil {
 		popts = append(popts, pipeline.WithMarker(s.marker))
 	}
-	l.play, err = pipeline.NewPlayout(s.tr, s.tr.OutputFormat(), &l.gens, popts...)
+	l.play, err = pipeline.NewPlayout(&speaker{tr: s.tr, in: s.in}, s.tr.OutputFormat(), &l.gens, popts...)
 	if err != nil {
 		return err
 	}
@@ -314,6 +338,8 @@ func (l *loop) handle(ctx context.Context, m any) (bool, error) {
 			return true, context.Cause(ctx)
 		}
 		return true, m.err
+	case speakerFailed:
+		l.emitError("transport", m.err)
 	case sttMsg:
 		l.onSTT(ctx, m)
 	case replyMsg:

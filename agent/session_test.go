@@ -162,3 +162,32 @@ func TestRunConcurrent(t *testing.T) {
 		r.stop()
 	})
 }
+
+// failingWrites is a transport whose speaker fails.
+type failingWrites struct{ *agenttest.Transport }
+
+func (failingWrites) WriteAudio(context.Context, pcm.Frame) error { return errors.New("peer gone") }
+
+func TestWriteErrorsDoNotEndRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := failingWrites{agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)}
+		s, err := agent.New(tr, agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(agenttest.NewLLM(agenttest.Text("Hello there."))),
+			agent.WithTTS(&agenttest.TTS{}), agent.WithVAD(agenttest.NewLevelModel()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		s.SendText("hi")
+		if _, _, err := tr.WaitEvent(t.Context(), 0, is(agent.EventError)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tr.WaitEvent(t.Context(), 0, is(agent.EventAgentDone)); err != nil {
+			t.Fatal(err)
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v, want nil after the microphone ended", err)
+		}
+	})
+}
