@@ -168,9 +168,11 @@ func (g *echoGuard) reference(fr pcm.Frame) {
 // tracked within trackSpan of it, where chance correlation stays low.
 const (
 	acquireNCC = 0.5
-	trackSpan  = 8   // guard samples (2 ms) either side of the tracked delay
-	nearSpan   = 100 // guard samples (25 ms) of delay drift the double-talk test allows
-	loudRatio  = 6   // mic energy above the echo's expected energy: double talk
+	trackSpan  = 8    // guard samples (2 ms) either side of the tracked delay
+	nearSpan   = 100  // guard samples (25 ms) of delay drift the double-talk test allows
+	tailSpan   = 2000 // guard samples (500 ms) of earlier reference whose reverberation may still arrive
+	tailDecay  = 400  // guard samples (100 ms) for the reverberation's energy to fall by 1/e
+	loudRatio  = 6    // mic energy above the echo's expected energy: double talk
 )
 
 // check scores one microphone window at 16 kHz and returns how likely it is
@@ -262,15 +264,35 @@ func (g *echoGuard) check(window []float32, rate int) float32 {
 	return score
 }
 
-// near returns the largest reference energies, in the guard band and in
-// the full band, of an n-sample window around the tracked delay.
+// near returns the energies the echo can have now, in the guard band and
+// in the full band: the largest n-sample reference energy around the
+// tracked delay, or earlier, weighted down by the time since (a room's
+// reverberation carries earlier sound for a while).
 func (g *echoGuard) near(start, lo int64, n int) (band, full float32) {
 	at := int(start - g.delay - lo)
-	from, to := max(at-nearSpan, 0), min(at+nearSpan+n, len(g.span))
+	from, to := max(at-tailSpan, 0), min(at+nearSpan+n, len(g.span))
 	if to-from < n {
 		return 0, 0
 	}
-	return slidingMax(g.span[from:to], n, true), slidingMax(g.spanPow[from:to], n, false)
+	var eb, ef float32
+	for _, v := range g.span[from : from+n] {
+		eb += v * v
+	}
+	for _, v := range g.spanPow[from : from+n] {
+		ef += v
+	}
+	for s := from; ; s++ {
+		w := float32(1)
+		if age := at - nearSpan - s; age > 0 {
+			w = float32(math.Exp(-float64(age) / tailDecay))
+		}
+		band, full = max(band, w*eb), max(full, w*ef)
+		if s+n >= to {
+			return band, full
+		}
+		eb = max(eb+g.span[s+n]*g.span[s+n]-g.span[s]*g.span[s], 0)
+		ef = max(ef+g.spanPow[s+n]-g.spanPow[s], 0)
+	}
 }
 
 func abs64(x int64) int64 {
