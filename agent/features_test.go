@@ -409,3 +409,38 @@ func TestNewValidates(t *testing.T) {
 		t.Errorf("nil transport: %v", err)
 	}
 }
+
+// deafStream recognises nothing while streaming, but hears "stop" when
+// asked about a whole utterance.
+type deafStream struct{ streamSTT }
+
+func (*deafStream) Transcribe(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
+	return pipeline.Transcript{Text: "stop", Final: true}, nil
+}
+
+func TestEmptyStreamingFinalIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+		sst := &deafStream{}
+		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(agenttest.NewLLM(agenttest.Text(longReply))),
+			agent.WithTTS(&agenttest.TTS{}), agent.WithVAD(agenttest.NewLevelModel()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		s.SendText("tell me")
+		if _, _, err := tr.WaitEvent(t.Context(), 0, is(agent.EventAgentText)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		tr.Play(agenttest.Speech(400*time.Millisecond, 16000, 3))
+		if _, _, err := tr.WaitEvent(t.Context(), 0, cancelled); err != nil {
+			t.Fatal(err)
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

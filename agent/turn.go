@@ -63,6 +63,7 @@ type userTurn struct {
 	final    bool // result is a final transcript, not a partial one
 	closing  bool // a streaming recogniser is producing its final result
 	polled   int  // len(audio) at the last partial result
+	retried  bool // a second recognition was asked for
 	sttFinal time.Time
 	barge    bool // the turn began by talking over a reply
 }
@@ -189,11 +190,26 @@ func (l *loop) transcribe(ctx context.Context) {
 		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, at: time.Now()})
 		return
 	}
-	if l.s.stt == nil {
-		return
+	if l.s.stt != nil {
+		l.recognise(ctx, l.s.stt)
 	}
+}
+
+// batchSTT returns a recogniser of whole utterances: the configured one, or
+// the streaming one when it can also do that.
+func (l *loop) batchSTT() pipeline.STT {
+	if l.s.stt != nil {
+		return l.s.stt
+	}
+	stt, _ := l.s.sstt.(pipeline.STT)
+	return stt
+}
+
+// recognise transcribes the turn so far with stt in the background.
+func (l *loop) recognise(ctx context.Context, stt pipeline.STT) {
+	u := &l.user
 	audio := pcm.Frame{Samples: append([]int16(nil), u.audio[:u.target]...), Format: pcm.Format{Rate: l.rate, Channels: 1}}
-	seq, n, lang, stt, timeout := u.seq, u.target, l.lang, l.s.stt, l.s.providerTimeout
+	seq, n, lang, timeout := u.seq, u.target, l.lang, l.s.providerTimeout
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -211,7 +227,11 @@ func (l *loop) transcribe(ctx context.Context) {
 func (l *loop) closeStream() {
 	if st := l.user.stream; st != nil {
 		l.user.stream = nil
-		go func() { _, _ = st.Close() }()
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			_, _ = st.Close()
+		}()
 	}
 }
 
@@ -229,6 +249,17 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 		l.lang = tr.Language
 	}
 	if u.closing {
+		if m.err == nil && strings.TrimSpace(tr.Text) == "" && u.barge && l.barge != nil && !u.retried {
+			// The streaming recogniser heard nothing in speech that paused
+			// a reply: ask again on the whole utterance, when possible.
+			if stt := l.batchSTT(); stt != nil {
+				u.retried = true
+				l.sttSeq++
+				u.seq = l.sttSeq
+				l.recognise(ctx, stt)
+				return
+			}
+		}
 		l.commit(ctx)
 		return
 	}
