@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/harkvoice/hark/codecs/resample"
@@ -34,6 +35,9 @@ type reply struct {
 type replyRecord struct {
 	mu   sync.Mutex
 	msgs []pipeline.Message
+	// frozen stops updates once a TTS failure has fixed the reply to what
+	// was spoken plus the fallback line.
+	frozen bool
 }
 
 func (r *replyRecord) add(m pipeline.Message) int {
@@ -46,7 +50,17 @@ func (r *replyRecord) add(m pipeline.Message) int {
 func (r *replyRecord) update(i int, f func(*pipeline.Message)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f(&r.msgs[i])
+	if !r.frozen {
+		f(&r.msgs[i])
+	}
+}
+
+// freeze sets message i's content and ignores later updates.
+func (r *replyRecord) freeze(i int, content string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs[i].Content = content
+	r.frozen = true
 }
 
 func (r *replyRecord) snapshot() []pipeline.Message {
@@ -410,11 +424,16 @@ type worker struct {
 	gen             uint64
 	rec             *replyRecord
 	uninterruptible bool
-	seq             int
+	seq             atomic.Int64
 	firstAudio      bool
 	segs            chan pipeline.Segment
-	ttsErr          error
+	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
+	// stream then stops and the rest of the reply is not spoken.
+	ttsFailed atomic.Bool
 }
+
+// errTTSFailed stops the LLM stream of a reply whose TTS failed.
+var errTTSFailed = errors.New("agent: tts failed")
 
 func (l *loop) newWorker(gen uint64, rec *replyRecord) *worker {
 	return &worker{l: l, gen: gen, rec: rec}
@@ -444,52 +463,71 @@ func (w *worker) speak(ctx context.Context, f func()) {
 
 // queue sends a chunk of text to the TTS.
 func (w *worker) queue(ctx context.Context, msg int, text string) {
-	seg := pipeline.Segment{Gen: w.gen, Seq: w.seq, Message: msg, Text: text, Uninterruptible: w.uninterruptible}
-	w.seq++
+	seg := pipeline.Segment{Gen: w.gen, Seq: w.nextSeq(), Message: msg, Text: text, Uninterruptible: w.uninterruptible}
 	select {
 	case w.segs <- seg:
 	case <-ctx.Done():
 	}
 }
 
+// nextSeq numbers the reply's chunks.
+func (w *worker) nextSeq() int { return int(w.seq.Add(1) - 1) }
+
 // synthesize turns queued chunks into audio in the playout, one at a time.
+// When the TTS fails, the message is cut to the chunks already spoken, the
+// fallback line is spoken in place of the rest, and later chunks are
+// dropped.
 func (w *worker) synthesize(ctx context.Context) {
-	out := w.l.play.Format()
-	conv := resample.NewConverter(out)
+	conv := resample.NewConverter(w.l.play.Format())
+	spoken := map[int][]string{} // message -> texts of chunks fully synthesised
 	for seg := range w.segs {
-		if ctx.Err() != nil || w.ttsErr != nil {
+		if ctx.Err() != nil || w.ttsFailed.Load() {
 			continue
 		}
-		if err := w.l.play.Begin(seg); err != nil {
+		err := w.synthesizeSegment(ctx, conv, seg)
+		if err == nil || ctx.Err() != nil {
+			spoken[seg.Message] = append(spoken[seg.Message], seg.Text)
 			continue
 		}
-		req := pipeline.SpeechRequest{Text: seg.Text, Language: w.l.lang, Voice: w.l.voice(w.l.lang)}
-		err := w.watch(ctx, func(sctx context.Context, alive func()) error {
-			for fr, err := range w.l.s.tts.Synthesize(sctx, req) {
-				if err != nil {
-					return err
-				}
-				alive()
-				if !w.firstAudio {
-					w.firstAudio = true
-					w.post(replyMsg{kind: replyFirstAudio})
-				}
-				samples, err := conv.Convert(nil, fr)
-				if err != nil {
-					return err
-				}
-				if err := w.l.play.Write(w.gen, seg.Seq, samples); err != nil {
-					return nil // stale: the reply was cut
-				}
-			}
-			return nil
-		})
-		_ = w.l.play.End(w.gen, seg.Seq)
-		if err != nil && ctx.Err() == nil {
-			w.ttsErr = err
+		w.ttsFailed.Store(true)
+		w.post(replyMsg{kind: replyFailed, stage: "tts", err: err})
+		line := w.l.s.fallback
+		w.rec.freeze(seg.Message, strings.TrimSpace(strings.Join(append(spoken[seg.Message], line), " ")))
+		fb := pipeline.Segment{Gen: w.gen, Seq: w.nextSeq(), Message: seg.Message, Text: line}
+		if err := w.synthesizeSegment(ctx, conv, fb); err != nil && ctx.Err() == nil {
 			w.post(replyMsg{kind: replyFailed, stage: "tts", err: err})
 		}
 	}
+}
+
+// synthesizeSegment speaks one chunk into the playout.
+func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter, seg pipeline.Segment) error {
+	if err := w.l.play.Begin(seg); err != nil {
+		return nil // stale: the reply was cut
+	}
+	req := pipeline.SpeechRequest{Text: seg.Text, Language: w.l.lang, Voice: w.l.voice(w.l.lang)}
+	err := w.watch(ctx, func(sctx context.Context, alive func()) error {
+		for fr, err := range w.l.s.tts.Synthesize(sctx, req) {
+			if err != nil {
+				return err
+			}
+			alive()
+			if !w.firstAudio {
+				w.firstAudio = true
+				w.post(replyMsg{kind: replyFirstAudio})
+			}
+			samples, err := conv.Convert(nil, fr)
+			if err != nil {
+				return err
+			}
+			if err := w.l.play.Write(w.gen, seg.Seq, samples); err != nil {
+				return nil // stale: the reply was cut
+			}
+		}
+		return nil
+	})
+	_ = w.l.play.End(w.gen, seg.Seq)
+	return err
 }
 
 // watch runs f with a context that is cancelled with ErrTimeout when f
@@ -549,6 +587,9 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 					if err != nil {
 						return err
 					}
+					if w.ttsFailed.Load() {
+						return errTTSFailed
+					}
 					alive()
 					if !firstToken {
 						firstToken = true
@@ -571,7 +612,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 			if rest := ch.Flush(); rest != "" && ctx.Err() == nil {
 				w.queue(ctx, msg, rest)
 			}
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || w.ttsFailed.Load() {
 				return
 			}
 			if err != nil {
