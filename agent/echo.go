@@ -336,8 +336,21 @@ func (g *echoGuard) follow(delay int64, gain2 float32, moved bool) {
 
 // search returns the best normalised correlation of the microphone window
 // with the reference span at offsets [from, to], its offset and the
-// reference energy there.
+// reference energy there. It looks at every second offset, then around the
+// best one: the guard band is smooth enough at that spacing.
 func (g *echoGuard) search(em float32, from, to int) (best float32, at int, energy float32) {
+	if to-from < 8 {
+		return g.scan(em, from, to, 1)
+	}
+	best, at, energy = g.scan(em, from, to, 2)
+	if b, a, e := g.scan(em, max(at-1, from), min(at+1, to), 1); b > best {
+		best, at, energy = b, a, e
+	}
+	return best, at, energy
+}
+
+// scan correlates at offsets from, from+step, ... up to to.
+func (g *echoGuard) scan(em float32, from, to, step int) (best float32, at int, energy float32) {
 	n := len(g.mic)
 	if from > to {
 		return 0, 0, 0
@@ -346,24 +359,40 @@ func (g *echoGuard) search(em float32, from, to int) (best float32, at int, ener
 	for _, v := range g.span[from : from+n] {
 		er += v * v
 	}
-	for s := from; s <= to; s++ {
+	for s := from; s <= to; s += step {
 		if s > from {
-			out, in := g.span[s-1], g.span[s+n-1]
-			er = max(er+in*in-out*out, 0)
+			for k := s - step; k < s; k++ {
+				out, in := g.span[k], g.span[k+n]
+				er = max(er+in*in-out*out, 0)
+			}
 		}
 		if er <= em*1e-3 {
 			continue
 		}
-		var dot float32
-		r := g.span[s : s+n]
-		for i, v := range g.mic {
-			dot += v * r[i]
-		}
+		dot := dot32(g.mic, g.span[s:s+n])
 		if c := float32(math.Abs(float64(dot)) / math.Sqrt(float64(em)*float64(er))); c > best {
 			best, at, energy = c, s, er
 		}
 	}
 	return best, at, energy
+}
+
+// dot32 returns the dot product of a and b (len(b) >= len(a)), with four
+// accumulators.
+func dot32(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // suppress scales a speech probability by how much the window looks like
