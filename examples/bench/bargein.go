@@ -68,19 +68,37 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 		return nil, err
 	}
 	defer srv.close()
-	c, err := dialRTC(ctx, srv.url)
+	dial := func() (*rtcClient, error) {
+		c, err := dialRTC(ctx, srv.url)
+		if err == nil && cfg.verbose {
+			c.verbose = progress
+		}
+		return c, err
+	}
+	c, err := dial()
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	if cfg.verbose {
-		c.verbose = progress
-	}
+	defer func() {
+		if c != nil {
+			c.close()
+		}
+	}()
 
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	res := &bargeInResult{}
 	for i := range cfg.trials {
 		offset := 300*time.Millisecond + time.Duration(rng.Int64N(int64(2700*time.Millisecond)))
+		if cfg.freshSession && i > 0 {
+			// The session ends with its peer; the next one starts afresh.
+			c.close()
+			next, err := dial()
+			if err != nil {
+				c = nil
+				return nil, err
+			}
+			c = next
+		}
 		ms, err := bargeInTrial(ctx, c, stop, onsetPos, offset)
 		res.Trials++
 		if err != nil {

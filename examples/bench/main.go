@@ -53,7 +53,10 @@ type config struct {
 	seed      uint64
 
 	trials int // barge-in trials
-	turns  int // voice-to-voice turns per engine set
+	// freshSession connects a new peer, and so a new session, for every
+	// barge-in trial.
+	freshSession bool
+	turns        int // voice-to-voice turns per engine set
 
 	replyLen    time.Duration // capacity: the cached reply's length
 	memSessions int
@@ -84,6 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	sections := fs.String("sections", "bargein,v2v,capacity,frame", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
+	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
+		"barge-in: connect a new peer and session for every trial (the VAD then meets each \"Stop.\" from a fresh state)")
 	fs.IntVar(&cfg.turns, "turns", 20, "voice-to-voice turns per engine set")
 	fs.DurationVar(&cfg.replyLen, "reply", 3500*time.Millisecond, "capacity: length of the cached spoken reply")
 	fs.IntVar(&cfg.memSessions, "mem-sessions", 32, "capacity: sessions used to measure memory")

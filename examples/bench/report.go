@@ -155,7 +155,11 @@ func (r *report) markdown(cfg config) string {
 		row("speech onset → silence (session's own figure)", bi.ServerOnsetToSilence)
 		row("speech onset → `interruption` event received (client)", bi.OnsetToEvent)
 		row("`interruption` event received → last audible agent packet received (client)", bi.EventToSilence)
-		p("\nTrials: %d, missed: %d.\n\n", bi.Trials, bi.Missed)
+		mode := "one peer and session for all trials"
+		if cfg.freshSession {
+			mode = "a new peer and session for every trial (`-fresh-session`)"
+		}
+		p("\nTrials: %d, missed: %d; %s.\n\n", bi.Trials, bi.Missed, mode)
 		p("How measured: a pion client connects to Hark's WebRTC transport over 127.0.0.1 (host candidates on loopback only, ")
 		p("mDNS off) and an `agent.Session` with the pure-Go Silero v5 VAD and its default turn-taking settings. The client asks ")
 		p("for a reply by a data-channel text message; the reply comes from agenttest's scripted LLM and fake TTS (noise-like ")
@@ -164,9 +168,12 @@ func (r *report) markdown(cfg config) string {
 		p("Onset is the first 10 ms of the clip above −40 dBFS, timed as a live microphone would capture it (the send time of ")
 		p("its 20 ms packet less the rest of the packet). Silence is the arrival of the last agent packet that decodes above ")
 		p("−40 dBFS. Confirm → silence is the `interruption` event's `confirm_to_silence_ns` read from the data channel. ")
-		p("The session counts its onset from the first audio frame its VAD marks as speech, which comes later than the −40 dBFS ")
-		p("onset of \"Stop.\" (its soft /s/), and its silence from the last frame the playout sent, while packets already paced ")
-		p("out are still on their way; the two client rows split the client's figure at the arrival of the event.\n\n")
+		p("The session counts its onset from the first audio frame its VAD marks as speech, and its silence from the last frame ")
+		p("the playout sent, while packets already paced out are still on their way; the two client rows split the client's ")
+		p("figure at the arrival of the event. The transport adds well under 1 ms (RTP send to `ReadAudio`), so the gap ")
+		p("between the client's onset → event and the session's onset → silence is where Silero's speech starts after the ")
+		p("−40 dBFS onset: 0–35 ms from a fresh recurrent state, but 60–120 ms when the session heard an earlier \"Stop.\" ")
+		p("a few seconds before (every trial after the first unless `-fresh-session`).\n\n")
 	}
 	if len(r.V2V) > 0 {
 		p("## 2. Voice-to-voice latency over WebRTC (loopback)\n\n")
