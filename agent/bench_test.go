@@ -27,16 +27,6 @@ func speechClip(tb testing.TB, name string) []int16 {
 	return fr.Samples
 }
 
-// onsetOf returns the first sample of the first 10 ms block above -40 dBFS.
-func onsetOf(samples []int16) int {
-	for i := 0; i+160 <= len(samples); i += 160 {
-		if pcm.DBFS(samples[i:i+160]) > -40 {
-			return i
-		}
-	}
-	return 0
-}
-
 // BenchmarkBargeIn measures the interrupt path in real time: a session with
 // the Silero VAD speaks a flite reply, a flite "Stop." / "Wait, ..." is
 // played into its microphone, and the benchmark reports the time from the
@@ -75,7 +65,8 @@ func BenchmarkBargeIn(b *testing.B) {
 			b.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond) // let any frame in flight land
-		onset, ok := tr.Delivered(start + int64(onsetOf(user)))
+		on, _ := agenttest.SpeechOnset(user)
+		onset, ok := tr.Delivered(start + int64(on))
 		if !ok {
 			b.Fatal("onset frame not delivered")
 		}

@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,25 +11,9 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/codecs/pcm"
-	"github.com/harkvoice/hark/codecs/wav"
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/silero"
 )
-
-type scenarioFile struct {
-	AgentDefault string     `json:"agent_default"`
-	Scenarios    []scenario `json:"scenarios"`
-}
-
-type scenario struct {
-	Name  string          `json:"name"`
-	Agent json.RawMessage `json:"agent"`
-	User  []struct {
-		Clip   string  `json:"clip"`
-		StartS float64 `json:"start_s"`
-	} `json:"user"`
-	Expect string `json:"expect"`
-}
 
 // scenarioWords is what a recogniser would hear in each scenario's user
 // audio (the fake STT answers it).
@@ -42,18 +25,6 @@ var scenarioWords = map[string]string{
 	"backchannel-uh-huh":  "uh huh",
 	"backchannel-okay":    "okay",
 	"pause-inside-number": "where is my order one two three four",
-}
-
-func readClip(t *testing.T, path string) []int16 {
-	t.Helper()
-	fr, err := wav.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fr.Format != pcm.Mono16k {
-		t.Fatalf("%s: %v", path, fr.Format)
-	}
-	return fr.Samples
 }
 
 // TestScenarios plays the turn-taking scenarios of testdata/scenarios
@@ -69,53 +40,27 @@ func TestScenarios(t *testing.T) {
 	if f := os.Getenv("HARK_SCENARIOS"); f != "" {
 		file = f
 	}
-	dir := filepath.Dir(file)
-	b, err := os.ReadFile(file)
+	scenarios, err := agenttest.LoadScenarios(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sf scenarioFile
-	if err := json.Unmarshal(b, &sf); err != nil {
-		t.Fatal(err)
-	}
-	for _, sc := range sf.Scenarios {
+	for _, sc := range scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
-			agentClip := sf.AgentDefault
-			if len(sc.Agent) > 0 {
-				if string(sc.Agent) == "null" {
-					agentClip = ""
-				} else if err := json.Unmarshal(sc.Agent, &agentClip); err != nil {
-					t.Fatal(err)
+			firstOnset := -1
+			for _, c := range sc.Clips {
+				if c.HasOnset && !strings.Contains(c.Path, "echo") && !strings.Contains(c.Path, "noise") {
+					firstOnset = c.Onset
+					break
 				}
 			}
-			var reply []int16
-			if agentClip != "" {
-				reply = readClip(t, filepath.Join(dir, agentClip))
-			}
-			var mic []int16
-			var firstOnset = -1
-			for _, u := range sc.User {
-				clip := readClip(t, filepath.Join(dir, u.Clip))
-				at := int(u.StartS * 16000)
-				if n := at + len(clip); n > len(mic) {
-					mic = append(mic, make([]int16, n-len(mic))...)
-				}
-				for i, v := range clip {
-					mic[at+i] = int16(max(-32768, min(32767, int32(mic[at+i])+int32(v))))
-				}
-				if !strings.Contains(u.Clip, "echo") && !strings.Contains(u.Clip, "noise") && firstOnset < 0 {
-					firstOnset = at + onsetOf(clip)
-				}
-			}
-			mic = append(mic, make([]int16, 3*16000)...)
 			synctest.Test(t, func(t *testing.T) {
-				runScenario(t, sc, w, reply, mic, firstOnset)
+				runScenario(t, sc, w, sc.Agent, sc.Mic, firstOnset)
 			})
 		})
 	}
 }
 
-func runScenario(t *testing.T, sc scenario, w *silero.Weights, reply, mic []int16, onset int) {
+func runScenario(t *testing.T, sc agenttest.Scenario, w *silero.Weights, reply, mic []int16, onset int) {
 	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
 	stt := agenttest.NewSTT(scenarioWords[sc.Name], scenarioWords[sc.Name], scenarioWords[sc.Name])
 	tts := &agenttest.TTS{Clip: reply}

@@ -2,5 +2,6 @@
 // Transport whose microphone plays queued audio on a 20 ms clock and whose
 // speaker records every frame with its time, and scripted STT, LLM, TTS and
 // VAD fakes. Combined with testing/synctest, a whole conversation runs in
-// fake time, deterministically and instantly.
+// fake time, deterministically and instantly. LoadScenarios reads the
+// turn-taking scenario files that examples/eval plays.
 package agenttest

@@ -21,6 +21,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
 	"github.com/harkvoice/hark/pipeline"
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tracks, err := loadScenarios(fs.Arg(0))
+	tracks, err := agenttest.LoadScenarios(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = play(ctx, t, base, tts)
-			fmt.Fprintf(stderr, "played %s\n", t.name)
+			fmt.Fprintf(stderr, "played %s\n", t.Name)
 		})
 	}
 	wg.Wait()

@@ -18,6 +18,11 @@ import (
 // replyText is what the agent "says" while the scenario's reply clip plays.
 const replyText = "This is the reply the agent is speaking in this scenario."
 
+const rate = 16000
+
+// seconds converts 16 kHz samples to a duration.
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second / rate }
+
 // quiet is how long the agent's output must stay silent to count as stopped.
 const quiet = 300 * time.Millisecond
 
@@ -68,14 +73,14 @@ type result struct {
 }
 
 // play runs one scenario in real time against a fresh session.
-func play(ctx context.Context, t track, base []agent.Option, tts pipeline.TTS) result {
-	res := result{Name: t.name, Expect: t.expect}
+func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pipeline.TTS) result {
+	res := result{Name: t.Name, Expect: t.Expect}
 	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
 	defer tr.Close()
 	var mu sync.Mutex
 	var events []timedEvent
 	opts := append(slices.Clone(base),
-		agent.WithTTS(clipTTS{clip: t.agent, next: tts}),
+		agent.WithTTS(clipTTS{clip: t.Agent, next: tts}),
 		agent.WithEventHandler(func(ev agent.Event) {
 			mu.Lock()
 			events = append(events, timedEvent{time.Now(), ev})
@@ -94,17 +99,17 @@ func play(ctx context.Context, t track, base []agent.Option, tts pipeline.TTS) r
 		<-done
 	}()
 
-	if t.agent != nil {
+	if t.Agent != nil {
 		s.Say(replyText, false)
 		if !waitFor(ctx, 10*time.Second, func() bool { return slices.ContainsFunc(tr.Frames(), audible) }) {
 			res.Outcome, res.Detail = "error", "the agent never started speaking"
 			return res
 		}
 	}
-	p0 := tr.Play(t.mic)
+	p0 := tr.Play(t.Mic)
 	// Let the microphone run out, then give the session time to decide
 	// (end of turn, resume after a false interruption).
-	waitFor(ctx, seconds(len(t.mic))+5*time.Second, func() bool { return tr.Queued() == 0 })
+	waitFor(ctx, seconds(len(t.Mic))+5*time.Second, func() bool { return tr.Queued() == 0 })
 	sleep(ctx, 2500*time.Millisecond)
 	if ctx.Err() != nil {
 		res.Outcome = "aborted"
@@ -114,8 +119,11 @@ func play(ctx context.Context, t track, base []agent.Option, tts pipeline.TTS) r
 	evs := slices.Clone(events)
 	mu.Unlock()
 	var onsets []time.Time
-	for _, o := range t.onsets {
-		if at, ok := tr.Delivered(p0 + int64(o)); ok {
+	for _, c := range t.Clips {
+		if !c.HasOnset {
+			continue
+		}
+		if at, ok := tr.Delivered(p0 + int64(c.Onset)); ok {
 			onsets = append(onsets, at)
 		}
 	}
@@ -126,7 +134,7 @@ func play(ctx context.Context, t track, base []agent.Option, tts pipeline.TTS) r
 func audible(o agenttest.Output) bool { return o.Audible }
 
 // judge fills res from what the session did.
-func judge(res *result, t track, evs []timedEvent, frames []agenttest.Output, onsets []time.Time) {
+func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agenttest.Output, onsets []time.Time) {
 	var interrupted, cancelled, resumed bool
 	var firstInt, resumedAt time.Time
 	for _, e := range evs {
@@ -148,8 +156,8 @@ func judge(res *result, t track, evs []timedEvent, frames []agenttest.Output, on
 			res.Turns++
 		}
 	}
-	switch t.expect {
-	case expectBargeIn:
+	switch t.Expect {
+	case agenttest.ExpectBargeIn:
 		if !interrupted {
 			res.Outcome, res.Detail = "missed", "the agent kept talking"
 			return
@@ -179,7 +187,7 @@ func judge(res *result, t track, evs []timedEvent, frames []agenttest.Output, on
 			res.Detail = "interrupted before any user speech"
 			res.OK = false
 		}
-	case expectNoBargeIn:
+	case agenttest.ExpectNoBargeIn:
 		switch {
 		case cancelled:
 			res.Outcome, res.Detail = "false-bargein", "the reply was cancelled"
@@ -192,7 +200,7 @@ func judge(res *result, t track, evs []timedEvent, frames []agenttest.Output, on
 		default:
 			res.Outcome, res.OK = "kept-talking", true
 		}
-	case expectOneTurn:
+	case agenttest.ExpectOneTurn:
 		res.OK = res.Turns == 1
 		switch {
 		case res.Turns == 0:
@@ -258,7 +266,7 @@ func summarise(rs []result) summary {
 			s.Passed++
 		}
 		switch r.Expect {
-		case expectBargeIn:
+		case agenttest.ExpectBargeIn:
 			s.BargeIns++
 			if !r.OK {
 				s.Missed++
@@ -266,7 +274,7 @@ func summarise(rs []result) summary {
 			if r.DelayMS > 0 {
 				delays = append(delays, r.DelayMS)
 			}
-		case expectNoBargeIn:
+		case agenttest.ExpectNoBargeIn:
 			s.NoBargeIns++
 			if r.Outcome == "false-bargein" || r.Outcome == "paused" {
 				s.False++
@@ -274,7 +282,7 @@ func summarise(rs []result) summary {
 			if r.Outcome == "paused-resumed" {
 				s.Paused++
 			}
-		case expectOneTurn:
+		case agenttest.ExpectOneTurn:
 			s.OneTurns++
 			if r.Outcome == "split" {
 				s.Split++

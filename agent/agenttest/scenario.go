@@ -1,4 +1,4 @@
-package main
+package agenttest
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -17,9 +16,9 @@ import (
 
 // Expectations a scenario can state.
 const (
-	expectBargeIn   = "bargein"
-	expectNoBargeIn = "no_bargein"
-	expectOneTurn   = "one_turn"
+	ExpectBargeIn   = "bargein"    // the agent must stop
+	ExpectNoBargeIn = "no_bargein" // the reply must go on
+	ExpectOneTurn   = "one_turn"   // the user's speech is one turn
 )
 
 // scenarioFile is the JSON document the program reads.
@@ -42,21 +41,37 @@ type userClip struct {
 	StartS float64 `json:"start_s"`
 }
 
-// track is one scenario ready to play: 16 kHz mono audio.
-type track struct {
-	name   string
-	expect string
-	agent  []int16 // nil when the agent is silent
-	mic    []int16
-	// onsets are the speech onsets of the user clips, in samples of mic:
-	// the first 10 ms block above -40 dBFS of each clip.
-	onsets []int
+// Scenario is one turn-taking scenario ready to play, as 16 kHz mono audio.
+// The file format is described in examples/eval/README.md: a reply clip
+// played as the agent's output from t = 0 and user clips mixed into the
+// microphone at their start times.
+type Scenario struct {
+	Name   string
+	Expect string  // ExpectBargeIn, ExpectNoBargeIn or ExpectOneTurn
+	Agent  []int16 // the agent's reply; nil when the agent is silent
+	// Mic is the microphone track: the user clips mixed at their start
+	// times, followed by at least 3 s of silence after the reply and the
+	// last clip.
+	Mic   []int16
+	Clips []ScenarioClip
+}
+
+// ScenarioClip is one user clip of a scenario.
+type ScenarioClip struct {
+	Path  string // as written in the file
+	Start int    // first sample in Mic
+	// Onset is the speech onset in Mic, the first 10 ms block above
+	// -40 dBFS; HasOnset is false for a clip that never gets that loud.
+	Onset    int
+	HasOnset bool
 }
 
 const rate = 16000
 
-// loadScenarios reads a scenario file and prepares every track.
-func loadScenarios(path string) ([]track, error) {
+// LoadScenarios reads a scenario file (line comments allowed) and prepares
+// every scenario; clips at any rate and channel count are converted to
+// 16 kHz mono.
+func LoadScenarios(path string) ([]Scenario, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -84,17 +99,17 @@ func loadScenarios(path string) ([]track, error) {
 		clips[rel] = s
 		return s, nil
 	}
-	var tracks []track
+	var tracks []Scenario
 	for i, sc := range f.Scenarios {
 		if sc.Name == "" {
 			sc.Name = fmt.Sprintf("scenario-%d", i+1)
 		}
 		switch sc.Expect {
-		case expectBargeIn, expectNoBargeIn, expectOneTurn:
+		case ExpectBargeIn, ExpectNoBargeIn, ExpectOneTurn:
 		default:
 			return nil, fmt.Errorf("%s: expect %q: want bargein, no_bargein or one_turn", sc.Name, sc.Expect)
 		}
-		t := track{name: sc.Name, expect: sc.Expect}
+		t := Scenario{Name: sc.Name, Expect: sc.Expect}
 		agentPath := f.AgentDefault
 		if len(sc.Agent) > 0 {
 			if string(bytes.TrimSpace(sc.Agent)) == "null" {
@@ -104,7 +119,7 @@ func loadScenarios(path string) ([]track, error) {
 			}
 		}
 		if agentPath != "" {
-			if t.agent, err = load(agentPath); err != nil {
+			if t.Agent, err = load(agentPath); err != nil {
 				return nil, fmt.Errorf("%s: %w", sc.Name, err)
 			}
 		}
@@ -117,16 +132,15 @@ func loadScenarios(path string) ([]track, error) {
 				return nil, fmt.Errorf("%s: %s: negative start", sc.Name, u.Clip)
 			}
 			at := int(u.StartS * rate)
-			t.mic = mixAt(t.mic, s, at)
-			if on, ok := speechOnset(s); ok {
-				t.onsets = append(t.onsets, at+on)
-			}
+			t.Mic = mixAt(t.Mic, s, at)
+			on, ok := SpeechOnset(s)
+			t.Clips = append(t.Clips, ScenarioClip{Path: u.Clip, Start: at, Onset: at + on, HasOnset: ok})
 		}
 		// Leave time after the last event for the agent to react and for
 		// end of turn to fire.
-		end := max(len(t.agent), len(t.mic)) + 3*rate
-		if len(t.mic) < end {
-			t.mic = append(t.mic, make([]int16, end-len(t.mic))...)
+		end := max(len(t.Agent), len(t.Mic)) + 3*rate
+		if len(t.Mic) < end {
+			t.Mic = append(t.Mic, make([]int16, end-len(t.Mic))...)
 		}
 		tracks = append(tracks, t)
 	}
@@ -159,8 +173,9 @@ func mixAt(dst, src []int16, at int) []int16 {
 	return dst
 }
 
-// speechOnset returns the start of the first 10 ms block above -40 dBFS.
-func speechOnset(s []int16) (int, bool) {
+// SpeechOnset returns the start of the first 10 ms block of 16 kHz samples
+// above -40 dBFS.
+func SpeechOnset(s []int16) (int, bool) {
 	const block = rate / 100
 	for i := 0; i+block <= len(s); i += block {
 		if pcm.DBFS(s[i:i+block]) > -40 {
@@ -204,6 +219,3 @@ func stripComments(b []byte) []byte {
 	}
 	return out
 }
-
-// seconds formats samples as seconds.
-func seconds(n int) time.Duration { return time.Duration(n) * time.Second / rate }
