@@ -1,76 +1,43 @@
 package agent
 
-import "time"
+import "github.com/harkvoice/hark/agent/transport"
 
-// State is where a session is in the conversation.
-type State string
-
-// Session states.
-const (
-	StateListening    State = "listening"     // waiting for the user
-	StateUserSpeaking State = "user-speaking" // the VAD hears the user
-	StateThinking     State = "thinking"      // STT/LLM/TTS working on a reply
-	StateSpeaking     State = "speaking"      // playout is sending the reply
+// The event types live in package transport, which transports import;
+// these aliases keep them usable as agent.Event, agent.EventState, ....
+type (
+	// State is where a session is in the conversation.
+	State = transport.State
+	// EventType names a session event.
+	EventType = transport.EventType
+	// Event reports something that happened in a session.
+	Event = transport.Event
+	// Interruption describes a barge-in.
+	Interruption = transport.Interruption
+	// TurnMetrics are one turn's stage latencies.
+	TurnMetrics = transport.TurnMetrics
+	// ToolEvent reports a tool call and its outcome.
+	ToolEvent = transport.ToolEvent
 )
 
-// EventType names a session event. The values are the "type" field of the
-// JSON events the transports send to clients.
-type EventType string
-
-// Event types.
+// Session states (see transport.State).
 const (
-	EventState        EventType = "state"        // State changed
-	EventUserPartial  EventType = "user_partial" // Text: partial transcript
-	EventUserFinal    EventType = "user_final"   // Text: final transcript of a user turn
-	EventAgentText    EventType = "agent_text"   // Text: a chunk of the reply as it starts playing
-	EventAgentDone    EventType = "agent_done"   // Text: the whole reply, played to the end
-	EventInterruption EventType = "interruption" // Interruption: the user talked over the agent
-	EventResumed      EventType = "resumed"      // a paused reply resumed (false interruption)
-	EventMetrics      EventType = "turn_metrics" // Metrics: one turn's latencies
-	EventToolCall     EventType = "tool_call"    // Tool: a tool was called
-	EventHandoff      EventType = "handoff"      // Text: the reason a human was asked for
-	EventError        EventType = "error"        // Text: what went wrong
+	StateListening    = transport.StateListening
+	StateUserSpeaking = transport.StateUserSpeaking
+	StateThinking     = transport.StateThinking
+	StateSpeaking     = transport.StateSpeaking
 )
 
-// Event reports something that happened in a session. Only the fields named
-// for its Type are set.
-type Event struct {
-	Type         EventType     `json:"type"`
-	Turn         uint64        `json:"turn,omitempty"` // turn generation
-	State        State         `json:"state,omitempty"`
-	Text         string        `json:"text,omitempty"`
-	Language     string        `json:"language,omitempty"`
-	Interruption *Interruption `json:"interruption,omitempty"`
-	Metrics      *TurnMetrics  `json:"metrics,omitempty"`
-	Tool         *ToolEvent    `json:"tool,omitempty"`
-}
-
-// Interruption describes a barge-in.
-type Interruption struct {
-	// OnsetToSilence is the time from the first frame of the user's speech
-	// to the last agent frame sent.
-	OnsetToSilence time.Duration `json:"onset_to_silence_ns"`
-	// ConfirmToSilence is the time from the VAD's confirmation to silence.
-	ConfirmToSilence time.Duration `json:"confirm_to_silence_ns"`
-	// Heard is the part of the reply the user heard; the history keeps it.
-	Heard string `json:"heard"`
-	// Cancelled is false while the reply is only paused (it may resume).
-	Cancelled bool `json:"cancelled"`
-}
-
-// TurnMetrics are one turn's stage latencies, each measured from the VAD's
-// end of user speech. Zero means the stage did not happen.
-type TurnMetrics struct {
-	STTFinal       time.Duration `json:"stt_final_ns"`
-	LLMFirstToken  time.Duration `json:"llm_first_token_ns"`
-	TTSFirstAudio  time.Duration `json:"tts_first_audio_ns"`
-	FirstAudioSent time.Duration `json:"first_audio_sent_ns"`
-}
-
-// ToolEvent reports a tool call and its outcome.
-type ToolEvent struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-	Result    string `json:"result,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
+// Event types (see transport.EventType for the fields each sets).
+const (
+	EventState        = transport.EventState
+	EventUserPartial  = transport.EventUserPartial
+	EventUserFinal    = transport.EventUserFinal
+	EventAgentText    = transport.EventAgentText
+	EventAgentDone    = transport.EventAgentDone
+	EventInterruption = transport.EventInterruption
+	EventResumed      = transport.EventResumed
+	EventMetrics      = transport.EventMetrics
+	EventToolCall     = transport.EventToolCall
+	EventHandoff      = transport.EventHandoff
+	EventError        = transport.EventError
+)

@@ -13,7 +13,7 @@ import (
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 
-	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
@@ -91,8 +91,8 @@ type Conn struct {
 }
 
 var (
-	_ agent.Transport = (*Conn)(nil)
-	_ agent.EventSink = (*Conn)(nil)
+	_ transport.Transport = (*Conn)(nil)
+	_ transport.EventSink = (*Conn)(nil)
 )
 
 // ID returns the session id, the last element of the Location URL.
@@ -178,7 +178,7 @@ func (c *Conn) Flush(context.Context) error {
 
 // SendEvent sends ev as JSON on the data channel, or queues it until the
 // channel opens. It does not block.
-func (c *Conn) SendEvent(ev agent.Event) error {
+func (c *Conn) SendEvent(ev transport.Event) error {
 	msg, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("webrtc: encode event: %w", err)
@@ -230,7 +230,7 @@ func (c *Conn) attachDataChannel(dc *pion.DataChannel) {
 	dc.OnMessage(func(m pion.DataChannelMessage) {
 		if err := c.handleMessage(m); err != nil {
 			c.log.Debug("webrtc: client message", "err", err)
-			if err := c.SendEvent(agent.Event{Type: agent.EventError, Text: err.Error()}); err != nil {
+			if err := c.SendEvent(transport.Event{Type: transport.EventError, Text: err.Error()}); err != nil {
 				c.log.Debug("webrtc: send error event", "err", err)
 			}
 		}

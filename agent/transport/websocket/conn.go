@@ -16,7 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
@@ -237,7 +237,7 @@ func (c *Conn) played(name string) {
 }
 
 // SendEvent forwards a session event to the device as JSON.
-func (c *Conn) SendEvent(ev agent.Event) error {
+func (c *Conn) SendEvent(ev transport.Event) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("websocket: encode event: %w", err)
