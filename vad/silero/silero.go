@@ -1,25 +1,10 @@
 package silero
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/harkvoice/hark/vad"
-)
-
-// FileName is the model's file name in the cache directory.
-const FileName = "silero_vad.onnx"
-
-// Environment variables Load consults, in order.
-const (
-	// EnvModel names the model file directly.
-	EnvModel = "HARK_SILERO_MODEL"
-	// EnvCache names the cache directory that holds FileName.
-	EnvCache = "HARK_CACHE"
 )
 
 // Sizes of the network.
@@ -64,53 +49,6 @@ type conv struct {
 	in, inPad, out, stride int
 	w                      []float32 // [out][kernel*inPad]
 	b                      []float32 // [out]
-}
-
-// Load finds and parses the model file: the path in HARK_SILERO_MODEL, else
-// $HARK_CACHE/silero_vad.onnx, else $HOME/.cache/hark/silero_vad.onnx. When
-// none exists it returns an error wrapping ErrModelNotFound.
-func Load() (*Weights, error) {
-	path, err := findModel()
-	if err != nil {
-		return nil, err
-	}
-	return LoadFile(path)
-}
-
-func findModel() (string, error) {
-	if p := os.Getenv(EnvModel); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: %s=%s: %v (run `make deps` to fetch the model)", ErrModelNotFound, EnvModel, p, err)
-		}
-		return p, nil
-	}
-	var tried []string
-	if dir := os.Getenv(EnvCache); dir != "" {
-		tried = append(tried, filepath.Join(dir, FileName))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		tried = append(tried, filepath.Join(home, ".cache", "hark", FileName))
-	}
-	for _, p := range tried {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%w: %s: %v", ErrModelNotFound, p, err)
-		}
-	}
-	return "", fmt.Errorf("%w (looked in %q; set %s, or run `make deps` to fetch it)", ErrModelNotFound, tried, EnvModel)
-}
-
-// LoadFile parses the model file at path.
-func LoadFile(path string) (*Weights, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %v (run `make deps` to fetch it)", ErrModelNotFound, err)
-		}
-		return nil, err
-	}
-	return Parse(b)
 }
 
 // Parse reads the weights from the bytes of silero_vad.onnx (Silero VAD v5).

@@ -1,6 +1,7 @@
 package silero
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/silero/internal/pin"
 )
 
 var (
@@ -160,25 +162,60 @@ func TestBadInput(t *testing.T) {
 
 func TestLoadNotFound(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(EnvModel, filepath.Join(dir, "missing.onnx"))
-	_, err := Load()
-	if !errors.Is(err, ErrModelNotFound) || !strings.Contains(err.Error(), "make deps") {
-		t.Errorf("missing %s: err = %v, want ErrModelNotFound naming `make deps`", EnvModel, err)
+	t.Setenv(pin.EnvCache, dir)
+	_, err := load()
+	if !errors.Is(err, ErrModelNotFound) || !strings.Contains(err.Error(), pin.Command) {
+		t.Errorf("empty cache: err = %v, want ErrModelNotFound naming %q", err, pin.Command)
 	}
-	t.Setenv(EnvModel, "")
-	t.Setenv(EnvCache, dir)
+	t.Setenv(pin.EnvCache, "")
 	t.Setenv("HOME", dir)
-	_, err = Load()
-	if !errors.Is(err, ErrModelNotFound) || !strings.Contains(err.Error(), "make deps") {
-		t.Errorf("empty cache: err = %v, want ErrModelNotFound naming `make deps`", err)
+	want := filepath.Join(dir, ".cache", "hark", pin.FileName)
+	if got, err := ModelPath(); got != want || err != nil {
+		t.Errorf("ModelPath without %s = %q, %v; want %q", pin.EnvCache, got, err, want)
+	}
+	if _, err := load(); !errors.Is(err, ErrModelNotFound) || !strings.Contains(err.Error(), want) {
+		t.Errorf("empty home cache: err = %v, want ErrModelNotFound naming %s", err, want)
 	}
 	if _, err := LoadFile(filepath.Join(dir, "nope")); !errors.Is(err, ErrModelNotFound) {
 		t.Errorf("LoadFile: err = %v, want ErrModelNotFound", err)
 	}
 }
 
-func TestLoadFromCache(t *testing.T) {
-	path, err := findModel()
+func TestLoadChecksum(t *testing.T) {
+	good := modelBytes(t)
+	dir := t.TempDir()
+	t.Setenv(pin.EnvCache, dir)
+	path := filepath.Join(dir, pin.FileName)
+
+	// A truncated download, and a model with one weight changed (it still
+	// parses: only the checksum catches it).
+	changed := bytes.Clone(good)
+	changed[len(changed)*3/4] ^= 1
+	if _, err := Parse(changed); err != nil {
+		t.Fatalf("changed model no longer parses (%v): pick another byte", err)
+	}
+	for name, b := range map[string][]byte{"truncated": good[:len(good)/3], "changed": changed} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := load()
+		if !errors.Is(err, ErrModelChecksum) || !strings.Contains(err.Error(), pin.Command) {
+			t.Errorf("%s: err = %v, want ErrModelChecksum naming %q", name, err, pin.Command)
+		}
+	}
+
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := load(); err != nil || w == nil {
+		t.Fatalf("good model in %s: %v", pin.EnvCache, err)
+	}
+}
+
+// modelBytes returns the default model file's contents.
+func modelBytes(t *testing.T) []byte {
+	t.Helper()
+	path, err := ModelPath()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,26 +223,11 @@ func TestLoadFromCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, FileName), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(EnvModel, "")
-	t.Setenv(EnvCache, dir)
-	if got, err := findModel(); err != nil || got != filepath.Join(dir, FileName) {
-		t.Fatalf("findModel = %q, %v; want the file in %s", got, err, EnvCache)
-	}
+	return b
 }
 
 func TestParseRejectsBadModels(t *testing.T) {
-	path, err := findModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := modelBytes(t)
 	tests := map[string][]byte{
 		"empty":       nil,
 		"garbage":     []byte("this is not a protocol buffer at all"),
@@ -222,7 +244,7 @@ func TestParseRejectsBadModels(t *testing.T) {
 	for range 1000 {
 		deep = field(0x0a, field(0x2a, field(0x32, deep))) // GraphProto.node, NodeProto.attribute, AttributeProto.g
 	}
-	_, err = Parse(field(0x3a, deep))
+	_, err := Parse(field(0x3a, deep))
 	if !errors.Is(err, ErrModelFormat) || !strings.Contains(err.Error(), "nested") {
 		t.Errorf("deep nesting: err = %v, want the nesting limit", err)
 	}

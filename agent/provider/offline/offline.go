@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/harkvoice/hark/agent"
@@ -169,13 +168,10 @@ func (e *Engines) SessionOptions() []agent.Option {
 // Close frees the recogniser's decoders.
 func (e *Engines) Close() error { return e.STT.Close() }
 
-// loadSilero reads the Silero weights once per process.
-var loadSilero = sync.OnceValues(silero.Load)
-
 // NewVAD returns a 16 kHz Silero model when its model file is installed
 // (`make deps`), else an energy detector.
 func NewVAD() (vad.Model, error) {
-	w, err := loadSilero()
+	w, err := silero.Load()
 	if err != nil {
 		return energy.New(16000)
 	}
