@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
@@ -350,16 +349,39 @@ func TestStreamingSTT(t *testing.T) {
 	})
 }
 
-func TestMetricsCollector(t *testing.T) {
-	m := agent.NewMetrics()
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(m); err != nil {
-		t.Fatal(err)
+// recorder is an agent.Recorder that keeps what it was told.
+type recorder struct {
+	mu            sync.Mutex
+	turns         []agent.TurnMetrics
+	interruptions []string
+	paused        []agent.Interruption
+}
+
+func (r *recorder) Turn(tm agent.TurnMetrics) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.turns = append(r.turns, tm)
+}
+
+func (r *recorder) Interruption(outcome string, in *agent.Interruption) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.interruptions = append(r.interruptions, outcome)
+	if in != nil {
+		r.paused = append(r.paused, *in)
 	}
+}
+
+func (*recorder) ToolCall(string, error) {}
+func (*recorder) Handoff()               {}
+func (*recorder) ProviderError(string)   {}
+
+func TestMetricsRecorder(t *testing.T) {
+	rec := &recorder{}
 	synctest.Test(t, func(t *testing.T) {
 		stt := agenttest.NewSTT("hello", "no no stop")
 		stt.Delay = 100 * time.Millisecond
-		r := newRig(t, stt, agenttest.NewLLM(agenttest.Text(longReply)), agent.WithMetrics(m))
+		r := newRig(t, stt, agenttest.NewLLM(agenttest.Text(longReply)), agent.WithMetrics(rec))
 		r.start(t.Context())
 		startReply(r)
 		time.Sleep(time.Second)
@@ -371,18 +393,16 @@ func TestMetricsCollector(t *testing.T) {
 		r.wait(0, cancelled)
 		r.stop()
 	})
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.turns) == 0 || rec.turns[0].FirstAudioSent <= 0 || rec.turns[0].STTFinal <= 0 {
+		t.Errorf("recorded turns %+v, want the first with its stages", rec.turns)
 	}
-	got := map[string]bool{}
-	for _, mf := range mfs {
-		got[mf.GetName()] = len(mf.GetMetric()) > 0
+	if !slices.Contains(rec.interruptions, agent.OutcomePaused) || !slices.Contains(rec.interruptions, agent.OutcomeCancelled) {
+		t.Errorf("recorded interruptions %v, want paused and cancelled", rec.interruptions)
 	}
-	for _, name := range []string{"hark_user_turns_total", "hark_interruptions_total", "hark_turn_stage_seconds", "hark_interruption_silence_seconds"} {
-		if !got[name] {
-			t.Errorf("metric %s not gathered; got %v", name, got)
-		}
+	if len(rec.paused) == 0 || rec.paused[0].OnsetToSilence <= 0 {
+		t.Errorf("paused interruptions %+v, want their times to silence", rec.paused)
 	}
 }
 

@@ -305,9 +305,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithMetrics records the session's turns in m.
-func WithMetrics(m *Metrics) Option {
-	return func(s *Session) error { s.metrics = m; return nil }
+// WithMetrics reports the session's measurements (turn latencies, barge-in
+// outcomes, tool calls, hand-offs, provider failures) to r; see package
+// agent/promrec for Prometheus.
+func WithMetrics(r Recorder) Option {
+	return func(s *Session) error { s.metrics = recorder{r}; return nil }
 }
 
 // WithFallbackText sets the line spoken when a provider fails (default

@@ -59,7 +59,7 @@ type Session struct {
 	toolDefs        []pipeline.Tool
 	onEvent         func(Event)
 	log             *slog.Logger
-	metrics         *Metrics
+	metrics         recorder
 	fallback        string
 	providerTimeout time.Duration
 	backchannels    phraseSet

@@ -26,7 +26,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/promrec"
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
 	"github.com/harkvoice/hark/agent/transport/twilio"
@@ -97,10 +101,15 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	return srv.Shutdown(shut)
 }
 
-// newHandler builds the webhook and stream handlers; wait waits for
-// transfers in flight.
+// newHandler builds the webhook, stream and metrics handlers; wait waits
+// for transfers in flight.
 func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler, func(), error) {
 	shop := newShop()
+	metrics := promrec.New()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(metrics); err != nil {
+		return nil, nil, err
+	}
 	var transfers sync.WaitGroup
 	newSession := func(r *http.Request, conn *twilio.Conn) (twilio.Session, error) {
 		start := conn.Start()
@@ -113,6 +122,7 @@ func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler
 			agent.WithLanguage("en"),
 			agent.WithTools(shop.tools()...),
 			agent.WithLogger(callLog),
+			agent.WithMetrics(metrics),
 			agent.WithEventHandler(func(ev agent.Event) {
 				if c.onEvent != nil {
 					c.onEvent(ev)
@@ -189,6 +199,7 @@ func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler
 	mux.Handle("/twilio/voice", voice)
 	mux.Handle("/twilio/stream", stream)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux, transfers.Wait, nil
 }
 

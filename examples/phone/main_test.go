@@ -184,6 +184,19 @@ func TestPhoneLine(t *testing.T) {
 	if handoff.Text == "" {
 		t.Error("hand-off without a reason")
 	}
+	// The call's tool call and hand-off show in the Prometheus metrics.
+	mresp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`hark_tool_calls_total{outcome="ok",tool="lookup_order"} 1`, "hark_handoffs_total 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s:\n%s", want, body)
+		}
+	}
+
 	send(twilio.Message{Event: twilio.EventStop, StreamSid: "MZ1", Stop: &twilio.Stop{CallSid: "CA1"}})
 	select {
 	case <-readDone:

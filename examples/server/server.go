@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/promrec"
 	"github.com/harkvoice/hark/agent/transport/twilio"
 	"github.com/harkvoice/hark/agent/transport/webrtc"
 	"github.com/harkvoice/hark/agent/transport/websocket"
@@ -42,7 +43,7 @@ type server struct {
 
 // newServer builds the handlers; eng makes the conversations.
 func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
-	metrics := agent.NewMetrics()
+	metrics := promrec.New()
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(metrics); err != nil {
 		return nil, err

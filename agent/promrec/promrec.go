@@ -1,0 +1,118 @@
+package promrec
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/harkvoice/hark/agent"
+)
+
+// Recorder is a Prometheus collector shared by sessions. Register it once
+// and pass it to every session with agent.WithMetrics.
+type Recorder struct {
+	stage         *prometheus.HistogramVec
+	bargeIn       *prometheus.HistogramVec
+	turns         prometheus.Counter
+	interruptions *prometheus.CounterVec
+	tools         *prometheus.CounterVec
+	handoffs      prometheus.Counter
+	errors        *prometheus.CounterVec
+}
+
+var (
+	_ agent.Recorder       = (*Recorder)(nil)
+	_ prometheus.Collector = (*Recorder)(nil)
+)
+
+// New returns an unregistered recorder.
+func New() *Recorder {
+	latency := []float64{.01, .025, .05, .1, .15, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10}
+	return &Recorder{
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hark", Name: "turn_stage_seconds",
+			Help:    "Time from the end of user speech to each stage of the reply (stt_final, llm_first_token, tts_first_audio, first_audio_sent).",
+			Buckets: latency,
+		}, []string{"stage"}),
+		bargeIn: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hark", Name: "interruption_silence_seconds",
+			Help:    "Time to silence the agent after the user talked over it, from speech onset or from the VAD's confirmation.",
+			Buckets: []float64{.005, .01, .02, .04, .06, .08, .1, .12, .15, .2, .3, .5},
+		}, []string{"from"}),
+		turns: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hark", Name: "user_turns_total", Help: "User turns committed.",
+		}),
+		interruptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hark", Name: "interruptions_total",
+			Help: "Barge-ins by outcome: paused (playout went silent), then cancelled (the reply stopped) or resumed (a false interruption).",
+		}, []string{"outcome"}),
+		tools: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hark", Name: "tool_calls_total", Help: "Tool calls by tool and outcome (ok, error).",
+		}, []string{"tool", "outcome"}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "hark", Name: "handoffs_total", Help: "Calls handed to a human.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hark", Name: "provider_errors_total", Help: "Provider failures by stage.",
+		}, []string{"stage"}),
+	}
+}
+
+func (r *Recorder) collectors() []prometheus.Collector {
+	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.errors}
+}
+
+// Describe implements prometheus.Collector.
+func (r *Recorder) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range r.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range r.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// Turn counts a turn and observes its stages that happened.
+func (r *Recorder) Turn(tm agent.TurnMetrics) {
+	r.turns.Inc()
+	for _, st := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"stt_final", tm.STTFinal}, {"llm_first_token", tm.LLMFirstToken},
+		{"tts_first_audio", tm.TTSFirstAudio}, {"first_audio_sent", tm.FirstAudioSent},
+	} {
+		if st.d > 0 {
+			r.stage.WithLabelValues(st.name).Observe(st.d.Seconds())
+		}
+	}
+}
+
+// Interruption counts a barge-in outcome and, when the reply paused,
+// observes its times to silence.
+func (r *Recorder) Interruption(outcome string, in *agent.Interruption) {
+	r.interruptions.WithLabelValues(outcome).Inc()
+	if in != nil && outcome == agent.OutcomePaused {
+		r.bargeIn.WithLabelValues("onset").Observe(in.OnsetToSilence.Seconds())
+		r.bargeIn.WithLabelValues("confirm").Observe(in.ConfirmToSilence.Seconds())
+	}
+}
+
+// ToolCall counts a tool call by name and outcome.
+func (r *Recorder) ToolCall(name string, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	r.tools.WithLabelValues(name, outcome).Inc()
+}
+
+// Handoff counts a hand-off to a human.
+func (r *Recorder) Handoff() { r.handoffs.Inc() }
+
+// ProviderError counts a failure at a stage.
+func (r *Recorder) ProviderError(stage string) { r.errors.WithLabelValues(stage).Inc() }
