@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
+	"github.com/harkvoice/hark/agent/provider/realtime"
 	"github.com/harkvoice/hark/pipeline"
 )
 
@@ -50,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.engines, "engines", "offline", "speech engines: offline, or openai (OPENAI_BASE_URL, OPENAI_API_KEY)")
+	fs.StringVar(&o.engines, "engines", "offline", "speech engines: offline, openai (OPENAI_BASE_URL, OPENAI_API_KEY), or realtime (streaming recognition over the OpenAI Realtime API: HARK_REALTIME_URL, HARK_REALTIME_DIALECT, HARK_STT_MODEL; chat and speech as openai)")
 	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
 	fs.IntVar(&o.parallel, "parallel", 2, "scenarios played at once (each runs in real time)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
@@ -134,7 +136,7 @@ func newEngines(name string) ([]agent.Option, pipeline.TTS, func(), error) {
 			return nil, nil, nil, fmt.Errorf("offline engines (run `make deps`): %w", err)
 		}
 		return e.SessionOptions(), e.TTS, func() { _ = e.Close() }, nil
-	case "openai":
+	case "openai", "realtime":
 		var opts []openai.Option
 		if u := os.Getenv("OPENAI_BASE_URL"); u != "" {
 			opts = append(opts, openai.WithBaseURL(u))
@@ -146,7 +148,22 @@ func newEngines(name string) ([]agent.Option, pipeline.TTS, func(), error) {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return []agent.Option{agent.WithSTT(c), agent.WithLLM(c), agent.WithVAD(offline.NewVAD)},
+		stt := agent.WithSTT(c)
+		if name == "realtime" {
+			ropts := []realtime.Option{realtime.WithAPIKey(os.Getenv("OPENAI_API_KEY")), realtime.WithDialect(os.Getenv("HARK_REALTIME_DIALECT"))}
+			if u := cmp.Or(os.Getenv("HARK_REALTIME_URL"), os.Getenv("OPENAI_BASE_URL")); u != "" {
+				ropts = append(ropts, realtime.WithBaseURL(u))
+			}
+			if m := os.Getenv("HARK_STT_MODEL"); m != "" {
+				ropts = append(ropts, realtime.WithModel(m))
+			}
+			rec, err := realtime.New(ropts...)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			stt = agent.WithStreamingSTT(rec)
+		}
+		return []agent.Option{stt, agent.WithLLM(c), agent.WithVAD(offline.NewVAD)},
 			c, c.CloseIdleConnections, nil
 	}
 	return nil, nil, nil, fmt.Errorf("unknown engines %q", name)

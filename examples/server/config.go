@@ -18,7 +18,7 @@ import (
 // config is the server's configuration from flags and environment.
 type config struct {
 	host, port string
-	engines    string // "offline" or "openai"
+	engines    string // "offline", "openai" or "realtime"
 	openAI     openAIConfig
 	token      string
 	language   string
@@ -40,6 +40,9 @@ type config struct {
 
 type openAIConfig struct {
 	baseURL, apiKey, llmModel, sttModel, ttsModel, voice string
+	// realtimeURL and realtimeDialect locate the Realtime transcription
+	// API of the "realtime" engines.
+	realtimeURL, realtimeDialect string
 }
 
 func (c config) addr() string { return net.JoinHostPort(c.host, c.port) }
@@ -61,13 +64,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var engines, preset, ice, iceUser, iceCred, iceLoop, publicIPs, ports, level string
 	str(&c.host, "host", "HARK_HOST", "127.0.0.1", "address to listen on; 0.0.0.0 for every interface")
 	str(&c.port, "port", "HARK_PORT", "8080", "port to listen on")
-	str(&engines, "engines", "HARK_ENGINES", "", `"offline" (pocketsphinx, dialogue engine, flite/espeak-ng) or "openai" (any compatible API); default: openai when an API key or base URL is set, else offline`)
+	str(&engines, "engines", "HARK_ENGINES", "", `"offline" (pocketsphinx, dialogue engine, flite/espeak-ng), "openai" (any compatible API) or "realtime" (streaming recognition over the OpenAI Realtime API, chat and speech as openai); default: openai when an API key or base URL is set, else offline`)
 	str(&c.openAI.baseURL, "openai-base-url", "OPENAI_BASE_URL", "", "OpenAI-compatible API base URL (llama-server, Ollama, ...)")
 	str(&c.openAI.apiKey, "openai-api-key", "OPENAI_API_KEY", "", "API key for the OpenAI-compatible API")
 	str(&c.openAI.llmModel, "llm-model", "HARK_LLM_MODEL", "", "chat model (provider default when empty)")
 	str(&c.openAI.sttModel, "stt-model", "HARK_STT_MODEL", "", "transcription model")
 	str(&c.openAI.ttsModel, "tts-model", "HARK_TTS_MODEL", "", "speech model")
 	str(&c.openAI.voice, "tts-voice", "HARK_TTS_VOICE", "", "speech voice")
+	str(&c.openAI.realtimeURL, "realtime-url", "HARK_REALTIME_URL", "", "Realtime API base URL for -engines realtime (default: the OpenAI base URL)")
+	str(&c.openAI.realtimeDialect, "realtime-dialect", "HARK_REALTIME_DIALECT", "openai", "what the Realtime server speaks: openai, localai or speaches")
 	str(&c.token, "token", "HARK_AUTH_TOKEN", "", "if set, clients must present it (Bearer header or ?token= for WebRTC, hello token for devices, stream parameter for Twilio)")
 	str(&c.language, "language", "HARK_LANGUAGE", "en", "conversation language (BCP-47); the page may override it with ?lang=")
 	str(&preset, "preset", "HARK_PRESET", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
@@ -99,10 +104,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if c.openAI.apiKey != "" || c.openAI.baseURL != "" {
 			c.engines = "openai"
 		}
-	case "offline", "openai":
+	case "offline", "openai", "realtime":
 		c.engines = engines
 	default:
-		return config{}, fmt.Errorf(`-engines %q: want "offline" or "openai"`, engines)
+		return config{}, fmt.Errorf(`-engines %q: want "offline", "openai" or "realtime"`, engines)
 	}
 	found := false
 	for _, p := range []agent.Preset{agent.PresetDefault, agent.PresetPhone, agent.PresetLanguagePractice, agent.PresetSmartSpeaker} {

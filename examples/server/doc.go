@@ -4,6 +4,7 @@
 //
 //	go run ./examples/server                  # offline engines, http://127.0.0.1:8080
 //	OPENAI_API_KEY=... go run ./examples/server -engines openai
+//	OPENAI_API_KEY=... go run ./examples/server -engines realtime   # streaming recognition
 //
 // Every flag can also be set with the environment variable shown in -help;
 // see README.md for the endpoints.

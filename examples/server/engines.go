@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
+	"github.com/harkvoice/hark/agent/provider/realtime"
 )
 
 // engines are the speech and language stages every session shares.
@@ -19,7 +21,7 @@ type engines struct {
 // newEngines loads the configured STT, LLM and TTS. The VAD is Silero when
 // its model is installed (`make deps`), else the energy detector.
 func newEngines(cfg config, log *slog.Logger) (*engines, error) {
-	if cfg.engines == "openai" {
+	if cfg.engines == "openai" || cfg.engines == "realtime" {
 		var opts []openai.Option
 		for _, o := range []struct {
 			v   string
@@ -37,9 +39,17 @@ func newEngines(cfg config, log *slog.Logger) (*engines, error) {
 		if err != nil {
 			return nil, fmt.Errorf("openai engines: %w", err)
 		}
+		stt := agent.WithSTT(c)
+		if cfg.engines == "realtime" {
+			rec, err := newRealtime(cfg.openAI)
+			if err != nil {
+				return nil, fmt.Errorf("realtime engines: %w", err)
+			}
+			stt = agent.WithStreamingSTT(rec)
+		}
 		return &engines{
-			name:  "openai",
-			opts:  []agent.Option{agent.WithSTT(c), agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD)},
+			name:  cfg.engines,
+			opts:  []agent.Option{stt, agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD)},
 			close: c.CloseIdleConnections,
 		}, nil
 	}
@@ -56,6 +66,18 @@ func newEngines(cfg config, log *slog.Logger) (*engines, error) {
 			}
 		},
 	}, nil
+}
+
+// newRealtime returns the streaming recogniser of the "realtime" engines.
+func newRealtime(c openAIConfig) (*realtime.Recognizer, error) {
+	opts := []realtime.Option{realtime.WithAPIKey(c.apiKey), realtime.WithDialect(c.realtimeDialect)}
+	if u := cmp.Or(c.realtimeURL, c.baseURL); u != "" {
+		opts = append(opts, realtime.WithBaseURL(u))
+	}
+	if c.sttModel != "" {
+		opts = append(opts, realtime.WithModel(c.sttModel))
+	}
+	return realtime.New(opts...)
 }
 
 // options returns the session options for one conversation in lang.

@@ -142,7 +142,11 @@ func TestParseConfig(t *testing.T) {
 		{"bad ports", []string{"-host", "0.0.0.0", "-webrtc-udp-ports", "40100-40000"}, nil, nil, "want MIN-MAX"},
 		{"bad port", []string{"-port", "http"}, nil, nil, "not a port"},
 		{"cert without key", []string{"-tls-cert", "c.pem"}, nil, nil, "go together"},
-		{"bad engines", []string{"-engines", "gpu"}, nil, nil, `"offline" or "openai"`},
+		{"realtime", []string{"-engines", "realtime", "-realtime-dialect", "speaches"}, map[string]string{"HARK_REALTIME_URL": "http://127.0.0.1:8000/v1"},
+			func(c config) bool {
+				return c.engines == "realtime" && c.openAI.realtimeURL == "http://127.0.0.1:8000/v1" && c.openAI.realtimeDialect == "speaches"
+			}, ""},
+		{"bad engines", []string{"-engines", "gpu"}, nil, nil, `"offline", "openai" or "realtime"`},
 		{"bad preset", []string{"-preset", "loud"}, nil, nil, "want default, phone"},
 		{"bad loopback", []string{"-ice-loopback", "maybe"}, nil, nil, "true, false or auto"},
 		{"stun on loopback", []string{"-ice-servers", "stun:x"}, nil, nil, "make no sense"},

@@ -33,6 +33,7 @@ type config struct {
 	retries     int
 	commitEvery time.Duration
 	dialer      *websocket.Dialer
+	dialect     string
 }
 
 // WithBaseURL sets the API base URL, such as "https://api.openai.com/v1"
@@ -115,6 +116,32 @@ func WithURLModel(name string) Option {
 // a segment is complete. Audio is 24 kHz PCM (WithFormat is refused).
 func WithBeta() Option {
 	return func(c *config) error { c.beta = true; return nil }
+}
+
+// Dialects (WithDialect).
+const (
+	DialectOpenAI   = "openai"
+	DialectLocalAI  = "localai"
+	DialectSpeaches = "speaches"
+)
+
+// WithDialect selects what the server speaks by name, for programs that
+// take it from configuration: DialectOpenAI (the default), DialectLocalAI
+// (the GA shape with the transcription model in the URL, as WithURLModel
+// with the WithModel name) or DialectSpeaches (WithBeta).
+func WithDialect(name string) Option {
+	return func(c *config) error {
+		switch name {
+		case DialectOpenAI, "":
+		case DialectLocalAI:
+			c.dialect = name
+		case DialectSpeaches:
+			c.beta = true
+		default:
+			return fmt.Errorf("%w: dialect %q (want %s, %s or %s)", ErrInvalidOption, name, DialectOpenAI, DialectLocalAI, DialectSpeaches)
+		}
+		return nil
+	}
 }
 
 // WithTimeout bounds the wait for a connection and, after Close, for the

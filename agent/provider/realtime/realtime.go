@@ -66,6 +66,9 @@ func New(opts ...Option) (*Recognizer, error) {
 	if c.format == "" {
 		c.format = realtimeapi.FormatPCM
 	}
+	if c.dialect == DialectLocalAI && c.urlModel == "" {
+		c.urlModel = c.model
+	}
 	if c.beta && c.format != realtimeapi.FormatPCM {
 		return nil, fmt.Errorf("%w: the beta shape sends 24 kHz PCM only", ErrInvalidOption)
 	}

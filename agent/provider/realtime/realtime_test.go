@@ -387,6 +387,19 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%q: URL %q, %v; want %q", in, r.URL(), err, want)
 		}
 	}
+	for _, tt := range []struct {
+		opts []realtime.Option
+		want string
+	}{
+		{[]realtime.Option{realtime.WithDialect(realtime.DialectOpenAI)}, "wss://api.openai.com/v1/realtime?intent=transcription"},
+		{[]realtime.Option{realtime.WithDialect(realtime.DialectLocalAI), realtime.WithModel("whisper-1")}, "wss://api.openai.com/v1/realtime?model=whisper-1"},
+		{[]realtime.Option{realtime.WithDialect(realtime.DialectSpeaches), realtime.WithModel("w")}, "wss://api.openai.com/v1/realtime?intent=transcription&model=w"},
+	} {
+		r, err := realtime.New(tt.opts...)
+		if err != nil || r.URL() != tt.want {
+			t.Errorf("URL %q, %v; want %q", r.URL(), err, tt.want)
+		}
+	}
 	r, _ := realtime.New()
 	if _, err := r.StartStream(context.Background(), pcm.Format{Rate: 7000, Channels: 1}, ""); err == nil {
 		t.Error("StartStream accepted an unsupported rate")
