@@ -1,0 +1,500 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/harkvoice/hark/agent/transport"
+	"github.com/harkvoice/hark/codecs/pcm"
+)
+
+const (
+	// inQueue is how much caller audio waits for the session (2 s).
+	inQueue = 100
+	// frameDuration is the length of every packet Hark sends.
+	frameDuration = 20 * time.Millisecond
+	// paceLead is how far ahead of real time WriteAudio may run before it
+	// blocks; the far end's jitter buffer absorbs it.
+	paceLead = 40 * time.Millisecond
+	// gapFill is how long ReadAudio waits for caller audio before it
+	// returns silence.
+	gapFill = 100 * time.Millisecond
+	// paceMaxLag is how far behind schedule a talkspurt may fall before the
+	// next packet starts a new one at the wall-clock timestamp.
+	paceMaxLag = 60 * time.Millisecond
+	// maxPacket bounds one received datagram.
+	maxPacket = 1500
+	// transferTimeout bounds a transfer, from REFER to the final NOTIFY.
+	transferTimeout = 30 * time.Second
+)
+
+// Call describes an answered call.
+type Call struct {
+	ID     string         // SIP Call-ID
+	From   string         // the caller's URI
+	To     string         // the URI called
+	Codec  Codec          // negotiated audio codec
+	Remote netip.AddrPort // where Hark sends RTP
+	Local  netip.AddrPort // where Hark receives RTP
+}
+
+// Conn is one call's media. It implements transport.Transport and
+// transport.EventSink: caller audio comes out of ReadAudio as PCM (8 kHz for
+// G.711, 16 kHz for Opus), agent audio goes out as RTP, paced at 20 ms on
+// a continuous clock, and the session's hand-off events trigger the
+// transfer.
+type Conn struct {
+	call  Call
+	cfg   *config
+	log   *slog.Logger
+	pc    *net.UDPConn
+	coder coder
+	media media
+
+	frames chan pcm.Frame
+	done   chan struct{} // closed when the call ends
+	once   sync.Once
+	err    error // why the call ended; read after done is closed
+
+	// remote is where RTP goes: the SDP address, or with symmetric RTP the
+	// address the caller's first packet came from (for NAT).
+	remote atomic.Pointer[netip.AddrPort]
+	// relatch makes the reader learn the source address afresh (after a
+	// re-INVITE moved the media).
+	relatch atomic.Bool
+
+	// Sending, guarded by wmu.
+	wmu         sync.Mutex
+	ssrc        uint32
+	seq         uint16
+	ts0         uint32
+	start       time.Time
+	sent        bool
+	inSpurt     bool
+	due         time.Time // when the next packet of the talkspurt is due
+	nextTS      uint32
+	lastFlushed <-chan struct{}
+	enc, pkt    []byte
+	// mu guards flushed, replaced at every flush.
+	mu      sync.Mutex
+	flushed chan struct{}
+
+	// Receiving, used only by the reader goroutine.
+	jb       jitterBuffer
+	rxSSRC   uint32
+	rxStart  bool
+	lastDTMF uint32 // RTP timestamp of the last telephone-event delivered
+	sawDTMF  bool
+	bad      int // malformed packets
+
+	// ReadAudio's state (one goroutine).
+	gap     *time.Timer
+	filling bool          // the caller is silent: fill every 20 ms
+	readPos time.Duration // timestamp of the next frame
+
+	sess Session
+
+	// Hand-off, guarded by hmu.
+	hmu        sync.Mutex
+	transcript []Line
+	handoff    *handoffState
+	transfer   func(ctx context.Context, target string) error // REFER and hang up
+	wg         sync.WaitGroup
+}
+
+func newConn(call Call, cfg *config, log *slog.Logger, pc *net.UDPConn, cd coder, m media) *Conn {
+	c := &Conn{
+		call:    call,
+		cfg:     cfg,
+		log:     log,
+		pc:      pc,
+		coder:   cd,
+		media:   m,
+		frames:  make(chan pcm.Frame, inQueue),
+		done:    make(chan struct{}),
+		ssrc:    rand.Uint32(),
+		seq:     uint16(rand.Uint32()),
+		ts0:     rand.Uint32(),
+		start:   time.Now(),
+		flushed: make(chan struct{}),
+	}
+	c.jb.depth = cfg.jitter
+	remote := m.remote
+	c.remote.Store(&remote)
+	return c
+}
+
+// Call returns the call's details.
+func (c *Conn) Call() Call { return c.call }
+
+// OutputFormat is the codec's PCM format: 8 kHz mono for G.711, 16 kHz
+// mono for Opus.
+func (c *Conn) OutputFormat() pcm.Format { return c.coder.format() }
+
+// ReadAudio returns the next 20 ms of the caller's audio, packets put back
+// in order and lost ones concealed. When the caller sends nothing for
+// 100 ms (silence suppression, comfort noise, hold) it returns silence in
+// real time, so the session still hears the end of a turn. It returns
+// io.EOF once the call has ended (BYE, CANCEL, transfer).
+func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
+	var fr pcm.Frame
+	select {
+	case fr = <-c.frames:
+	default:
+		wait := gapFill
+		if c.filling {
+			wait = frameDuration
+		}
+		if c.gap == nil {
+			c.gap = time.NewTimer(wait)
+		} else {
+			c.gap.Reset(wait)
+		}
+		select {
+		case fr = <-c.frames:
+		case <-c.gap.C:
+			f := c.coder.format()
+			fr = pcm.Frame{Format: f, Samples: make([]int16, f.Samples(frameDuration)), Timestamp: -1}
+		case <-ctx.Done():
+			return pcm.Frame{}, context.Cause(ctx)
+		case <-c.done:
+			select {
+			case fr = <-c.frames:
+			default:
+				return pcm.Frame{}, io.EOF
+			}
+		}
+		c.gap.Stop()
+	}
+	c.filling = fr.Samples != nil && fr.Timestamp < 0
+	fr.Timestamp = c.readPos
+	c.readPos += fr.Duration()
+	return fr, nil
+}
+
+// WriteAudio sends agent audio in OutputFormat as RTP, one packet per
+// 20 ms (a short last frame is padded with silence). Within a talkspurt
+// timestamps advance by one frame per packet; after a flush or a pause the
+// next packet starts a talkspurt (marker bit) at the wall-clock timestamp,
+// so the RTP clock never restarts or runs backwards. A caller writing
+// faster than real time is held back.
+func (c *Conn) WriteAudio(ctx context.Context, fr pcm.Frame) error {
+	f := c.coder.format()
+	if fr.Format != f {
+		return fmt.Errorf("%w: got %v, the call takes %v", pcm.ErrFormat, fr.Format, f)
+	}
+	n := f.Samples(frameDuration)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	flushed := c.flushSignal()
+	for s := fr.Samples; len(s) > 0; {
+		block := s[:min(n, len(s))]
+		s = s[len(block):]
+		if len(block) < n {
+			block = append(block[:len(block):len(block)], make([]int16, n-len(block))...)
+		}
+		var err error
+		if c.enc, err = c.coder.encode(c.enc[:0], block); err != nil {
+			return fmt.Errorf("sip: encode: %w", err)
+		}
+		if err := c.send(ctx, flushed, c.enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushSignal returns the channel the next Flush closes.
+func (c *Conn) flushSignal() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushed
+}
+
+// Flush drops agent audio not yet sent: a WriteAudio waiting for its
+// packet's time returns at once without sending, and the next packet
+// starts a new talkspurt. Hark queues nothing else on an RTP call, and the
+// far end buffers only its jitter buffer's few tens of milliseconds.
+func (c *Conn) Flush(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.flushed)
+	c.flushed = make(chan struct{})
+	return nil
+}
+
+// send waits until payload is due and sends it; c.wmu is held.
+func (c *Conn) send(ctx context.Context, flushed <-chan struct{}, payload []byte) error {
+	select {
+	case <-flushed:
+		return nil
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	now := time.Now()
+	current := c.flushSignal()
+	if current != c.lastFlushed || (c.inSpurt && now.Sub(c.due) > paceMaxLag) {
+		c.inSpurt, c.lastFlushed = false, current
+	}
+	ticks := c.media.codec.frameTicks()
+	marker := false
+	if !c.inSpurt {
+		ts := c.ts0 + uint32(int64(now.Sub(c.start))*int64(c.media.codec.clock)/int64(time.Second))
+		if c.sent && int32(ts-c.nextTS) < 0 {
+			ts = c.nextTS // the last talkspurt ran ahead of the wall clock
+		}
+		c.nextTS, c.due, c.inSpurt, marker = ts, now, true, true
+	}
+	if wait := c.due.Sub(now) - paceLead; wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-flushed:
+			return nil
+		case <-c.done:
+			return ErrClosed
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	c.pkt = appendRTP(c.pkt[:0], rtpHeader{marker: marker, pt: c.media.pt, seq: c.seq, ts: c.nextTS, ssrc: c.ssrc}, payload)
+	c.seq++
+	c.nextTS += ticks
+	c.due = c.due.Add(frameDuration)
+	c.sent = true
+	if c.media.dir == dirRecvOnly || c.media.dir == dirInactive {
+		return nil // on hold: the clock runs, nothing is sent
+	}
+	if _, err := c.pc.WriteToUDPAddrPort(c.pkt, *c.remote.Load()); err != nil {
+		// A lost packet must not stop the conversation; the far end
+		// conceals it.
+		c.log.Debug("sip: RTP write failed", "err", err)
+	}
+	return nil
+}
+
+// finish ends the call once, recording why.
+func (c *Conn) finish(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.done)
+	})
+}
+
+// readLoop receives RTP until the socket is closed.
+func (c *Conn) readLoop() {
+	buf := make([]byte, maxPacket)
+	latched := false
+	for {
+		n, from, err := c.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.log.Debug("sip: RTP read failed", "err", err)
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if c.relatch.Swap(false) {
+			latched = false
+		}
+		if latched && from != *c.remote.Load() {
+			continue // not the caller's stream
+		}
+		if err := c.handlePacket(buf[:n]); err != nil {
+			c.bad++
+			if c.bad <= 3 || c.bad%1000 == 0 {
+				c.log.Warn("sip: RTP packet refused", "err", err, "from", from, "count", c.bad)
+			}
+			continue
+		}
+		if c.cfg.symmetric && !latched {
+			latched = true
+			c.remote.Store(&from)
+		}
+	}
+}
+
+// handlePacket acts on one received datagram: caller audio into the
+// jitter buffer, telephone-events to the DTMF handler. Other payload types
+// (comfort noise, RTCP multiplexed on the port) are ignored.
+func (c *Conn) handlePacket(b []byte) error {
+	if len(b) >= 2 && b[1] >= 192 && b[1] <= 223 {
+		return nil // RTCP (RFC 5761 §4)
+	}
+	h, payload, err := parseRTP(b)
+	if err != nil {
+		return err
+	}
+	switch {
+	case int(h.pt) == c.media.dtmfPT:
+		ev, err := parseDTMF(payload)
+		if err != nil {
+			return err
+		}
+		if c.sawDTMF && h.ts == c.lastDTMF {
+			return nil // a later packet of an event already delivered
+		}
+		c.sawDTMF, c.lastDTMF = true, h.ts
+		if d := ev.digit(); d != "" {
+			c.pressed(d)
+		}
+	case h.pt == c.media.pt:
+		if len(payload) == 0 {
+			return nil
+		}
+		if !c.rxStart || h.ssrc != c.rxSSRC {
+			if c.rxStart {
+				c.jb.drain(c.emit)
+				c.jb = jitterBuffer{depth: c.jb.depth}
+			}
+			c.rxStart, c.rxSSRC = true, h.ssrc
+		}
+		c.jb.push(h.seq, payload, c.emit)
+	}
+	return nil
+}
+
+// emit decodes (or conceals) one packet and queues it for ReadAudio.
+func (c *Conn) emit(payload []byte, lost bool) {
+	var samples []int16
+	if lost {
+		samples = c.coder.conceal(nil)
+	} else {
+		var err error
+		if samples, err = c.coder.decode(nil, payload); err != nil {
+			c.bad++
+			c.log.Debug("sip: undecodable packet concealed", "err", err)
+			samples = c.coder.conceal(nil)
+		}
+	}
+	select {
+	case c.frames <- pcm.Frame{Samples: samples, Format: c.coder.format()}:
+	default:
+		c.log.Warn("sip: caller audio overrun: the session is behind", "dropped", c.coder.format().Duration(len(samples)))
+	}
+}
+
+// pressed delivers a key the caller pressed.
+func (c *Conn) pressed(digit string) {
+	if c.cfg.dtmf != nil {
+		c.cfg.dtmf(c.sess, digit)
+		return
+	}
+	c.log.Info("caller pressed a key", "digit", digit)
+}
+
+// Line is one turn of a conversation handed off.
+type Line struct {
+	Role        string `json:"role"` // "caller" or "agent"
+	Text        string `json:"text"`
+	Interrupted bool   `json:"interrupted,omitempty"` // the caller talked over the rest
+}
+
+// Handoff is a call handed to a human: the conversation so far goes with
+// it.
+type Handoff struct {
+	Call       Call
+	Reason     string // why the agent handed off
+	Target     string // where the call was transferred; "" without WithTransfer
+	Transcript []Line
+	// Err is nil when the far end accepted the transfer (or none was
+	// configured); otherwise it wraps ErrTransfer and the call goes on
+	// with the agent.
+	Err error
+}
+
+type handoffState struct {
+	reason string
+	timer  *time.Timer
+	fired  bool
+}
+
+// SendEvent follows the conversation for the hand-off: it keeps the
+// transcript, and a hand-off event starts the transfer once the agent has
+// finished speaking. It never blocks.
+func (c *Conn) SendEvent(ev transport.Event) error {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	switch ev.Type {
+	case transport.EventUserFinal:
+		c.transcript = append(c.transcript, Line{Role: "caller", Text: ev.Text})
+	case transport.EventAgentDone:
+		c.transcript = append(c.transcript, Line{Role: "agent", Text: ev.Text})
+		if c.handoff != nil {
+			c.startHandoff()
+		}
+	case transport.EventInterruption:
+		if ev.Interruption != nil && ev.Interruption.Cancelled && ev.Interruption.Heard != "" {
+			c.transcript = append(c.transcript, Line{Role: "agent", Text: ev.Interruption.Heard, Interrupted: true})
+		}
+	case transport.EventHandoff:
+		if c.handoff != nil {
+			return nil
+		}
+		c.handoff = &handoffState{reason: ev.Text}
+		c.handoff.timer = time.AfterFunc(c.cfg.handoffWait, func() {
+			c.hmu.Lock()
+			defer c.hmu.Unlock()
+			c.startHandoff()
+		})
+	}
+	return nil
+}
+
+// startHandoff transfers the call (once); c.hmu is held.
+func (c *Conn) startHandoff() {
+	h := c.handoff
+	if h.fired {
+		return
+	}
+	h.fired = true
+	h.timer.Stop()
+	out := Handoff{Call: c.call, Reason: h.reason, Target: c.cfg.transferTo, Transcript: append([]Line(nil), c.transcript...)}
+	c.wg.Go(func() {
+		if out.Target != "" && c.transfer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), transferTimeout)
+			defer cancel()
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				select {
+				case <-c.done: // the caller hung up meanwhile
+					cancel()
+				case <-stop:
+				}
+			}()
+			out.Err = c.transfer(ctx, out.Target)
+		}
+		if out.Err != nil {
+			c.log.Error("transfer failed", "to", out.Target, "err", out.Err)
+		} else if out.Target != "" {
+			c.log.Info("call transferred", "to", out.Target, "reason", out.Reason)
+		}
+		if c.cfg.handoff != nil {
+			c.cfg.handoff(out)
+		}
+	})
+}
+
+// close stops the hand-off timer and waits for a transfer in flight.
+func (c *Conn) close() {
+	c.hmu.Lock()
+	if c.handoff != nil && !c.handoff.fired {
+		c.handoff.fired = true
+		c.handoff.timer.Stop()
+	}
+	c.hmu.Unlock()
+	c.wg.Wait()
+}
