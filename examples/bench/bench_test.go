@@ -52,7 +52,7 @@ func TestSmoke(t *testing.T) {
 	}
 	dir := t.TempDir()
 	md, js := filepath.Join(dir, "B.md"), filepath.Join(dir, "b.json")
-	args := []string{"-speech", speechDir, "-md", md, "-json", js, "-trials", "1", "-turns", "1", "-engines", "openai", "-reply", "500ms",
+	args := []string{"-speech", speechDir, "-md", md, "-json", js, "-trials", "1", "-turns", "1", "-engines", "openai,realtime_stt", "-reply", "500ms",
 		"-mem-sessions", "2", "-cap-start", "2", "-cap-budget", "1ms", "-cap-warmup", "500ms", "-cap-window", "1s"}
 	if err := run(context.Background(), args, io.Discard); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95",
-		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "sessions_per_core",
+		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95", "sessions_per_core",
 		"mem_per_idle_session_kb", "mem_per_active_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("bench.json lacks %q", k)
@@ -77,8 +77,10 @@ func TestSmoke(t *testing.T) {
 	if v, _ := got["bargein_onset_to_silence_ms_max"].(float64); v <= 0 || v > 1000 {
 		t.Errorf("barge-in onset to silence max = %v ms", v)
 	}
-	if v, _ := got["v2v_ms_p50"].(float64); v <= 0 || v > 5000 {
-		t.Errorf("v2v p50 = %v ms", v)
+	for _, k := range []string{"v2v_ms_p50", "v2v_realtime_stt_ms_p50"} {
+		if v, _ := got[k].(float64); v <= 0 || v > 5000 {
+			t.Errorf("%s = %v ms", k, v)
+		}
 	}
 	if v, _ := got["mem_per_idle_session_kb"].(float64); v <= 0 {
 		t.Errorf("idle session memory = %v KB", v)
@@ -185,6 +187,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-sections", "nope"}, false},
 		{[]string{"-trials", "0"}, false},
 		{[]string{"-engines", "offline,cloud"}, false},
+		{[]string{"-engines", "realtime_stt"}, true},
 		{[]string{"extra"}, false},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)

@@ -97,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.capWarmup, "cap-warmup", 3*time.Second, "capacity: warm-up before each measured window")
 	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
 	fs.BoolVar(&cfg.realtime, "realtime", true, "run the capacity server and the per-frame benchmarks with SCHED_FIFO on their CPU, as on a dedicated core")
-	engines := fs.String("engines", "offline,openai", "voice-to-voice engine sets: offline, openai (openaitest)")
+	engines := fs.String("engines", "offline,openai,"+engineRealtimeSTT, "voice-to-voice engine sets: offline, openai (openaitest), realtime_stt (Realtime transcription against realtimetest, chat and speech as openai)")
 	fs.BoolVar(&cfg.verbose, "v", false, "print the session events of every barge-in trial and voice-to-voice turn")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -117,7 +117,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	for _, e := range strings.Split(*engines, ",") {
 		switch e = strings.TrimSpace(e); e {
-		case "offline", "openai":
+		case "offline", "openai", engineRealtimeSTT:
 			cfg.engines = append(cfg.engines, e)
 		case "":
 		default:

@@ -192,7 +192,9 @@ func (r *report) markdown(cfg config) string {
 		p("*offline*: PocketSphinx, the dialogue engine and Flite (agent/provider/offline), Silero VAD. ")
 		p("*openai*: the OpenAI provider against agent/provider/openai/openaitest, an OpenAI-compatible server on 127.0.0.1 that answers ")
 		p("at once, so the figures are Hark's own overhead. The stages count from the VAD's end-of-speech event and include the default 500 ms end-of-turn wait where the session holds the reply; ")
-		p("`v2v_ms_*` in bench.json is the *openai* row. ")
+		p("*realtime_stt*: the same, but the words come from the streaming Realtime transcription provider (agent/provider/realtime) ")
+		p("against agent/provider/realtime/realtimetest answering at once: the audio streams over a WebSocket while the user speaks and is committed when the turn ends. ")
+		p("`v2v_ms_*` in bench.json is the *openai* row, `v2v_realtime_stt_ms_*` the *realtime_stt* row. ")
 		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's 300 ms of silence to end speech ")
 		p("and the session's 500 ms end-of-turn wait (both defaults). After the first audio the client stops the reply and waits.\n\n")
 	}
@@ -249,8 +251,11 @@ func (r *report) markdown(cfg config) string {
 }
 
 func engineLabel(name string) string {
-	if name == "openai" {
+	switch name {
+	case "openai":
 		return "openai (openaitest, instant)"
+	case engineRealtimeSTT:
+		return "realtime_stt (Realtime transcription, realtimetest, instant)"
 	}
 	return "offline (sphinx, dialogue, flite)"
 }

@@ -73,6 +73,13 @@ func runV2VEngines(ctx context.Context, cfg config, w *silero.Weights, name stri
 			return nil, err
 		}
 		opts = []agent.Option{agent.WithSTT(cl), agent.WithLLM(cl), agent.WithTTS(cl), agent.WithVAD(sileroFactory(w))}
+	case engineRealtimeSTT:
+		o, stop, err := realtimeSTTOptions(w)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		opts = o
 	}
 	clips := make([][]int16, len(v2vClips))
 	ends := make([]int, len(v2vClips))
