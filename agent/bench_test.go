@@ -54,7 +54,7 @@ func BenchmarkBargeIn(b *testing.B) {
 		ctx, cancel := context.WithCancel(b.Context())
 		done := make(chan error, 1)
 		go func() { done <- s.Run(ctx) }()
-		s.Say("Thank you for calling.", false)
+		s.Say("Thank you for calling.")
 		if _, _, err := tr.WaitEvent(ctx, 0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentText }); err != nil {
 			b.Fatal(err)
 		}

@@ -26,6 +26,10 @@
 // pipeline.ErrInterrupted, and the history keeps only the words the user
 // heard (exact per chunk, estimated by position within one), with the
 // assistant message marked Interrupted and every tool call still answered.
+// Text spoken with Say(text, Uninterruptible()) is never paused; a user turn
+// that ends while it plays is answered once it has played. The whole
+// decision is one state machine without goroutines or clock of its own
+// (interrupt.go), fed by the session loop, which carries out its actions.
 //
 // # Echo guard
 //

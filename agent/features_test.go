@@ -136,6 +136,59 @@ func TestProviderFailureSpeaksFallback(t *testing.T) {
 	}
 }
 
+// TestTTSFailureKeepsWhatWasSpoken breaks the TTS after the first chunk
+// (the fallback line is spoken in place of the rest) or for good (nothing
+// is spoken): agent_done and the history hold only what was spoken.
+func TestTTSFailureKeepsWhatWasSpoken(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		working int // chunks synthesised before the TTS breaks
+		recover bool
+		want    string
+	}{
+		{"fallback spoken", 1, true, "Thank you for calling. Sorry, say again?"},
+		{"nothing spoken", 0, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var calls int
+				tts := &agenttest.TTS{}
+				broken := pipeline.TTSFunc(func(ctx context.Context, req pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
+					calls++
+					if calls <= tc.working || (tc.recover && req.Text == "Sorry, say again?") {
+						return tts.Synthesize(ctx, req)
+					}
+					return func(yield func(pcm.Frame, error) bool) { yield(pcm.Frame{}, errors.New("synthesiser down")) }
+				})
+				tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+				s, err := agent.New(tr, agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(agenttest.NewLLM(agenttest.Text(longReply))),
+					agent.WithTTS(broken), agent.WithVAD(agenttest.NewLevelModel()), agent.WithFallbackText("Sorry, say again?"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- s.Run(t.Context()) }()
+				s.SendText("hello")
+				ev, _, err := tr.WaitEvent(t.Context(), 0, is(agent.EventAgentDone))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Text != tc.want {
+					t.Errorf("agent_done %q, want %q", ev.Text, tc.want)
+				}
+				h := s.History()
+				if got := h[len(h)-1]; tc.want != "" && got.Content != tc.want || tc.want == "" && len(h) != 1 {
+					t.Errorf("history %+v", h)
+				}
+				tr.Hangup()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
 func TestSTTFailureSpeaksFallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stt := &agenttest.STT{Fn: func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
@@ -216,11 +269,20 @@ func TestToolsAndHandoff(t *testing.T) {
 	})
 }
 
+// runKey marks the context given to Run.
+type runKey struct{}
+
 func TestUninterruptibleSay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, agenttest.NewSTT("hello there friend"), agenttest.NewLLM(agenttest.Text("Hi.")))
-		r.start(t.Context())
-		r.s.Say("This call may be recorded for quality and training purposes.", true)
+		llm := agenttest.NewLLM(agenttest.Text("Hi."))
+		var fromRun bool
+		llm.Fn = func(ctx context.Context, req pipeline.Request) iter.Seq2[pipeline.Delta, error] {
+			fromRun = ctx.Value(runKey{}) != nil
+			return agenttest.NewLLM(agenttest.Text("Hi.")).Stream(ctx, req)
+		}
+		r := newRig(t, agenttest.NewSTT("hello there friend"), llm)
+		r.start(context.WithValue(t.Context(), runKey{}, true))
+		r.s.Say("This call may be recorded for quality and training purposes.", agent.Uninterruptible())
 		r.wait(0, is(agent.EventAgentText))
 		time.Sleep(500 * time.Millisecond)
 		r.speak(700 * time.Millisecond)
@@ -232,6 +294,9 @@ func TestUninterruptibleSay(t *testing.T) {
 		h := r.s.History()
 		if len(h) != 3 || h[0].Interrupted || !strings.HasPrefix(h[0].Content, "This call may be recorded") {
 			t.Errorf("history %+v", h)
+		}
+		if !fromRun {
+			t.Error("the reply held over the disclaimer did not start from Run's context")
 		}
 		r.stop()
 	})
@@ -457,6 +522,76 @@ func TestEmptyStreamingFinalIsRetried(t *testing.T) {
 		tr.Play(agenttest.Speech(400*time.Millisecond, 16000, 3))
 		if _, _, err := tr.WaitEvent(t.Context(), 0, cancelled); err != nil {
 			t.Fatal(err)
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestReplyKeepsItsLanguage changes the conversation's language (the
+// recogniser hears Spanish) while a reply is being synthesised: the reply
+// keeps the voice it started with. The language changes between two chunks
+// with no other activity in between, so the race detector sees a reply
+// goroutine that reads the session's language while the loop writes it.
+func TestReplyKeepsItsLanguage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		langAt := t0.Add(2507 * time.Millisecond) // between two 20 ms ticks
+		stt := &agenttest.STT{Fn: func(ctx context.Context, _ pcm.Frame, _ string) (pipeline.Transcript, error) {
+			if err := sleepCtx(ctx, time.Until(langAt)); err != nil {
+				return pipeline.Transcript{}, err
+			}
+			// Words ending in a number: the turn waits for more, so nothing
+			// else happens when the language changes.
+			return pipeline.Transcript{Text: "uno dos", Language: "es", Final: true}, nil
+		}}
+		var chunks int
+		tts := &agenttest.TTS{}
+		slow := pipeline.TTSFunc(func(ctx context.Context, req pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
+			chunks++
+			first := chunks == 1
+			audio := tts.Synthesize(ctx, req)
+			return func(yield func(pcm.Frame, error) bool) {
+				for fr, err := range audio {
+					if !yield(fr, err) {
+						return
+					}
+				}
+				if first {
+					// The next chunk starts just after the language changed.
+					_ = sleepCtx(ctx, time.Until(langAt.Add(time.Millisecond)))
+				}
+			}
+		})
+		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+		s, err := agent.New(tr, agent.WithSTT(stt), agent.WithLLM(agenttest.NewLLM(agenttest.Text("Vale."))), agent.WithTTS(slow),
+			agent.WithVAD(agenttest.NewLevelModel()), agent.WithLanguage("en"),
+			agent.WithVoices(map[string]string{"en": "en-voice", "es": "es-voice"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		s.Say("This call may be recorded. Please hold while we find an agent. Thank you for waiting.", agent.Uninterruptible())
+		time.Sleep(500 * time.Millisecond)
+		tr.Play(agenttest.Speech(400*time.Millisecond, 16000, 5))
+		if _, _, err := tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentDone && ev.Text == "Vale." }); err != nil {
+			t.Fatal(err)
+		}
+		reqs := tts.Requests()
+		if len(reqs) != 4 {
+			t.Fatalf("speech requests %+v", reqs)
+		}
+		for i, r := range reqs {
+			want := "en-voice"
+			if i == 3 {
+				want = "es-voice" // the reply to the Spanish words
+			}
+			if r.Voice != want {
+				t.Errorf("speech request %d (%q) voice %q, want %q", i, r.Text, r.Voice, want)
+			}
 		}
 		tr.Hangup()
 		if err := <-done; err != nil {

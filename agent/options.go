@@ -11,10 +11,138 @@ import (
 )
 
 // Option configures a Session.
-type Option func(*Session) error
+type Option func(*config) error
 
-// Preset is a bundle of turn-taking settings for one kind of product.
-// Options that set a value a preset also sets win over the preset.
+// config is a session's configuration. The options fill it once, in New,
+// then fill completes it from the preset and the defaults; it does not
+// change afterwards, so reply goroutines may read it freely.
+type config struct {
+	stt    pipeline.STT
+	sstt   pipeline.StreamingSTT
+	llm    pipeline.LLM
+	tts    pipeline.TTS
+	newVAD func() (vad.Model, error)
+
+	preset Preset
+	tuning
+	numberHoldSet bool // WithNumberHold was given (zero is a valid hold)
+
+	systemPrompt    string
+	lang            string
+	voices          map[string]string
+	tools           map[string]Tool
+	toolDefs        []pipeline.Tool
+	onEvent         func(Event)
+	log             *slog.Logger
+	metrics         recorder
+	fallback        string
+	providerTimeout time.Duration
+
+	// From the policy's phrase lists.
+	backchannels, stopWords phraseSet
+}
+
+// tuning is the part of the configuration a preset sets.
+type tuning struct {
+	endOfTurn, numberHold time.Duration
+	policy                InterruptionPolicy
+	echo                  EchoGuard
+	vad                   vad.Params
+}
+
+// presets are the tunings each preset brings, over PresetDefault's, which
+// holds the default of every tuned setting. The echo guard's and the VAD's
+// remaining defaults are their packages' own.
+var presets = [...]tuning{
+	PresetDefault: {
+		endOfTurn:  500 * time.Millisecond,
+		numberHold: 1500 * time.Millisecond,
+		policy:     InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
+	},
+	PresetPhone: {
+		endOfTurn: 600 * time.Millisecond,
+		vad:       vad.Params{MinSpeech: 96 * time.Millisecond},
+	},
+	PresetLanguagePractice: {
+		endOfTurn:  1200 * time.Millisecond,
+		numberHold: 3 * time.Second,
+		policy:     InterruptionPolicy{MinWords: 3, LongSpeech: 2500 * time.Millisecond},
+	},
+	PresetSmartSpeaker: {
+		endOfTurn: 600 * time.Millisecond,
+		echo:      EchoGuard{Threshold: 0.3},
+		vad:       vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond},
+	},
+}
+
+// Defaults of the settings presets do not tune.
+const (
+	// DefaultFallbackText is spoken when a provider fails.
+	DefaultFallbackText = "Sorry, I ran into a problem. Could you say that again?"
+	// DefaultProviderTimeout bounds a provider that makes no progress.
+	DefaultProviderTimeout = 15 * time.Second
+	// DefaultToolTimeout bounds a tool call whose Tool.Timeout is zero.
+	DefaultToolTimeout = 10 * time.Second
+)
+
+// fill completes the configuration the options left: the tuned settings
+// from the preset, then from PresetDefault; the others from the defaults.
+// It is the one place defaults are applied.
+func (c *config) fill() {
+	hold := c.numberHold
+	c.tuning.fill(presets[c.preset])
+	c.tuning.fill(presets[PresetDefault])
+	if c.numberHoldSet {
+		c.numberHold = hold
+	}
+	if c.newVAD == nil {
+		c.newVAD = defaultVAD
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.fallback == "" {
+		c.fallback = DefaultFallbackText
+	}
+	if c.providerTimeout == 0 {
+		c.providerTimeout = DefaultProviderTimeout
+	}
+	for name, t := range c.tools {
+		if t.Timeout == 0 {
+			t.Timeout = DefaultToolTimeout
+			c.tools[name] = t
+		}
+	}
+	c.backchannels = newPhraseSet(builtinBackchannels, c.policy.Backchannels)
+	c.stopWords = newPhraseSet(builtinStopWords, c.policy.StopWords)
+}
+
+// fill sets the zero settings of t from d.
+func (t *tuning) fill(d tuning) {
+	orDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	orDur(&t.endOfTurn, d.endOfTurn)
+	orDur(&t.numberHold, d.numberHold)
+	orDur(&t.policy.Window, d.policy.Window)
+	orDur(&t.policy.LongSpeech, d.policy.LongSpeech)
+	orDur(&t.vad.MinSpeech, d.vad.MinSpeech)
+	if t.policy.MinWords == 0 {
+		t.policy.MinWords = d.policy.MinWords
+	}
+	if t.echo.Threshold == 0 {
+		t.echo.Threshold = d.echo.Threshold
+	}
+	if t.vad.Activation == 0 {
+		t.vad.Activation = d.vad.Activation
+	}
+}
+
+// Preset names a bundle of turn-taking settings for one kind of product
+// (see presets for the values). Options that set a value a preset also
+// sets win over the preset.
 type Preset int
 
 // Presets.
@@ -98,115 +226,61 @@ type EchoGuard struct {
 
 // WithSTT sets the recogniser used per utterance.
 func WithSTT(stt pipeline.STT) Option {
-	return func(s *Session) error { s.stt = stt; return nil }
+	return func(c *config) error { c.stt = stt; return nil }
 }
 
 // WithStreamingSTT sets a streaming recogniser; its partial results feed
 // user_partial events and early barge-in decisions.
 func WithStreamingSTT(stt pipeline.StreamingSTT) Option {
-	return func(s *Session) error { s.sstt = stt; return nil }
+	return func(c *config) error { c.sstt = stt; return nil }
 }
 
 // WithLLM sets the language model.
 func WithLLM(llm pipeline.LLM) Option {
-	return func(s *Session) error { s.llm = llm; return nil }
+	return func(c *config) error { c.llm = llm; return nil }
 }
 
 // WithTTS sets the speech synthesiser.
 func WithTTS(tts pipeline.TTS) Option {
-	return func(s *Session) error { s.tts = tts; return nil }
+	return func(c *config) error { c.tts = tts; return nil }
 }
 
 // WithVAD sets the factory of the voice-activity model; the session calls
 // it once per Run (default: Silero v5 at 16 kHz, see vad/silero).
 func WithVAD(newModel func() (vad.Model, error)) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if newModel == nil {
 			return fmt.Errorf("%w: nil VAD factory", ErrOption)
 		}
-		s.newVAD = newModel
+		c.newVAD = newModel
 		return nil
 	}
 }
 
 // WithVADParams sets the detector parameters (zero fields keep defaults).
 func WithVADParams(p vad.Params) Option {
-	return func(s *Session) error { s.vadParams = p; return nil }
+	return func(c *config) error { c.vad = p; return nil }
 }
 
 // WithPreset selects a preset. Options that set a value the preset also
 // sets win, in whatever order they are given.
 func WithPreset(p Preset) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if p < PresetDefault || p > PresetSmartSpeaker {
 			return fmt.Errorf("%w: unknown preset %d", ErrOption, int(p))
 		}
-		s.preset = p
+		c.preset = p
 		return nil
-	}
-}
-
-// presetValues are the settings a preset brings.
-type presetValues struct {
-	endOfTurn, numberHold time.Duration
-	policy                InterruptionPolicy
-	echo                  EchoGuard
-	vad                   vad.Params
-}
-
-func (p Preset) values() presetValues {
-	v := presetValues{endOfTurn: 500 * time.Millisecond, numberHold: 1500 * time.Millisecond}
-	switch p {
-	case PresetPhone:
-		v.endOfTurn = 600 * time.Millisecond
-		v.vad.MinSpeech = 96 * time.Millisecond
-	case PresetLanguagePractice:
-		v.endOfTurn = 1200 * time.Millisecond
-		v.numberHold = 3 * time.Second
-		v.policy.MinWords = 3
-		v.policy.LongSpeech = 2500 * time.Millisecond
-	case PresetSmartSpeaker:
-		v.endOfTurn = 600 * time.Millisecond
-		v.echo.Threshold = 0.3
-		v.vad.Activation = 0.6
-		v.vad.MinSpeech = 96 * time.Millisecond
-	}
-	return v
-}
-
-// applyPreset fills the settings no option gave from the preset.
-func (s *Session) applyPreset() {
-	v := s.preset.values()
-	if !s.endOfTurnSet {
-		s.endOfTurn = v.endOfTurn
-	}
-	if !s.numberHoldSet {
-		s.numberHold = v.numberHold
-	}
-	if s.policy.MinWords == 0 {
-		s.policy.MinWords = v.policy.MinWords
-	}
-	if s.policy.LongSpeech == 0 {
-		s.policy.LongSpeech = v.policy.LongSpeech
-	}
-	if s.echo.Threshold == 0 {
-		s.echo.Threshold = v.echo.Threshold
-	}
-	if s.vadParams.Activation == 0 {
-		s.vadParams.Activation = v.vad.Activation
-	}
-	if s.vadParams.MinSpeech == 0 {
-		s.vadParams.MinSpeech = v.vad.MinSpeech
 	}
 }
 
 // WithEndOfTurn sets the silence that ends a user turn (default 500 ms).
 func WithEndOfTurn(d time.Duration) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if d < 100*time.Millisecond || d > time.Minute {
 			return fmt.Errorf("%w: end of turn %v outside [100ms, 1m]", ErrOption, d)
 		}
-		s.endOfTurn, s.endOfTurnSet = d, true
+		c.endOfTurn = d
 		return nil
 	}
 }
@@ -216,11 +290,11 @@ func WithEndOfTurn(d time.Duration) Option {
 // open ("my order number is"), default 1.5 s, so turn detection does not cut
 // off someone reading out digits or searching for a word.
 func WithNumberHold(d time.Duration) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if d < 0 || d > time.Minute {
 			return fmt.Errorf("%w: number hold %v", ErrOption, d)
 		}
-		s.numberHold, s.numberHoldSet = d, true
+		c.numberHold, c.numberHoldSet = d, true
 		return nil
 	}
 }
@@ -228,44 +302,44 @@ func WithNumberHold(d time.Duration) Option {
 // WithInterruptionPolicy sets the barge-in policy; zero fields keep their
 // defaults.
 func WithInterruptionPolicy(p InterruptionPolicy) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if p.Window < 0 || p.LongSpeech < 0 || p.MinWords < 0 || p.Mode < PauseThenDecide || p.Mode > CancelImmediately {
 			return fmt.Errorf("%w: interruption policy %+v", ErrOption, p)
 		}
-		s.policy = p
+		c.policy = p
 		return nil
 	}
 }
 
 // WithEchoGuard tunes (or disables) the echo guard.
 func WithEchoGuard(g EchoGuard) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if g.Threshold < 0 || g.Threshold > 1 || g.MaxDelay < 0 || g.MaxDelay > 2*time.Second {
 			return fmt.Errorf("%w: echo guard %+v", ErrOption, g)
 		}
-		s.echo = g
+		c.echo = g
 		return nil
 	}
 }
 
 // WithSystemPrompt sets the system message that starts the history.
 func WithSystemPrompt(prompt string) Option {
-	return func(s *Session) error { s.systemPrompt = prompt; return nil }
+	return func(c *config) error { c.systemPrompt = prompt; return nil }
 }
 
 // WithLanguage sets the conversation's starting language (BCP-47). The
 // session then follows the language the STT reports.
 func WithLanguage(lang string) Option {
-	return func(s *Session) error { s.lang = lang; return nil }
+	return func(c *config) error { c.lang = lang; return nil }
 }
 
 // WithVoices maps languages ("en", "es", "zh-CN") to TTS voices; a reply in
 // a language picks its voice, falling back to the base language ("zh").
 func WithVoices(voices map[string]string) Option {
-	return func(s *Session) error {
-		s.voices = make(map[string]string, len(voices))
+	return func(c *config) error {
+		c.voices = make(map[string]string, len(voices))
 		for k, v := range voices {
-			s.voices[strings.ToLower(k)] = v
+			c.voices[strings.ToLower(k)] = v
 		}
 		return nil
 	}
@@ -273,16 +347,16 @@ func WithVoices(voices map[string]string) Option {
 
 // WithTools registers tools the model may call.
 func WithTools(tools ...Tool) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		for _, t := range tools {
 			if t.Name == "" || t.Func == nil || t.Timeout < 0 {
 				return fmt.Errorf("%w: tool %q needs a name and a function", ErrOption, t.Name)
 			}
-			if _, dup := s.tools[t.Name]; dup {
+			if _, dup := c.tools[t.Name]; dup {
 				return fmt.Errorf("%w: tool %q registered twice", ErrOption, t.Name)
 			}
-			s.tools[t.Name] = t
-			s.toolDefs = append(s.toolDefs, t.Tool)
+			c.tools[t.Name] = t
+			c.toolDefs = append(c.toolDefs, t.Tool)
 		}
 		return nil
 	}
@@ -291,16 +365,16 @@ func WithTools(tools ...Tool) Option {
 // WithEventHandler sets a function called with every event, from the
 // session's goroutine; it must not block.
 func WithEventHandler(f func(Event)) Option {
-	return func(s *Session) error { s.onEvent = f; return nil }
+	return func(c *config) error { c.onEvent = f; return nil }
 }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if l == nil {
 			return fmt.Errorf("%w: nil logger", ErrOption)
 		}
-		s.log = l
+		c.log = l
 		return nil
 	}
 }
@@ -309,13 +383,13 @@ func WithLogger(l *slog.Logger) Option {
 // outcomes, tool calls, hand-offs, provider failures) to r; see package
 // agent/promrec for Prometheus.
 func WithMetrics(r Recorder) Option {
-	return func(s *Session) error { s.metrics = recorder{r}; return nil }
+	return func(c *config) error { c.metrics = recorder{r}; return nil }
 }
 
 // WithFallbackText sets the line spoken when a provider fails (default
 // "Sorry, I ran into a problem. Could you say that again?").
 func WithFallbackText(text string) Option {
-	return func(s *Session) error { s.fallback = text; return nil }
+	return func(c *config) error { c.fallback = text; return nil }
 }
 
 // WithProviderTimeout bounds how long the session waits for a provider to
@@ -323,11 +397,11 @@ func WithFallbackText(text string) Option {
 // before it gives up, speaks the fallback line and keeps listening
 // (default 15 s).
 func WithProviderTimeout(d time.Duration) Option {
-	return func(s *Session) error {
+	return func(c *config) error {
 		if d < 10*time.Millisecond {
 			return fmt.Errorf("%w: provider timeout %v", ErrOption, d)
 		}
-		s.providerTimeout = d
+		c.providerTimeout = d
 		return nil
 	}
 }

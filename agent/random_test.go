@@ -155,7 +155,11 @@ func randomConversation(t *testing.T, seed uint64) {
 		case 1:
 			s.Interrupt()
 		case 2:
-			s.Say("Please hold.", rng.intn(2) == 0)
+			var opts []agent.SayOption
+			if rng.intn(2) == 0 {
+				opts = append(opts, agent.Uninterruptible())
+			}
+			s.Say("Please hold.", opts...)
 		case 3:
 			s.SendImage(pipeline.Image{Data: []byte{1}, MIMEType: "image/png"})
 		default:

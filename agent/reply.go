@@ -21,6 +21,7 @@ const maxToolRounds = 5
 // reply is the agent's answer in progress, seen from the session loop.
 type reply struct {
 	gen     uint64
+	lang    string // the conversation's language when it started
 	rec     *replyRecord
 	base    time.Time // end of the user's speech, for metrics
 	metrics TurnMetrics
@@ -85,16 +86,6 @@ const (
 	replyDone
 )
 
-// replyMsg is posted by a reply goroutine to the session loop.
-type replyMsg struct {
-	gen   uint64
-	kind  replyKind
-	at    time.Time
-	ev    Event
-	stage string
-	err   error
-}
-
 // appendHistory adds a message, merging consecutive user messages (a turn
 // split by a pause, whose reply was cancelled before anything was heard).
 func (l *loop) appendHistory(msgs ...pipeline.Message) {
@@ -117,7 +108,7 @@ func (l *loop) request() pipeline.Request {
 	hist := make([]pipeline.Message, len(l.s.history))
 	copy(hist, l.s.history)
 	l.s.mu.Unlock()
-	system := l.s.systemPrompt
+	system := l.cfg.systemPrompt
 	if l.lang != "" {
 		note := fmt.Sprintf("The user speaks %s: always reply in %s.", languageName(l.lang), languageName(l.lang))
 		system = strings.TrimSpace(system + "\n\n" + note)
@@ -127,15 +118,33 @@ func (l *loop) request() pipeline.Request {
 		msgs = append(msgs, pipeline.Message{Role: pipeline.RoleSystem, Content: system})
 	}
 	msgs = append(msgs, hist...)
-	return pipeline.Request{Messages: msgs, Tools: l.s.toolDefs, Language: l.lang}
+	return pipeline.Request{Messages: msgs, Tools: l.cfg.toolDefs, Language: l.lang}
 }
 
 // voice picks the TTS voice for a language.
-func (l *loop) voice(lang string) string {
-	if v, ok := l.s.voices[strings.ToLower(lang)]; ok {
+func (c *config) voice(lang string) string {
+	if v, ok := c.voices[strings.ToLower(lang)]; ok {
 		return v
 	}
-	return l.s.voices[baseLang(lang)]
+	return c.voices[baseLang(lang)]
+}
+
+// begin starts a reply: a new generation, and a worker that has everything
+// it needs fixed now (it never reads the loop).
+func (l *loop) begin(ctx context.Context, base time.Time, tm TurnMetrics, uninterruptible bool) (context.Context, *worker) {
+	if l.rep != nil {
+		l.feed(ctx, replyStopped{reason: "replaced"})
+	}
+	rctx, gen := l.gens.Start(ctx)
+	rep := &reply{gen: gen, lang: l.lang, rec: &replyRecord{}, base: base, metrics: tm}
+	l.rep = rep
+	l.feed(ctx, replyStarted{uninterruptible: uninterruptible})
+	l.setState(StateThinking)
+	w := &worker{
+		cfg: l.cfg, in: l.in, play: l.play, gen: gen, rec: rep.rec,
+		lang: rep.lang, voice: l.cfg.voice(rep.lang), uninterruptible: uninterruptible,
+	}
+	return rctx, w
 }
 
 // startReply asks the LLM to answer the user's words.
@@ -143,11 +152,7 @@ func (l *loop) startReply(ctx context.Context, text string, base time.Time, tm T
 	l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: text, Images: l.images})
 	l.images = nil
 	req := l.request()
-	rctx, gen := l.gens.Start(ctx)
-	rep := &reply{gen: gen, rec: &replyRecord{}, base: base, metrics: tm}
-	l.rep = rep
-	l.setState(StateThinking)
-	w := l.newWorker(gen, rep.rec)
+	rctx, w := l.begin(ctx, base, tm, false)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -160,12 +165,7 @@ func (l *loop) startSay(ctx context.Context, text string, uninterruptible bool) 
 	if strings.TrimSpace(text) == "" {
 		return
 	}
-	rctx, gen := l.gens.Start(ctx)
-	rep := &reply{gen: gen, rec: &replyRecord{}, base: time.Now()}
-	l.rep = rep
-	l.setState(StateThinking)
-	w := l.newWorker(gen, rep.rec)
-	w.uninterruptible = uninterruptible
+	rctx, w := l.begin(ctx, time.Now(), TurnMetrics{}, uninterruptible)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -173,7 +173,7 @@ func (l *loop) startSay(ctx context.Context, text string, uninterruptible bool) 
 	}()
 }
 
-func (l *loop) onReply(m replyMsg) {
+func (l *loop) onReply(ctx context.Context, m replyMsg) {
 	rep := l.rep
 	if rep == nil || m.gen != rep.gen {
 		if m.kind == replyEvent && m.ev.Type == EventHandoff {
@@ -199,7 +199,7 @@ func (l *loop) onReply(m replyMsg) {
 	case replyDone:
 		rep.done = true
 		if rep.drained {
-			l.finishReply()
+			l.finishReply(ctx)
 		}
 	}
 }
@@ -217,37 +217,21 @@ func (l *loop) onPlayout(ctx context.Context, ev pipeline.PlayoutEvent) {
 				rep.metrics.FirstAudioSent = max(ev.At.Sub(rep.base), time.Nanosecond)
 			}
 		}
-		l.emit(Event{Type: EventAgentText, Turn: rep.gen, Text: ev.Text, Language: l.lang})
-		if l.barge == nil && !l.user.speaking {
+		l.emit(Event{Type: EventAgentText, Turn: rep.gen, Text: ev.Text, Language: rep.lang})
+		l.feed(ctx, chunkStarted{uninterruptible: ev.Uninterruptible})
+		if l.rep == rep && !l.barge.paused() && !l.user.speaking {
 			l.setState(StateSpeaking)
-		}
-	case pipeline.ChunkDone:
-		if ev.Uninterruptible && l.pending != nil && (!rep.done || l.unsent(rep.gen)) {
-			tr := *l.pending
-			l.pending = nil
-			l.userTurn(ctx, tr, time.Time{}, time.Time{})
 		}
 	case pipeline.Drained:
 		rep.drained = true
 		if rep.done {
-			l.finishReply()
+			l.finishReply(ctx)
 		}
 	}
-}
-
-// unsent reports whether the playout still holds audio of reply gen, or
-// awaits more.
-func (l *loop) unsent(gen uint64) bool {
-	for _, r := range l.play.Records(gen) {
-		if !r.Complete || r.Sent < r.Samples {
-			return true
-		}
-	}
-	return false
 }
 
 // finishReply commits a reply that played to the end.
-func (l *loop) finishReply() {
+func (l *loop) finishReply(ctx context.Context) {
 	rep := l.rep
 	l.rep = nil
 	l.gens.End(rep.gen)
@@ -268,18 +252,7 @@ func (l *loop) finishReply() {
 	l.appendHistory(kept...)
 	l.emit(Event{Type: EventAgentDone, Turn: rep.gen, Text: strings.Join(spoken, " ")})
 	l.reportMetrics(rep)
-	if l.barge != nil && l.barge.gen == rep.gen {
-		// Paused after its last audio: nothing left to resume or cancel.
-		l.barge.resolved = true
-		l.barge = nil
-		l.user.barge = false
-	}
-	if l.pending != nil {
-		tr := *l.pending
-		l.pending = nil
-		l.userTurn(context.Background(), tr, time.Time{}, time.Time{})
-		return
-	}
+	l.feed(ctx, replyFinished{})
 	l.afterUser()
 }
 
@@ -288,7 +261,7 @@ func (l *loop) reportMetrics(rep *reply) {
 		return
 	}
 	tm := rep.metrics
-	l.s.metrics.observeTurn(tm)
+	l.cfg.metrics.observeTurn(tm)
 	l.emit(Event{Type: EventMetrics, Turn: rep.gen, Metrics: &tm})
 }
 
@@ -305,40 +278,6 @@ func (l *loop) heardText(rep *reply) string {
 		}
 	}
 	return strings.Join(parts, " ")
-}
-
-// cancelReply stops the current reply for good: its LLM, TTS and tools are
-// cancelled, its audio dropped here and in the transport, and the history
-// keeps only what the user heard, marked as interrupted.
-func (l *loop) cancelReply(ctx context.Context, reason string) {
-	b := l.barge
-	if b != nil {
-		b.resolved = true
-		l.barge = nil
-		l.user.barge = false
-	}
-	rep := l.rep
-	if rep == nil {
-		return
-	}
-	l.rep = nil
-	l.gens.Interrupt(pipeline.ErrInterrupted)
-	f := l.play.Format()
-	recs := l.play.Stop(rep.gen)
-	if b == nil {
-		l.flush(ctx) // a paused reply was flushed when it paused
-	}
-	msgs, heard := cutToHeard(rep.rec.snapshot(), recs, f.Rate*f.Channels)
-	l.appendHistory(msgs...)
-	info := Interruption{Heard: heard, Cancelled: true}
-	if b != nil {
-		info.OnsetToSilence, info.ConfirmToSilence = b.info.OnsetToSilence, b.info.ConfirmToSilence
-	}
-	l.s.metrics.observeInterruption(nil, "cancelled")
-	l.s.log.Debug("reply cancelled", "reason", reason, "heard", heard)
-	l.emit(Event{Type: EventInterruption, Turn: rep.gen, Interruption: &info})
-	l.reportMetrics(rep)
-	l.afterUser()
 }
 
 // interruptedToolResult is the tool message recorded for a call the user
@@ -418,11 +357,17 @@ func pairToolCalls(msgs []pipeline.Message) []pipeline.Message {
 	return out
 }
 
-// worker produces one reply: LLM rounds, tool calls, TTS, into the playout.
+// worker produces one reply: LLM rounds, tool calls, TTS, into the
+// playout. It reads only what is fixed for the reply (the configuration,
+// the language and voice it started with) and talks to the loop only
+// through the inbox.
 type worker struct {
-	l               *loop
+	cfg             *config
+	in              *inbox
+	play            *pipeline.Playout
 	gen             uint64
 	rec             *replyRecord
+	lang, voice     string
 	uninterruptible bool
 	seq             atomic.Int64
 	firstAudio      bool
@@ -435,16 +380,12 @@ type worker struct {
 // errTTSFailed stops the LLM stream of a reply whose TTS failed.
 var errTTSFailed = errors.New("agent: tts failed")
 
-func (l *loop) newWorker(gen uint64, rec *replyRecord) *worker {
-	return &worker{l: l, gen: gen, rec: rec}
-}
-
 func (w *worker) post(m replyMsg) {
 	m.gen = w.gen
 	if m.at.IsZero() {
 		m.at = time.Now()
 	}
-	w.l.in.put(false, m)
+	w.in.put(false, m)
 }
 
 // speak runs f with a TTS goroutine consuming the segments it queues, and
@@ -475,10 +416,10 @@ func (w *worker) nextSeq() int { return int(w.seq.Add(1) - 1) }
 
 // synthesize turns queued chunks into audio in the playout, one at a time.
 // When the TTS fails, the message is cut to the chunks already spoken, the
-// fallback line is spoken in place of the rest, and later chunks are
-// dropped.
+// fallback line is spoken in place of the rest (and kept in the message
+// only if that worked), and later chunks are dropped.
 func (w *worker) synthesize(ctx context.Context) {
-	conv := resample.NewConverter(w.l.play.Format())
+	conv := resample.NewConverter(w.play.Format())
 	spoken := map[int][]string{} // message -> texts of chunks fully synthesised
 	for seg := range w.segs {
 		if ctx.Err() != nil || w.ttsFailed.Load() {
@@ -491,10 +432,14 @@ func (w *worker) synthesize(ctx context.Context) {
 		}
 		w.ttsFailed.Store(true)
 		w.post(replyMsg{kind: replyFailed, stage: "tts", err: err})
-		line := w.l.s.fallback
-		w.rec.freeze(seg.Message, strings.TrimSpace(strings.Join(append(spoken[seg.Message], line), " ")))
+		said := spoken[seg.Message]
+		w.rec.freeze(seg.Message, strings.Join(said, " "))
+		line := w.cfg.fallback
 		fb := pipeline.Segment{Gen: w.gen, Seq: w.nextSeq(), Message: seg.Message, Text: line}
-		if err := w.synthesizeSegment(ctx, conv, fb); err != nil && ctx.Err() == nil {
+		switch err := w.synthesizeSegment(ctx, conv, fb); {
+		case err == nil:
+			w.rec.freeze(seg.Message, strings.Join(append(said, line), " "))
+		case ctx.Err() == nil:
 			w.post(replyMsg{kind: replyFailed, stage: "tts", err: err})
 		}
 	}
@@ -502,12 +447,12 @@ func (w *worker) synthesize(ctx context.Context) {
 
 // synthesizeSegment speaks one chunk into the playout.
 func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter, seg pipeline.Segment) error {
-	if err := w.l.play.Begin(seg); err != nil {
+	if err := w.play.Begin(seg); err != nil {
 		return nil // stale: the reply was cut
 	}
-	req := pipeline.SpeechRequest{Text: seg.Text, Language: w.l.lang, Voice: w.l.voice(w.l.lang)}
+	req := pipeline.SpeechRequest{Text: seg.Text, Language: w.lang, Voice: w.voice}
 	err := w.watch(ctx, func(sctx context.Context, alive func()) error {
-		for fr, err := range w.l.s.tts.Synthesize(sctx, req) {
+		for fr, err := range w.cfg.tts.Synthesize(sctx, req) {
 			if err != nil {
 				return err
 			}
@@ -520,13 +465,13 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 			if err != nil {
 				return err
 			}
-			if err := w.l.play.Write(w.gen, seg.Seq, samples); err != nil {
+			if err := w.play.Write(w.gen, seg.Seq, samples); err != nil {
 				return nil // stale: the reply was cut
 			}
 		}
 		return nil
 	})
-	_ = w.l.play.End(w.gen, seg.Seq)
+	_ = w.play.End(w.gen, seg.Seq)
 	return err
 }
 
@@ -535,7 +480,7 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 func (w *worker) watch(ctx context.Context, f func(ctx context.Context, alive func()) error) error {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	d := w.l.s.providerTimeout
+	d := w.cfg.providerTimeout
 	t := time.AfterFunc(d, func() { cancel(ErrTimeout) })
 	defer t.Stop()
 	err := f(wctx, func() { t.Reset(d) })
@@ -564,7 +509,7 @@ func (w *worker) finish(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	_ = w.l.play.Finish(w.gen)
+	_ = w.play.Finish(w.gen)
 	w.post(replyMsg{kind: replyDone})
 }
 
@@ -583,7 +528,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 			var calls []pipeline.ToolCall
 			ch := pipeline.NewChunker()
 			err := w.watch(ctx, func(lctx context.Context, alive func()) error {
-				for d, err := range w.l.s.llm.Stream(lctx, req) {
+				for d, err := range w.cfg.llm.Stream(lctx, req) {
 					if err != nil {
 						return err
 					}
@@ -648,7 +593,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 // fallback speaks the fallback line after a provider failure, as part of
 // assistant message msg.
 func (w *worker) fallback(ctx context.Context, msg int, spoken string) {
-	line := w.l.s.fallback
+	line := w.cfg.fallback
 	content := strings.TrimSpace(spoken + " " + line)
 	w.rec.update(msg, func(m *pipeline.Message) { m.Content = content })
 	w.queue(ctx, msg, line)
@@ -660,14 +605,11 @@ func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
 	ev := ToolEvent{Name: c.Name, Arguments: c.Arguments}
 	var result string
 	var err error
-	t, ok := w.l.s.tools[c.Name]
+	t, ok := w.cfg.tools[c.Name]
 	if !ok {
 		err = fmt.Errorf("%w: %q", ErrUnknownTool, c.Name)
 	} else {
 		timeout := t.Timeout
-		if timeout == 0 {
-			timeout = DefaultToolTimeout
-		}
 		args := json.RawMessage(c.Arguments)
 		if len(args) == 0 || !json.Valid(args) {
 			args = json.RawMessage("{}")
@@ -679,11 +621,11 @@ func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
 		}
 		cancel()
 	}
-	w.l.s.metrics.observeTool(c.Name, err)
+	w.cfg.metrics.observeTool(c.Name, err)
 	var h *HandoffError
 	switch {
 	case errors.As(err, &h):
-		w.l.s.metrics.observeHandoff()
+		w.cfg.metrics.observeHandoff()
 		w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventHandoff, Text: h.Reason}})
 		result = "The caller is being handed to a human: " + h.Reason
 		ev.Result = result

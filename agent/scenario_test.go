@@ -75,7 +75,7 @@ func runScenario(t *testing.T, sc agenttest.Scenario, w *silero.Weights, reply, 
 	start := 0
 	if reply != nil {
 		// The reply is one chunk that plays the whole clip.
-		s.Say("Thank you for calling", false)
+		s.Say("Thank you for calling")
 		if _, _, err := tr.WaitEvent(t.Context(), 0, func(ev agent.Event) bool { return ev.Type == agent.EventAgentText }); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,9 +15,6 @@ import (
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/silero"
 )
-
-// DefaultFallbackText is spoken when a provider fails.
-const DefaultFallbackText = "Sorry, I ran into a problem. Could you say that again?"
 
 // defaultVAD returns a Silero v5 model at 16 kHz.
 func defaultVAD() (vad.Model, error) {
@@ -35,35 +31,10 @@ func defaultVAD() (vad.Model, error) {
 // with New and drive it with Run; the other methods are safe to call from
 // any goroutine, before or during Run.
 type Session struct {
+	cfg    config // fixed in New
 	tr     Transport
 	sink   EventSink
 	marker Marker
-
-	stt             pipeline.STT
-	sstt            pipeline.StreamingSTT
-	llm             pipeline.LLM
-	tts             pipeline.TTS
-	newVAD          func() (vad.Model, error)
-	vadParams       vad.Params
-	preset          Preset
-	endOfTurn       time.Duration
-	endOfTurnSet    bool
-	numberHold      time.Duration
-	numberHoldSet   bool
-	policy          InterruptionPolicy
-	echo            EchoGuard
-	systemPrompt    string
-	lang            string
-	voices          map[string]string
-	tools           map[string]Tool
-	toolDefs        []pipeline.Tool
-	onEvent         func(Event)
-	log             *slog.Logger
-	metrics         recorder
-	fallback        string
-	providerTimeout time.Duration
-	backchannels    phraseSet
-	stopWords       phraseSet
 
 	in      *inbox
 	running atomic.Bool
@@ -79,51 +50,28 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 	if tr == nil {
 		return nil, ErrNoTransport
 	}
-	s := &Session{tr: tr, tools: map[string]Tool{}, state: StateListening, in: newInbox()}
+	cfg := config{tools: map[string]Tool{}}
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
-		if err := o(s); err != nil {
+		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	s.applyPreset()
 	switch {
-	case s.stt == nil && s.sstt == nil:
+	case cfg.stt == nil && cfg.sstt == nil:
 		return nil, fmt.Errorf("%w: no STT", ErrMissingStage)
-	case s.llm == nil:
+	case cfg.llm == nil:
 		return nil, fmt.Errorf("%w: no LLM", ErrMissingStage)
-	case s.tts == nil:
+	case cfg.tts == nil:
 		return nil, fmt.Errorf("%w: no TTS", ErrMissingStage)
-	}
-	if s.newVAD == nil {
-		s.newVAD = defaultVAD
 	}
 	if err := tr.OutputFormat().Validate(); err != nil {
 		return nil, fmt.Errorf("%w: transport output: %w", ErrOption, err)
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.fallback == "" {
-		s.fallback = DefaultFallbackText
-	}
-	if s.providerTimeout == 0 {
-		s.providerTimeout = 15 * time.Second
-	}
-	p := &s.policy
-	if p.Window == 0 {
-		p.Window = 1500 * time.Millisecond
-	}
-	if p.LongSpeech == 0 {
-		p.LongSpeech = 1500 * time.Millisecond
-	}
-	if p.MinWords == 0 {
-		p.MinWords = 2
-	}
-	s.backchannels = newPhraseSet(builtinBackchannels, p.Backchannels)
-	s.stopWords = newPhraseSet(builtinStopWords, p.StopWords)
+	cfg.fill()
+	s := &Session{cfg: cfg, tr: tr, state: StateListening, in: newInbox()}
 	s.sink, _ = tr.(EventSink)
 	s.marker, _ = tr.(Marker)
 	return s, nil
@@ -139,11 +87,27 @@ func (s *Session) SendImage(img pipeline.Image) { s.in.put(false, imageCmd{img: 
 // Interrupt cancels the current reply now (the client's "stop" button).
 func (s *Session) Interrupt() { s.in.put(false, interruptCmd{}) }
 
+// SayOption changes how Say speaks.
+type SayOption func(*sayCmd)
+
+// Uninterruptible makes Say's text play to the end even when the user
+// talks over it (a disclaimer): it is not paused, and a user turn that ends
+// meanwhile is answered once it has played. The client's Interrupt still
+// stops it.
+func Uninterruptible() SayOption {
+	return func(c *sayCmd) { c.uninterruptible = true }
+}
+
 // Say speaks text as the agent without asking the LLM (a greeting, a
-// notice), interrupting any reply in progress. Uninterruptible text (a
-// disclaimer) is not paused when the user talks over it.
-func (s *Session) Say(text string, uninterruptible bool) {
-	s.in.put(false, sayCmd{text: text, uninterruptible: uninterruptible})
+// notice), interrupting any reply in progress.
+func (s *Session) Say(text string, opts ...SayOption) {
+	c := sayCmd{text: text}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	s.in.put(false, c)
 }
 
 // History returns a copy of the conversation so far, starting with the
@@ -152,8 +116,8 @@ func (s *Session) History() []pipeline.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]pipeline.Message, 0, len(s.history)+1)
-	if s.systemPrompt != "" {
-		out = append(out, pipeline.Message{Role: pipeline.RoleSystem, Content: s.systemPrompt})
+	if s.cfg.systemPrompt != "" {
+		out = append(out, pipeline.Message{Role: pipeline.RoleSystem, Content: s.cfg.systemPrompt})
 	}
 	for _, m := range s.history {
 		m.Images = append([]pipeline.Image(nil), m.Images...)
@@ -170,29 +134,6 @@ func (s *Session) State() State {
 	return s.state
 }
 
-// Commands and messages of the session loop.
-type (
-	textCmd struct {
-		text string
-		at   time.Time
-	}
-	imageCmd     struct{ img pipeline.Image }
-	interruptCmd struct{}
-	sayCmd       struct {
-		text            string
-		uninterruptible bool
-	}
-	// micMsg is one frame of microphone audio at the VAD's rate with the
-	// events it completed: the control lane.
-	micMsg struct {
-		samples []int16
-		events  []vad.Event
-		pos     int64 // stream position after samples
-		at      time.Time
-	}
-	endMsg struct{ err error }
-)
-
 // speaker is the playout's sink: the transport, whose write errors do not
 // stop the clock (a peer that has gone is noticed by ReadAudio); the first
 // error of a run of failures is reported to the session loop.
@@ -201,9 +142,6 @@ type speaker struct {
 	in     *inbox
 	failed atomic.Bool
 }
-
-// speakerFailed reports a failing WriteAudio.
-type speakerFailed struct{ err error }
 
 // WriteAudio implements pipeline.Sink.
 func (sp *speaker) WriteAudio(ctx context.Context, fr pcm.Frame) error {
@@ -225,7 +163,7 @@ func (s *Session) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
-	model, err := s.newVAD()
+	model, err := s.cfg.newVAD()
 	if err != nil {
 		return fmt.Errorf("agent: VAD model: %w", err)
 	}
@@ -233,11 +171,11 @@ func (s *Session) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
 	}
 	var guard *echoGuard
-	if !s.echo.Disabled {
-		guard = newEchoGuard(s.echo)
+	if !s.cfg.echo.Disabled {
+		guard = newEchoGuard(s.cfg.echo)
 		model = guardedModel{Model: model, g: guard}
 	}
-	det, err := vad.NewDetector(model, s.vadParams)
+	det, err := vad.NewDetector(model, s.cfg.vad)
 	if err != nil {
 		return err
 	}
@@ -245,8 +183,8 @@ func (s *Session) Run(ctx context.Context) error {
 	defer cancel(nil)
 
 	s.in.keepCommands() // a previous Run may have left audio and progress behind
-	l := &loop{s: s, in: s.in, lang: s.lang, rate: det.Rate()}
-	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, ev) })}
+	l := newLoop(s, det.Rate())
+	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, playoutMsg{ev}) })}
 	if guard != nil {
 		popts = append(popts, pipeline.WithTap(guard.reference))
 	}
@@ -291,12 +229,12 @@ func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
 		at := time.Now()
 		samples, err := conv.Convert(nil, fr)
 		if err != nil {
-			l.s.log.Warn("dropping a bad input frame", "err", err)
+			l.cfg.log.Warn("dropping a bad input frame", "err", err)
 			continue
 		}
 		evs, err := det.Write(samples)
 		if err != nil {
-			l.s.log.Warn("VAD failed on a frame", "err", err)
+			l.cfg.log.Warn("VAD failed on a frame", "err", err)
 		}
 		pos += int64(len(samples))
 		l.in.put(true, micMsg{samples: samples, events: evs, pos: pos, at: at})
@@ -323,7 +261,7 @@ func (l *loop) run(ctx context.Context) error {
 	}
 }
 
-func (l *loop) handle(ctx context.Context, m any) (bool, error) {
+func (l *loop) handle(ctx context.Context, m message) (bool, error) {
 	switch m := m.(type) {
 	case micMsg:
 		l.onMic(ctx, m)
@@ -340,27 +278,23 @@ func (l *loop) handle(ctx context.Context, m any) (bool, error) {
 	case sttMsg:
 		l.onSTT(ctx, m)
 	case replyMsg:
-		l.onReply(m)
-	case pipeline.PlayoutEvent:
-		l.onPlayout(ctx, m)
+		l.onReply(ctx, m)
+	case playoutMsg:
+		l.onPlayout(ctx, m.ev)
 	case textCmd:
 		l.onText(ctx, m)
 	case imageCmd:
 		l.images = append(l.images, m.img)
 	case interruptCmd:
-		if l.barge != nil || l.rep != nil {
-			l.cancelReply(ctx, "client")
-		}
+		l.feed(ctx, replyStopped{reason: "client"})
 	case sayCmd:
-		if l.rep != nil {
-			l.cancelReply(ctx, "say")
-		}
+		l.feed(ctx, replyStopped{reason: "say"})
 		l.startSay(ctx, m.text, m.uninterruptible)
 	}
 	return false, nil
 }
 
-// setState records a state change and emits it.
+// setState records a state change and reports whether it changed.
 func (s *Session) setState(st State) bool {
 	s.mu.Lock()
 	changed := s.state != st
@@ -380,19 +314,19 @@ func (l *loop) emit(ev Event) {
 	if ev.Turn == 0 {
 		ev.Turn = l.gens.Current()
 	}
-	if l.s.onEvent != nil {
-		l.s.onEvent(ev)
+	if l.cfg.onEvent != nil {
+		l.cfg.onEvent(ev)
 	}
 	if l.s.sink != nil {
 		if err := l.s.sink.SendEvent(ev); err != nil {
-			l.s.log.Debug("event not delivered", "type", ev.Type, "err", err)
+			l.cfg.log.Debug("event not delivered", "type", ev.Type, "err", err)
 		}
 	}
 }
 
 func (l *loop) emitError(stage string, err error) {
-	l.s.metrics.observeError(stage)
-	l.s.log.Warn("provider failed", "stage", stage, "err", err)
+	l.cfg.metrics.observeError(stage)
+	l.cfg.log.Warn("provider failed", "stage", stage, "err", err)
 	l.emit(Event{Type: EventError, Text: (&StageError{Stage: stage, Err: err}).Error()})
 }
 
@@ -401,7 +335,7 @@ func (l *loop) flush(ctx context.Context) {
 	fctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 	defer cancel()
 	if err := l.s.tr.Flush(fctx); err != nil {
-		l.s.log.Debug("transport flush failed", "err", err)
+		l.cfg.log.Debug("transport flush failed", "err", err)
 	}
 }
 

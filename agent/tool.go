@@ -8,9 +8,6 @@ import (
 	"github.com/harkvoice/hark/pipeline"
 )
 
-// DefaultToolTimeout bounds a tool call whose Tool.Timeout is zero.
-const DefaultToolTimeout = 10 * time.Second
-
 // Tool is a function the model may call: its description and JSON schema
 // (pipeline.Tool) and the Go function that runs it.
 type Tool struct {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/harkvoice/hark/codecs/pcm"
@@ -12,39 +11,11 @@ import (
 	"github.com/harkvoice/hark/vad"
 )
 
-// maxRecognitionWait is how much longer than the policy window a paused
-// reply waits for the words of the speech that paused it.
-const maxRecognitionWait = 4 * time.Second
-
-// partialExtraWords is how many more words than the policy minimum a
-// partial transcript needs to cancel a paused reply on its own.
-const partialExtraWords = 2
-
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
 
-// loop is the state of one Run, owned by the session loop goroutine.
-type loop struct {
-	s    *Session
-	in   *inbox
-	play *pipeline.Playout
-	gens pipeline.Generations
-	wg   sync.WaitGroup
-	rate int // VAD sample rate
-
-	lang   string
-	images []pipeline.Image
-	micPos int64
-	user   userTurn
-	rep    *reply
-	barge  *barge
-	sttSeq uint64
-	// pending is a user turn that ended during an uninterruptible chunk; it
-	// is taken up when the chunk has played.
-	pending *pipeline.Transcript
-}
-
-// userTurn is the user's turn being captured.
+// userTurn is the user's turn being captured: its audio, its recognition
+// and its end.
 type userTurn struct {
 	active     bool
 	speaking   bool
@@ -65,25 +36,6 @@ type userTurn struct {
 	polled   int  // len(audio) at the last partial result
 	retried  bool // a second recognition was asked for
 	sttFinal time.Time
-	barge    bool // the turn began by talking over a reply
-}
-
-// barge is a reply paused because the user talked over it.
-type barge struct {
-	gen      uint64
-	start    int64 // stream position of the interrupting speech
-	info     Interruption
-	resolved bool
-}
-
-// sttMsg is a recogniser's answer for a user turn.
-type sttMsg struct {
-	seq   uint64
-	n     int
-	tr    pipeline.Transcript
-	err   error
-	final bool
-	at    time.Time
 }
 
 func (l *loop) onMic(ctx context.Context, m micMsg) {
@@ -114,7 +66,10 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	if u.active && u.speaking && u.stream != nil && len(u.audio)-u.polled >= l.rate*3/10 {
 		l.poll(ctx)
 	}
-	l.checkBarge(ctx)
+	if l.timer != 0 && l.micPos >= l.timer {
+		l.timer = 0
+		l.feed(ctx, timerFired{})
+	}
 	l.checkEndOfTurn(ctx)
 }
 
@@ -130,7 +85,7 @@ func (l *loop) poll(ctx context.Context) {
 	}
 	u.result, u.resultN, u.err, u.final = &tr, -1, nil, false
 	l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
-	l.decideBarge(ctx)
+	l.feed(ctx, wordsHeard{text: tr.Text, lang: cmp.Or(tr.Language, l.lang)})
 }
 
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
@@ -139,8 +94,8 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	if !u.active || u.closing {
 		l.closeStream()
 		*u = userTurn{active: true, speaking: true, audio: append([]int16(nil), ev.Audio...), audioStart: ev.At - int64(len(ev.Audio))}
-		if l.s.sstt != nil {
-			st, err := l.s.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
+		if l.cfg.sstt != nil {
+			st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
 			if err != nil {
 				l.emitError("stt", err)
 			} else {
@@ -154,18 +109,18 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	}
 	// Audio grows again: an answer for the shorter audio no longer decides.
 	u.seq = 0
-	if l.barge == nil && (l.rep != nil) {
-		l.bargeIn(ctx, ev, m)
-	}
+	l.confirmed.at, l.confirmed.lead = m.at, l.samplesDur(m.pos-ev.Start)
+	l.feed(ctx, speechStarted{lead: l.confirmed.lead})
 	l.setState(StateUserSpeaking)
 }
 
 func (l *loop) onSpeechEnd(ctx context.Context, ev vad.Event, m micMsg) {
 	u := &l.user
+	u.speaking = false
+	l.feed(ctx, speechEnded{})
 	if !u.active {
 		return
 	}
-	u.speaking = false
 	u.speechEnd = ev.End
 	u.endWall = m.at
 	// Transcribe up to the end of speech plus a little silence.
@@ -190,18 +145,18 @@ func (l *loop) transcribe(ctx context.Context) {
 		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, at: time.Now()})
 		return
 	}
-	if l.s.stt != nil {
-		l.recognise(ctx, l.s.stt)
+	if l.cfg.stt != nil {
+		l.recognise(ctx, l.cfg.stt)
 	}
 }
 
 // batchSTT returns a recogniser of whole utterances: the configured one, or
 // the streaming one when it can also do that.
 func (l *loop) batchSTT() pipeline.STT {
-	if l.s.stt != nil {
-		return l.s.stt
+	if l.cfg.stt != nil {
+		return l.cfg.stt
 	}
-	stt, _ := l.s.sstt.(pipeline.STT)
+	stt, _ := l.cfg.sstt.(pipeline.STT)
 	return stt
 }
 
@@ -209,7 +164,7 @@ func (l *loop) batchSTT() pipeline.STT {
 func (l *loop) recognise(ctx context.Context, stt pipeline.STT) {
 	u := &l.user
 	audio := pcm.Frame{Samples: append([]int16(nil), u.audio[:u.target]...), Format: pcm.Format{Rate: l.rate, Channels: 1}}
-	seq, n, lang, timeout := u.seq, u.target, l.lang, l.s.providerTimeout
+	seq, n, lang, timeout := u.seq, u.target, l.lang, l.cfg.providerTimeout
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -249,7 +204,7 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 		l.lang = tr.Language
 	}
 	if u.closing {
-		if m.err == nil && strings.TrimSpace(tr.Text) == "" && u.barge && l.barge != nil && !u.retried {
+		if m.err == nil && strings.TrimSpace(tr.Text) == "" && l.barge.paused() && !u.retried {
 			// The streaming recogniser heard nothing in speech that paused
 			// a reply: ask again on the whole utterance, when possible.
 			if stt := l.batchSTT(); stt != nil {
@@ -263,7 +218,7 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 		l.commit(ctx)
 		return
 	}
-	l.decideBarge(ctx)
+	l.feed(ctx, wordsHeard{text: tr.Text, lang: cmp.Or(tr.Language, l.lang), final: m.final, complete: m.n == u.target, failed: m.err != nil})
 	l.checkEndOfTurn(ctx)
 }
 
@@ -277,8 +232,8 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	}
 	// Speech that paused a reply is settled as soon as it ends: the reply
 	// resumes sooner, and words that follow start a turn of their own.
-	paused := u.barge && l.barge != nil
-	eot := l.s.endOfTurn
+	paused := l.barge.paused()
+	eot := l.cfg.endOfTurn
 	if paused {
 		eot = 0
 	}
@@ -291,7 +246,7 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	}
 	hold := eot
 	if lang := u.result.Language; !paused && u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
-		hold += l.s.numberHold
+		hold += l.cfg.numberHold
 	}
 	if silence < hold {
 		return
@@ -315,78 +270,41 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	l.commit(ctx)
 }
 
-// commit ends the user's turn with its transcript.
+// commit ends the user's turn with its transcript and hands it to the
+// interrupt machine, which answers it, holds it or resumes the reply it
+// paused.
 func (l *loop) commit(ctx context.Context) {
 	u := l.user
 	l.user = userTurn{}
-	text := ""
 	var tr pipeline.Transcript
 	if u.result != nil {
 		tr = *u.result
-		text = strings.TrimSpace(tr.Text)
+		tr.Text = strings.TrimSpace(tr.Text)
 	}
 	if u.err != nil {
 		l.emitError("stt", u.err)
-		if u.barge && l.barge != nil {
-			l.resume(ctx)
-			return
-		}
-		l.afterUser()
-		l.startSay(ctx, l.s.fallback, false)
-		return
+		tr = pipeline.Transcript{}
 	}
-	l.s.log.Debug("user turn ended", "text", text, "language", tr.Language, "interrupting", u.barge && l.barge != nil)
-	if u.barge && l.barge != nil && !l.barge.resolved {
-		if !l.realInterruption(text, tr.Language) {
-			l.resume(ctx)
-			return
-		}
-		l.cancelReply(ctx, "speech")
-	}
-	if text == "" {
-		l.afterUser()
-		return
-	}
-	tr.Text = text
-	if l.play.Uninterruptible() {
-		l.pending = &tr
-		return
-	}
-	l.userTurn(ctx, tr, u.endWall, u.sttFinal)
+	l.cfg.log.Debug("user turn ended", "text", tr.Text, "language", tr.Language, "interrupting", l.barge.paused())
+	l.feed(ctx, turnEnded{turn: userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal}})
+	l.afterUser()
 }
 
-// userTurn starts the reply to a finished user turn.
-func (l *loop) userTurn(ctx context.Context, tr pipeline.Transcript, endWall, sttFinal time.Time) {
-	if l.rep != nil {
-		l.cancelReply(ctx, "turn")
-	}
-	l.barge = nil
+// userTurn takes up a finished user turn: into the history, and answered
+// unless answer is false or it is only a stop word.
+func (l *loop) userTurn(ctx context.Context, w userWords, answer bool) {
+	tr := w.tr
 	l.emit(Event{Type: EventUserFinal, Text: tr.Text, Language: tr.Language})
-	if l.s.stopWords.only(tr.Text, tr.Language) {
+	if !answer || l.cfg.stopWords.only(tr.Text, tr.Language) {
 		// "Stop." alone: the reply is cancelled, nothing to answer.
 		l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: tr.Text})
-		l.afterUser()
 		return
 	}
 	var tm TurnMetrics
-	if !sttFinal.IsZero() && !endWall.IsZero() {
-		tm.STTFinal = max(sttFinal.Sub(endWall), time.Nanosecond)
+	if !w.sttFinal.IsZero() && !w.endWall.IsZero() {
+		tm.STTFinal = max(w.sttFinal.Sub(w.endWall), time.Nanosecond)
 	}
-	l.startReply(ctx, tr.Text, endWall, tm)
-}
-
-// afterUser returns to listening (or to speaking, when a reply plays on).
-func (l *loop) afterUser() {
-	switch {
-	case l.user.active && l.user.speaking:
-		l.setState(StateUserSpeaking)
-	case l.rep != nil && l.rep.audible:
-		l.setState(StateSpeaking)
-	case l.rep != nil:
-		l.setState(StateThinking)
-	default:
-		l.setState(StateListening)
-	}
+	l.startReply(ctx, tr.Text, w.endWall, tm)
 }
 
 func (l *loop) onText(ctx context.Context, m textCmd) {
@@ -394,136 +312,7 @@ func (l *loop) onText(ctx context.Context, m textCmd) {
 	if text == "" {
 		return
 	}
-	if l.rep != nil {
-		l.cancelReply(ctx, "text")
-	}
-	l.barge = nil
+	l.feed(ctx, replyStopped{reason: "text"})
 	l.emit(Event{Type: EventUserFinal, Text: text, Language: l.lang})
 	l.startReply(ctx, text, m.at, TurnMetrics{})
-}
-
-// bargeIn handles speech confirmed while a reply is thinking or speaking:
-// playout goes silent at once and the transport drops its buffer; then the
-// reply is cancelled or, in pause-then-decide mode, held until the words
-// are known.
-func (l *loop) bargeIn(ctx context.Context, ev vad.Event, m micMsg) {
-	if l.play.Uninterruptible() {
-		return
-	}
-	lastAudible := l.play.Pause()
-	l.flush(ctx)
-	var info Interruption
-	if !lastAudible.IsZero() {
-		silence := lastAudible.Add(pipeline.FrameDuration)
-		onset := m.at.Add(-l.samplesDur(m.pos - ev.Start))
-		info.OnsetToSilence = max(0, silence.Sub(onset))
-		info.ConfirmToSilence = max(0, min(silence.Sub(m.at), info.OnsetToSilence))
-	}
-	l.user.barge = true
-	l.barge = &barge{gen: l.rep.gen, start: ev.Start, info: info}
-	info.Heard = l.heardText(l.rep)
-	l.s.metrics.observeInterruption(&info, "paused")
-	l.s.log.Debug("barge-in: reply silenced", "onset_to_silence", info.OnsetToSilence, "confirm_to_silence", info.ConfirmToSilence)
-	l.emit(Event{Type: EventInterruption, Turn: l.rep.gen, Interruption: &info})
-	if l.s.policy.Mode == CancelImmediately {
-		l.cancelReply(ctx, "speech")
-	}
-}
-
-// realInterruption applies the false-interruption policy to the words of
-// the interrupting speech.
-func (l *loop) realInterruption(text, lang string) bool {
-	if lang == "" {
-		lang = l.lang
-	}
-	if text == "" {
-		return false
-	}
-	if l.s.stopWords.contains(text, lang) {
-		return true
-	}
-	if l.s.backchannels.only(text, lang) {
-		return false
-	}
-	return contentWords(text, lang) >= l.s.policy.MinWords
-}
-
-// interrupts applies the policy to the words known of an interrupting
-// turn. Partial results are unsteady: without a stop word, only a clearly
-// longer one cancels the reply before the final words.
-func (l *loop) interrupts(u *userTurn) bool {
-	if u.result == nil || u.err != nil {
-		return false
-	}
-	text, lang := strings.TrimSpace(u.result.Text), u.result.Language
-	real := l.realInterruption(text, lang)
-	if real && !u.final && !l.s.stopWords.contains(text, cmp.Or(lang, l.lang)) {
-		real = contentWords(text, cmp.Or(lang, l.lang)) >= l.s.policy.MinWords+partialExtraWords
-	}
-	return real
-}
-
-// decideBarge settles a paused reply as soon as the words allow: stop words
-// or enough words cancel it; a finished utterance of backchannels or too
-// few words resumes it.
-func (l *loop) decideBarge(ctx context.Context) {
-	b, u := l.barge, &l.user
-	if b == nil || b.resolved || !u.barge || u.result == nil || u.err != nil {
-		return
-	}
-	l.s.log.Debug("interrupting speech transcribed", "text", u.result.Text, "final", u.final)
-	if l.interrupts(u) {
-		l.cancelReply(ctx, "speech")
-		return
-	}
-	if !u.speaking && u.resultN == u.target && u.final {
-		l.resume(ctx) // the speech is over and its words do not interrupt
-	}
-}
-
-// checkBarge applies the time limits of a paused reply: speech that goes on
-// for LongSpeech is a real interruption; a pause Window long that brought
-// no words resumes the reply.
-func (l *loop) checkBarge(ctx context.Context) {
-	b, u := l.barge, &l.user
-	if b == nil || b.resolved {
-		return
-	}
-	elapsed := l.samplesDur(l.micPos - b.start)
-	switch {
-	case u.speaking && elapsed >= l.s.policy.LongSpeech:
-		l.cancelReply(ctx, "long speech")
-	case !u.speaking && elapsed >= l.s.policy.Window:
-		known := u.result != nil && u.resultN == u.target && u.final
-		if l.interrupts(u) {
-			l.cancelReply(ctx, "speech")
-			return
-		}
-		// Wait for words still being recognised (a streaming recogniser's
-		// final words come at the end of the turn), within reason.
-		if !known && (u.seq != 0 || u.stream != nil || u.closing) && elapsed < l.s.policy.Window+maxRecognitionWait {
-			return
-		}
-		l.resume(ctx)
-	}
-}
-
-// resume continues a paused reply: the interruption was false.
-func (l *loop) resume(_ context.Context) {
-	b := l.barge
-	l.barge = nil
-	if l.user.barge {
-		l.closeStream()
-		l.user = userTurn{}
-	}
-	if b == nil {
-		return
-	}
-	l.s.metrics.observeInterruption(nil, "resumed")
-	l.s.log.Debug("false interruption: resuming the reply")
-	if l.rep != nil && l.rep.gen == b.gen {
-		l.play.Resume()
-		l.emit(Event{Type: EventResumed, Turn: b.gen})
-	}
-	l.afterUser()
 }

@@ -32,7 +32,9 @@ const (
 	// EventAgentText: Text, a chunk of the reply as its audio starts
 	// playing; Language, the reply's language when known.
 	EventAgentText EventType = "agent_text"
-	// EventAgentDone: Text, the whole reply, played to the end.
+	// EventAgentDone: Text, the words of the reply, played to the end.
+	// After a TTS failure it holds only what was synthesised, plus the
+	// fallback line when that could be spoken.
 	EventAgentDone EventType = "agent_done"
 	// EventInterruption: Interruption. It comes twice for a paused reply:
 	// first with Cancelled false when playout went silent, then with

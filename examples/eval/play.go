@@ -100,7 +100,7 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 	}()
 
 	if t.Agent != nil {
-		s.Say(replyText, false)
+		s.Say(replyText)
 		if !waitFor(ctx, 10*time.Second, func() bool { return slices.ContainsFunc(tr.Frames(), audible) }) {
 			res.Outcome, res.Detail = "error", "the agent never started speaking"
 			return res

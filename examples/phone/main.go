@@ -157,7 +157,7 @@ func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		s.Say("Thanks for calling Hark Outfitters. How can I help you today?", false)
+		s.Say("Thanks for calling Hark Outfitters. How can I help you today?")
 		return s, nil
 	}
 

@@ -1,0 +1,477 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/harkvoice/hark/pipeline"
+)
+
+// The interrupt state machine decides what the user's voice does to the
+// agent's reply. It is a plain value: the session loop feeds it inputs
+// (the reply starting, playing and ending, the VAD's speech start and end,
+// the words recognised, a timer firing) and carries out the actions it
+// returns (pause, flush, cancel, cut the history, resume, emit, arm the
+// timer, start the user's turn). It has no goroutine, clock or I/O of its
+// own, so every decision can be tested by feeding it inputs.
+//
+// Reading order, as the interrupt path runs:
+//
+//  1. A reply starts (replyStarted): the machine is replying. An
+//     uninterruptible reply or chunk (a disclaimer) is guarded.
+//  2. The VAD confirms speech while replying (speechStarted): the reply is
+//     paused at once and the transport flushed, so playout is silent from
+//     the next 20 ms frame; the interruption is reported. In
+//     CancelImmediately mode the reply is cancelled right away.
+//  3. While paused, the words decide (wordsHeard, turnEnded): a stop word
+//     or enough words cancel the reply; a finished utterance of
+//     backchannels or too few words resumes it where it paused.
+//  4. The timer bounds the wait (timerFired): speech that lasts LongSpeech
+//     cancels; speech that ended with no deciding words by Window resumes,
+//     after waiting up to maxRecognitionWait more for words still being
+//     recognised.
+//  5. Cancelling moves to a new generation (the reply's LLM, TTS and tools
+//     stop), flushes what the pause had not, and cuts the history to the
+//     words the user heard. The interrupting speech becomes the next user
+//     turn.
+//  6. A user turn that ends while a guarded chunk plays is held and taken
+//     up when the guard lifts or the reply ends.
+//
+// Extending it: every future signal is one more input type handled in
+// step, reusing pause, resume and cancel. A faster onset decision feeds an
+// input for the first strong VAD window (pause from replying, as
+// speechStarted does) and one for a false start (resume from paused when
+// no speech was confirmed). An echo canceller's or a level check's verdict
+// on the current speech is an input that resumes from paused (echo) or lets
+// the pause stand. Interim words already reach verdict through wordsHeard
+// with final false; making them decide at once is a change to verdict
+// alone.
+type interrupter struct {
+	policy interruptPolicy
+
+	phase    interruptPhase
+	guarded  bool // the reply's current chunk is uninterruptible
+	speaking bool // the VAD hears the user
+	// While paused: the time since the interrupting speech began, as of
+	// the last timer firing or the pause, the deadline the timer is armed
+	// for, and the words heard of that speech so far.
+	elapsed  time.Duration
+	deadline time.Duration
+	words    wordsHeard
+	// held is a user turn that ended while a guarded chunk played.
+	held *userWords
+}
+
+// interruptPolicy is what the machine needs of the session's
+// configuration.
+type interruptPolicy struct {
+	InterruptionPolicy
+	stopWords, backchannels phraseSet
+}
+
+// interruptPhase is where the machine is.
+type interruptPhase uint8
+
+const (
+	// phaseIdle: no reply; speech is simply the user's turn.
+	phaseIdle interruptPhase = iota
+	// phaseReplying: a reply is thinking or speaking; confirmed speech
+	// pauses it unless it is guarded.
+	phaseReplying
+	// phasePaused: the user talked over the reply; it is silent and the
+	// words of that speech (or the timer) decide its fate.
+	phasePaused
+)
+
+func (p interruptPhase) String() string {
+	return [...]string{"idle", "replying", "paused"}[p]
+}
+
+// maxRecognitionWait is how much longer than the policy window a paused
+// reply waits for the words of the speech that paused it.
+const maxRecognitionWait = 4 * time.Second
+
+// partialExtraWords is how many more words than the policy minimum a
+// partial transcript needs to cancel a paused reply on its own.
+const partialExtraWords = 2
+
+// Inputs of the interrupt machine.
+type (
+	// input is one of the types below.
+	input interface{ isInput() }
+
+	// replyStarted: the agent began a reply (it is always idle then:
+	// the loop stops any earlier reply first).
+	replyStarted struct{ uninterruptible bool }
+	// chunkStarted: the playout began sending a chunk of the reply.
+	chunkStarted struct{ uninterruptible bool }
+	// replyFinished: the reply played to the end.
+	replyFinished struct{}
+	// replyStopped: the application ends the reply (the client's stop
+	// button, a typed message or Say taking its place).
+	replyStopped struct{ reason string }
+	// speechStarted: the VAD confirmed speech that began lead ago.
+	speechStarted struct{ lead time.Duration }
+	// speechEnded: the VAD heard the speech end.
+	speechEnded struct{}
+	// timerFired: the time the machine asked for has passed.
+	timerFired struct{}
+)
+
+// wordsHeard is a transcript of the user's speech so far: a partial result
+// while the user speaks, or the recogniser's answer once speech ended.
+type wordsHeard struct {
+	text, lang string // lang: the transcript's language, or the session's
+	// final: not a partial result; complete: it covers all of the speech
+	// so far; failed: recognition failed (text is empty).
+	final, complete, failed bool
+}
+
+// turnEnded: the user's turn is over (end of turn detected, final words
+// known).
+type turnEnded struct{ turn userWords }
+
+// userWords is a finished user turn.
+type userWords struct {
+	tr     pipeline.Transcript
+	lang   string // tr.Language, or the session's when unknown
+	failed bool   // recognition failed
+	// When the user stopped speaking and when the final words came, for
+	// the turn's metrics.
+	endWall, sttFinal time.Time
+}
+
+func (replyStarted) isInput()  {}
+func (chunkStarted) isInput()  {}
+func (replyFinished) isInput() {}
+func (replyStopped) isInput()  {}
+func (speechStarted) isInput() {}
+func (speechEnded) isInput()   {}
+func (timerFired) isInput()    {}
+func (wordsHeard) isInput()    {}
+func (turnEnded) isInput()     {}
+
+// actionKind names what the loop is to do.
+type actionKind uint8
+
+// Actions, carried out in the order returned.
+const (
+	// actPause silences the reply from the next frame, keeping its place.
+	actPause actionKind = iota + 1
+	// actFlush drops the audio buffered in the transport.
+	actFlush
+	// actCancel ends the reply: new generation, its LLM, TTS and tools
+	// cancelled, its audio dropped from the playout.
+	actCancel
+	// actCutHistory records the cancelled reply as far as it was heard,
+	// marked interrupted.
+	actCutHistory
+	// actResume plays the paused reply on from where it stopped.
+	actResume
+	// actEmit reports event (an interruption, cancelled or not; resumed).
+	actEmit
+	// actArm asks for timerFired after d (replacing any armed timer);
+	// actDisarm cancels it.
+	actArm
+	actDisarm
+	// actDropTurn forgets the user turn in progress (a false
+	// interruption's speech).
+	actDropTurn
+	// actTurn takes up a finished user turn: into the history and, when
+	// answer is set, answered with a reply. It is always the last action.
+	actTurn
+	// actFallback speaks the fallback line (the user's words were lost).
+	// It is always the last action.
+	actFallback
+)
+
+// action is one thing for the loop to do.
+type action struct {
+	kind      actionKind
+	reason    string        // actCancel: why, for the log
+	event     EventType     // actEmit
+	cancelled bool          // actEmit of EventInterruption
+	d         time.Duration // actArm
+	turn      userWords     // actTurn
+	answer    bool          // actTurn
+}
+
+// String describes the action, for tests and logs.
+func (a action) String() string {
+	switch a.kind {
+	case actPause:
+		return "pause"
+	case actFlush:
+		return "flush"
+	case actCancel:
+		return "cancel " + a.reason
+	case actCutHistory:
+		return "cut history"
+	case actResume:
+		return "resume"
+	case actEmit:
+		if a.event == EventInterruption && a.cancelled {
+			return "emit interruption cancelled"
+		}
+		return "emit " + string(a.event)
+	case actArm:
+		return "arm " + a.d.String()
+	case actDisarm:
+		return "disarm"
+	case actDropTurn:
+		return "drop turn"
+	case actTurn:
+		if !a.answer {
+			return fmt.Sprintf("turn %q unanswered", a.turn.tr.Text)
+		}
+		return fmt.Sprintf("turn %q", a.turn.tr.Text)
+	case actFallback:
+		return "fallback"
+	}
+	return fmt.Sprintf("action(%d)", a.kind)
+}
+
+// paused reports whether the user is talking over a paused reply: the
+// speech being captured is an interruption, settled as soon as it ends.
+func (m *interrupter) paused() bool { return m.phase == phasePaused }
+
+// step feeds one input to the machine and returns what to do. The slice is
+// new on every call, so the loop may feed more inputs while carrying it
+// out.
+func (m *interrupter) step(in input) []action {
+	var out []action
+	switch in := in.(type) {
+	case replyStarted:
+		out = m.leavePause(out)
+		m.phase, m.guarded = phaseReplying, in.uninterruptible
+	case chunkStarted:
+		if m.phase == phaseIdle {
+			break
+		}
+		lifted := m.guarded && !in.uninterruptible
+		m.guarded = in.uninterruptible
+		if lifted {
+			out = m.release(out)
+		}
+	case replyFinished:
+		// A reply paused after its last audio has nothing left to resume
+		// or cancel: the speech that paused it is a turn of its own.
+		out = m.leavePause(out)
+		m.phase, m.guarded = phaseIdle, false
+		out = m.release(out)
+	case replyStopped:
+		out = m.cancel(out, in.reason)
+		if m.held != nil {
+			// The user's words stay in the history; the application's
+			// reason for stopping the reply wins over answering them.
+			out = append(out, action{kind: actTurn, turn: *m.held})
+			m.held = nil
+		}
+	case speechStarted:
+		m.speaking = true
+		switch {
+		case m.phase == phaseReplying && !m.guarded:
+			out = m.pause(out, in.lead)
+		case m.phase == phasePaused:
+			// More speech: the words known so far do not cover it.
+			m.words.complete = false
+			out = m.check(out)
+		}
+	case speechEnded:
+		m.speaking = false
+		out = m.check(out)
+	case wordsHeard:
+		if m.phase != phasePaused {
+			break
+		}
+		m.words = in
+		if cancel, resume := m.verdict(); cancel {
+			out = m.cancel(out, "speech")
+		} else if resume {
+			out = m.resume(out)
+		}
+	case timerFired:
+		if m.phase != phasePaused {
+			break
+		}
+		m.elapsed = m.deadline
+		out = m.check(out)
+		if m.phase == phasePaused {
+			out = m.schedule(out)
+		}
+	case turnEnded:
+		out = m.endTurn(out, in.turn)
+	}
+	return out
+}
+
+// pause silences the reply the user talks over and waits for the words.
+func (m *interrupter) pause(out []action, lead time.Duration) []action {
+	m.phase = phasePaused
+	m.elapsed, m.words = lead, wordsHeard{}
+	out = append(out, action{kind: actPause}, action{kind: actFlush}, action{kind: actEmit, event: EventInterruption})
+	if m.policy.Mode == CancelImmediately {
+		return m.cancel(out, "speech")
+	}
+	if out = m.check(out); m.phase == phasePaused {
+		out = m.schedule(out)
+	}
+	return out
+}
+
+// schedule arms the timer for the next time limit of the pause.
+func (m *interrupter) schedule(out []action) []action {
+	p := m.policy
+	next := time.Duration(-1)
+	for _, d := range [...]time.Duration{p.LongSpeech, p.Window, p.Window + maxRecognitionWait} {
+		if d > m.elapsed && (next < 0 || d < next) {
+			next = d
+		}
+	}
+	if next < 0 {
+		m.deadline = 0
+		return append(out, action{kind: actDisarm})
+	}
+	m.deadline = next
+	return append(out, action{kind: actArm, d: next - m.elapsed})
+}
+
+// check applies the time limits of a pause: speech that goes on for
+// LongSpeech is a real interruption; speech that ended and brought no
+// deciding words within Window resumes the reply, once the words still
+// being recognised have come (or taken too long).
+func (m *interrupter) check(out []action) []action {
+	if m.phase != phasePaused {
+		return out
+	}
+	p := m.policy
+	if m.speaking {
+		if m.elapsed >= p.LongSpeech {
+			return m.cancel(out, "long speech")
+		}
+		return out
+	}
+	if m.elapsed < p.Window {
+		return out
+	}
+	cancel, _ := m.verdict()
+	switch {
+	case cancel:
+		return m.cancel(out, "speech")
+	case !m.known() && m.elapsed < p.Window+maxRecognitionWait:
+		return out // wait for the words
+	}
+	return m.resume(out)
+}
+
+// known reports whether the final words of all the speech so far are in.
+func (m *interrupter) known() bool { return m.words.final && m.words.complete }
+
+// verdict applies the false-interruption policy to the words heard so far:
+// cancel when they interrupt; resume when the speech is over, its words
+// are all known and they do not. Partial words are unsteady: without a
+// stop word, only clearly more words than the minimum cancel on them.
+func (m *interrupter) verdict() (cancel, resume bool) {
+	w := m.words
+	if w.failed {
+		return false, false // the turn's end reports the failure and resumes
+	}
+	text := strings.TrimSpace(w.text)
+	cancel = m.policy.real(text, w.lang)
+	if cancel && !w.final && !m.policy.stopWords.contains(text, w.lang) {
+		cancel = contentWords(text, w.lang) >= m.policy.MinWords+partialExtraWords
+	}
+	return cancel, !cancel && !m.speaking && m.known()
+}
+
+// real reports whether finished words interrupt: a stop word does; nothing,
+// backchannels only, or fewer than MinWords words that carry meaning do
+// not.
+func (p *interruptPolicy) real(text, lang string) bool {
+	switch {
+	case text == "":
+		return false
+	case p.stopWords.contains(text, lang):
+		return true
+	case p.backchannels.only(text, lang):
+		return false
+	}
+	return contentWords(text, lang) >= p.MinWords
+}
+
+// endTurn takes up a finished user turn.
+func (m *interrupter) endTurn(out []action, t userWords) []action {
+	text := strings.TrimSpace(t.tr.Text)
+	switch {
+	case m.phase == phasePaused:
+		if t.failed || !m.policy.real(text, t.lang) {
+			return m.resume(out)
+		}
+		out = m.cancel(out, "speech")
+		return append(out, action{kind: actTurn, turn: t, answer: true})
+	case m.guarded && (t.failed || text != ""):
+		if m.held == nil {
+			m.held = &t
+		} else {
+			m.held.tr.Text = strings.TrimSpace(m.held.tr.Text + " " + t.tr.Text)
+			m.held.failed = m.held.failed && t.failed
+		}
+		return out
+	case t.failed:
+		out = m.cancel(out, "turn")
+		return append(out, action{kind: actFallback})
+	case text == "":
+		return out
+	}
+	out = m.cancel(out, "turn")
+	return append(out, action{kind: actTurn, turn: t, answer: true})
+}
+
+// release takes up a held turn once nothing guards the reply.
+func (m *interrupter) release(out []action) []action {
+	t := m.held
+	if t == nil {
+		return out
+	}
+	m.held = nil
+	return m.endTurn(out, *t)
+}
+
+// resume plays the paused reply on: the interruption was false, and the
+// speech is forgotten.
+func (m *interrupter) resume(out []action) []action {
+	out = m.leavePause(out)
+	m.phase = phaseReplying
+	return append(out, action{kind: actDropTurn}, action{kind: actResume}, action{kind: actEmit, event: EventResumed})
+}
+
+// cancel ends the reply for good, if there is one: a paused reply was
+// flushed when it paused; any other is flushed now.
+func (m *interrupter) cancel(out []action, reason string) []action {
+	switch m.phase {
+	case phaseIdle:
+		return out
+	case phasePaused:
+		out = m.leavePause(out)
+		out = append(out, action{kind: actCancel, reason: reason})
+	default:
+		out = append(out, action{kind: actCancel, reason: reason}, action{kind: actFlush})
+	}
+	m.phase, m.guarded = phaseIdle, false
+	return append(out, action{kind: actCutHistory}, action{kind: actEmit, event: EventInterruption, cancelled: true})
+}
+
+// leavePause forgets the pause's timer and words.
+func (m *interrupter) leavePause(out []action) []action {
+	if m.phase != phasePaused {
+		return out
+	}
+	armed := m.deadline > 0
+	m.phase = phaseReplying
+	m.elapsed, m.deadline, m.words = 0, 0, wordsHeard{}
+	if armed {
+		out = append(out, action{kind: actDisarm})
+	}
+	return out
+}

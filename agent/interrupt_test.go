@@ -1,0 +1,689 @@
+package agent
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/harkvoice/hark/pipeline"
+)
+
+// newInterrupter returns a machine with the default policy, adjusted by
+// adjust.
+func newInterrupter(adjust func(*InterruptionPolicy)) *interrupter {
+	var c config
+	if adjust != nil {
+		adjust(&c.policy)
+	}
+	c.fill()
+	return &interrupter{policy: interruptPolicy{InterruptionPolicy: c.policy, stopWords: c.stopWords, backchannels: c.backchannels}}
+}
+
+// run feeds inputs and returns the actions of the last one.
+func (m *interrupter) run(ins ...input) []action {
+	var out []action
+	for _, in := range ins {
+		out = m.step(in)
+	}
+	return out
+}
+
+func describe(acts []action) string {
+	s := make([]string, len(acts))
+	for i, a := range acts {
+		s[i] = a.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+func final(text string) wordsHeard {
+	return wordsHeard{text: text, lang: "en", final: true, complete: true}
+}
+
+func partial(text string) wordsHeard { return wordsHeard{text: text, lang: "en"} }
+
+func ended(text string) turnEnded {
+	return turnEnded{turn: userWords{tr: pipeline.Transcript{Text: text}, lang: "en"}}
+}
+
+var failedTurn = turnEnded{turn: userWords{failed: true, lang: "en"}}
+
+// The states the machine can be in, each reached by the inputs that lead
+// there, as the session loop would feed them.
+var machineStates = []struct {
+	name  string
+	setup []input
+}{
+	{"idle", nil},
+	{"idle, user speaking", []input{speechStarted{}}},
+	{"replying", []input{replyStarted{}}},
+	{"replying, user speaking", []input{speechStarted{}, replyStarted{}}},
+	{"guarded", []input{replyStarted{uninterruptible: true}}},
+	{"guarded, user speaking", []input{replyStarted{uninterruptible: true}, speechStarted{}}},
+	{"guarded, turn held", []input{replyStarted{uninterruptible: true}, speechStarted{}, speechEnded{}, ended("what time is it")}},
+	{"paused, user speaking", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}}},
+	{"paused, speech over", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}}},
+	{"paused, waiting for words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}, timerFired{}}},
+	{"paused, partial words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("I")}},
+}
+
+// The inputs, as the loop feeds them.
+var machineInputs = []struct {
+	name string
+	in   input
+}{
+	{"reply started", replyStarted{}},
+	{"interruptible chunk", chunkStarted{}},
+	{"uninterruptible chunk", chunkStarted{uninterruptible: true}},
+	{"reply finished", replyFinished{}},
+	{"client stop", replyStopped{reason: "client"}},
+	{"speech start", speechStarted{lead: 100 * time.Millisecond}},
+	{"speech end", speechEnded{}},
+	{"timer", timerFired{}},
+	{"partial stop word", partial("stop")},
+	{"partial backchannel", partial("uh huh")},
+	{"final backchannel", final("uh huh")},
+	{"final question", final("what does that mean")},
+	{"final failed", wordsHeard{failed: true, final: true, complete: true}},
+	{"turn: question", ended("what does that mean")},
+	{"turn: backchannel", ended("okay")},
+	{"turn: nothing", ended("")},
+	{"turn: failed", failedTurn},
+}
+
+// TestInterrupterMatrix feeds every input in every state and checks the
+// actions and the phase that follow. Each row was reviewed against the
+// design: pause on confirmed speech over an interruptible reply; cancel on
+// a stop word, enough words or long speech; resume on backchannels, no
+// words or a failed recognition once the speech is over; hold a turn that
+// ends while a guarded chunk plays.
+func TestInterrupterMatrix(t *testing.T) {
+	type outcome struct{ actions, phase string }
+	want := map[string]map[string]outcome{
+		"idle": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "idle"},
+			"uninterruptible chunk": {"", "idle"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"", "idle"},
+			"speech start":          {"", "idle"},
+			"speech end":            {"", "idle"},
+			"timer":                 {"", "idle"},
+			"partial stop word":     {"", "idle"},
+			"partial backchannel":   {"", "idle"},
+			"final backchannel":     {"", "idle"},
+			"final question":        {"", "idle"},
+			"final failed":          {"", "idle"},
+			"turn: question":        {"turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"turn \"okay\"", "idle"},
+			"turn: nothing":         {"", "idle"},
+			"turn: failed":          {"fallback", "idle"},
+		},
+		"idle, user speaking": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "idle"},
+			"uninterruptible chunk": {"", "idle"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"", "idle"},
+			"speech start":          {"", "idle"},
+			"speech end":            {"", "idle"},
+			"timer":                 {"", "idle"},
+			"partial stop word":     {"", "idle"},
+			"partial backchannel":   {"", "idle"},
+			"final backchannel":     {"", "idle"},
+			"final question":        {"", "idle"},
+			"final failed":          {"", "idle"},
+			"turn: question":        {"turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"turn \"okay\"", "idle"},
+			"turn: nothing":         {"", "idle"},
+			"turn: failed":          {"fallback", "idle"},
+		},
+		"replying": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "replying"},
+			"uninterruptible chunk": {"", "replying"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+			"speech end":            {"", "replying"},
+			"timer":                 {"", "replying"},
+			"partial stop word":     {"", "replying"},
+			"partial backchannel":   {"", "replying"},
+			"final backchannel":     {"", "replying"},
+			"final question":        {"", "replying"},
+			"final failed":          {"", "replying"},
+			"turn: question":        {"cancel turn; flush; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"cancel turn; flush; cut history; emit interruption cancelled; turn \"okay\"", "idle"},
+			"turn: nothing":         {"", "replying"},
+			"turn: failed":          {"cancel turn; flush; cut history; emit interruption cancelled; fallback", "idle"},
+		},
+		"replying, user speaking": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "replying"},
+			"uninterruptible chunk": {"", "replying"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+			"speech end":            {"", "replying"},
+			"timer":                 {"", "replying"},
+			"partial stop word":     {"", "replying"},
+			"partial backchannel":   {"", "replying"},
+			"final backchannel":     {"", "replying"},
+			"final question":        {"", "replying"},
+			"final failed":          {"", "replying"},
+			"turn: question":        {"cancel turn; flush; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"cancel turn; flush; cut history; emit interruption cancelled; turn \"okay\"", "idle"},
+			"turn: nothing":         {"", "replying"},
+			"turn: failed":          {"cancel turn; flush; cut history; emit interruption cancelled; fallback", "idle"},
+		},
+		"guarded": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "replying"},
+			"uninterruptible chunk": {"", "replying"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"", "replying"},
+			"speech end":            {"", "replying"},
+			"timer":                 {"", "replying"},
+			"partial stop word":     {"", "replying"},
+			"partial backchannel":   {"", "replying"},
+			"final backchannel":     {"", "replying"},
+			"final question":        {"", "replying"},
+			"final failed":          {"", "replying"},
+			"turn: question":        {"", "replying+held"},
+			"turn: backchannel":     {"", "replying+held"},
+			"turn: nothing":         {"", "replying"},
+			"turn: failed":          {"", "replying+held"},
+		},
+		"guarded, user speaking": {
+			"reply started":         {"", "replying"},
+			"interruptible chunk":   {"", "replying"},
+			"uninterruptible chunk": {"", "replying"},
+			"reply finished":        {"", "idle"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"", "replying"},
+			"speech end":            {"", "replying"},
+			"timer":                 {"", "replying"},
+			"partial stop word":     {"", "replying"},
+			"partial backchannel":   {"", "replying"},
+			"final backchannel":     {"", "replying"},
+			"final question":        {"", "replying"},
+			"final failed":          {"", "replying"},
+			"turn: question":        {"", "replying+held"},
+			"turn: backchannel":     {"", "replying+held"},
+			"turn: nothing":         {"", "replying"},
+			"turn: failed":          {"", "replying+held"},
+		},
+		"guarded, turn held": {
+			"reply started":         {"", "replying+held"},
+			"interruptible chunk":   {"cancel turn; flush; cut history; emit interruption cancelled; turn \"what time is it\"", "idle"},
+			"uninterruptible chunk": {"", "replying+held"},
+			"reply finished":        {"turn \"what time is it\"", "idle"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled; turn \"what time is it\" unanswered", "idle"},
+			"speech start":          {"", "replying+held"},
+			"speech end":            {"", "replying+held"},
+			"timer":                 {"", "replying+held"},
+			"partial stop word":     {"", "replying+held"},
+			"partial backchannel":   {"", "replying+held"},
+			"final backchannel":     {"", "replying+held"},
+			"final question":        {"", "replying+held"},
+			"final failed":          {"", "replying+held"},
+			"turn: question":        {"", "replying+held"},
+			"turn: backchannel":     {"", "replying+held"},
+			"turn: nothing":         {"", "replying+held"},
+			"turn: failed":          {"", "replying+held"},
+		},
+		"paused, user speaking": {
+			"reply started":         {"disarm", "replying"},
+			"interruptible chunk":   {"", "paused"},
+			"uninterruptible chunk": {"", "paused"},
+			"reply finished":        {"disarm", "idle"},
+			"client stop":           {"disarm; cancel client; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"", "paused"},
+			"speech end":            {"", "paused"},
+			"timer":                 {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel":   {"", "paused"},
+			"final backchannel":     {"", "paused"},
+			"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"final failed":          {"", "paused"},
+			"turn: question":        {"disarm; cancel speech; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
+		},
+		"paused, speech over": {
+			"reply started":         {"disarm", "replying"},
+			"interruptible chunk":   {"", "paused"},
+			"uninterruptible chunk": {"", "paused"},
+			"reply finished":        {"disarm", "idle"},
+			"client stop":           {"disarm; cancel client; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"", "paused"},
+			"speech end":            {"", "paused"},
+			"timer":                 {"arm 4s", "paused"},
+			"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel":   {"", "paused"},
+			"final backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"final failed":          {"", "paused"},
+			"turn: question":        {"disarm; cancel speech; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
+		},
+		"paused, waiting for words": {
+			"reply started":         {"disarm", "replying"},
+			"interruptible chunk":   {"", "paused"},
+			"uninterruptible chunk": {"", "paused"},
+			"reply finished":        {"disarm", "idle"},
+			"client stop":           {"disarm; cancel client; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"speech end":            {"", "paused"},
+			"timer":                 {"disarm; drop turn; resume; emit resumed", "replying"},
+			"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel":   {"", "paused"},
+			"final backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"final failed":          {"", "paused"},
+			"turn: question":        {"disarm; cancel speech; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
+		},
+		"paused, partial words": {
+			"reply started":         {"disarm", "replying"},
+			"interruptible chunk":   {"", "paused"},
+			"uninterruptible chunk": {"", "paused"},
+			"reply finished":        {"disarm", "idle"},
+			"client stop":           {"disarm; cancel client; cut history; emit interruption cancelled", "idle"},
+			"speech start":          {"", "paused"},
+			"speech end":            {"", "paused"},
+			"timer":                 {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel":   {"", "paused"},
+			"final backchannel":     {"", "paused"},
+			"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
+			"final failed":          {"", "paused"},
+			"turn: question":        {"disarm; cancel speech; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+			"turn: backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
+			"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
+		},
+	}
+	for _, st := range machineStates {
+		for _, in := range machineInputs {
+			w, ok := want[st.name][in.name]
+			if !ok {
+				t.Errorf("%s / %s: no expectation", st.name, in.name)
+				continue
+			}
+			m := newInterrupter(nil)
+			m.run(st.setup...)
+			got := describe(m.step(in.in))
+			phase := m.phase.String()
+			if m.held != nil {
+				phase += "+held"
+			}
+			if got != w.actions || phase != w.phase {
+				t.Errorf("%s / %s:\n got  %q -> %s\n want %q -> %s", st.name, in.name, got, phase, w.actions, w.phase)
+			}
+		}
+	}
+}
+
+// step is one input of a scenario and the actions it must produce.
+type step struct {
+	in   input
+	want string
+}
+
+// TestInterrupterScenarios plays, input by input, the conversations of the
+// session-level barge-in tests (bargein_test.go, features_test.go) and the
+// cases found in review.
+func TestInterrupterScenarios(t *testing.T) {
+	const (
+		pause     = "pause; flush; emit interruption; arm 1.4s"
+		cancelled = "disarm; cancel speech; cut history; emit interruption cancelled"
+		resumed   = "disarm; drop turn; resume; emit resumed"
+	)
+	lead := speechStarted{lead: 100 * time.Millisecond}
+	es := func(text string) wordsHeard { return wordsHeard{text: text, lang: "es", final: true, complete: true} }
+	for _, tc := range []struct {
+		name   string
+		policy func(*InterruptionPolicy)
+		steps  []step
+	}{
+		{name: "barge-in mid playout: the question cancels, then is answered", steps: []step{
+			{replyStarted{}, ""}, {chunkStarted{}, ""},
+			{lead, pause},
+			{speechEnded{}, ""},
+			{final("what does that mean exactly"), cancelled},
+			{ended("what does that mean exactly"), `turn "what does that mean exactly"`},
+		}},
+		{name: "backchannel resumes", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("uh huh"), resumed},
+			{timerFired{}, ""}, // a stale timer changes nothing
+		}},
+		{name: "okay resumes", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("Okay."), resumed}}},
+		{name: "spanish backchannel resumes", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {es("sí"), resumed}}},
+		{name: "chinese backchannel resumes", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{wordsHeard{text: "嗯", lang: "zh", final: true, complete: true}, resumed},
+		}},
+		{name: "no words resume", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final(""), resumed}}},
+		{name: "one content word resumes", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("hmm right"), resumed}}},
+		{name: "stop word cancels", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("Stop."), cancelled}, {ended("Stop."), `turn "Stop."`}}},
+		{name: "spanish stop word cancels", steps: []step{{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {es("espera"), cancelled}}},
+		{name: "chinese stop word cancels", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{wordsHeard{text: "停", lang: "zh", final: true, complete: true}, cancelled},
+		}},
+		{name: "cancel immediately", policy: func(p *InterruptionPolicy) { p.Mode = CancelImmediately }, steps: []step{
+			{replyStarted{}, ""},
+			{lead, "pause; flush; emit interruption; cancel speech; cut history; emit interruption cancelled"},
+			{speechEnded{}, ""},
+			{final("uh huh"), ""},
+			{ended("uh huh"), `turn "uh huh"`},
+		}},
+		{name: "barge-in while thinking, words merge into the next turn", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{final("my order is twelve thirty four please"), cancelled},
+			{ended("my order is twelve thirty four please"), `turn "my order is twelve thirty four please"`},
+		}},
+		{name: "barge-in twice", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("tell me more please"), cancelled},
+			{ended("tell me more please"), `turn "tell me more please"`},
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""}, {final("no stop that now"), cancelled},
+		}},
+		{name: "barge-in on the last frame: the speech is a turn of its own", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{replyFinished{}, "disarm"},
+			{timerFired{}, ""},
+			{speechEnded{}, ""},
+			{final("and what about the other one"), ""},
+			{ended("and what about the other one"), `turn "and what about the other one"`},
+		}},
+		{name: "long speech cancels before its words", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{timerFired{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
+		}},
+		{name: "language practice: long speech waits longer", policy: func(p *InterruptionPolicy) { p.LongSpeech = 2500 * time.Millisecond }, steps: []step{
+			{replyStarted{}, ""},
+			{lead, "pause; flush; emit interruption; arm 1.4s"},
+			{timerFired{}, "arm 1s"}, // the window passes while the user speaks
+			{timerFired{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
+		}},
+		{name: "words that never come: resume after the recognition wait", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 4s"},
+			{partial("the on"), ""},
+			{timerFired{}, resumed},
+		}},
+		{name: "final words after the window decide at once", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 4s"},
+			{final("okay"), resumed},
+		}},
+		{name: "speech resumes after the window: long speech", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 4s"},
+			{speechStarted{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
+		}},
+		{name: "more speech makes earlier words incomplete", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{wordsHeard{text: "hmm", lang: "en", complete: true}, ""}, // a streaming partial for the speech so far
+			{speechStarted{}, ""},
+			{speechEnded{}, ""},
+			{final("hmm let me think about that"), cancelled},
+		}},
+		{name: "partial stop word cancels while the user speaks", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {partial("wait"), cancelled},
+			{speechEnded{}, ""},
+			{ended("wait what"), `turn "wait what"`},
+		}},
+		{name: "partial words need two more than the minimum", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("tell me"), ""},
+			{partial("tell me about"), ""},
+			{partial("tell me about the weather today"), cancelled},
+		}},
+		{name: "failed recognition resumes at the turn's end", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{wordsHeard{failed: true, final: true, complete: true}, ""},
+			{failedTurn, resumed},
+		}},
+		{name: "failed recognition with no reply: the fallback line", steps: []step{
+			{speechStarted{}, ""}, {speechEnded{}, ""}, {failedTurn, "fallback"},
+		}},
+		{name: "client stop of a paused reply: no second flush", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{replyStopped{reason: "client"}, "disarm; cancel client; cut history; emit interruption cancelled"},
+			{timerFired{}, ""},
+			{final("stop"), ""},
+			{replyStopped{reason: "client"}, ""},
+		}},
+		{name: "a typed message replaces a playing reply", steps: []step{
+			{replyStarted{}, ""}, {chunkStarted{}, ""},
+			{replyStopped{reason: "text"}, "cancel text; flush; cut history; emit interruption cancelled"},
+			{replyStarted{}, ""},
+		}},
+		{name: "uninterruptible say: no pause, the turn waits for its end", steps: []step{
+			{replyStarted{uninterruptible: true}, ""},
+			{chunkStarted{uninterruptible: true}, ""},
+			{lead, ""},
+			{speechEnded{}, ""},
+			{final("hello there friend"), ""},
+			{ended("hello there friend"), ""},
+			{chunkStarted{uninterruptible: true}, ""},
+			{replyFinished{}, `turn "hello there friend"`},
+		}},
+		{name: "a turn held over a guarded chunk cancels the rest of the reply", steps: []step{
+			{replyStarted{}, ""},
+			{chunkStarted{uninterruptible: true}, ""},
+			{ended("what"), ""},
+			{ended("time is it"), ""},
+			{chunkStarted{}, `cancel turn; flush; cut history; emit interruption cancelled; turn "what time is it"`},
+		}},
+		{name: "a failed turn held over a guarded reply: the fallback after it", steps: []step{
+			{replyStarted{uninterruptible: true}, ""},
+			{failedTurn, ""},
+			{replyFinished{}, "fallback"},
+		}},
+		{name: "a user turn ending while a reply thinks replaces it", steps: []step{
+			{speechStarted{}, ""}, {replyStarted{}, ""}, {speechEnded{}, ""},
+			{ended("and another thing"), `cancel turn; flush; cut history; emit interruption cancelled; turn "and another thing"`},
+		}},
+		{name: "nothing heard while a reply thinks leaves it", steps: []step{
+			{speechStarted{}, ""}, {replyStarted{}, ""}, {speechEnded{}, ""}, {ended(""), ""},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newInterrupter(tc.policy)
+			for i, s := range tc.steps {
+				if got := describe(m.step(s.in)); got != s.want {
+					t.Fatalf("step %d (%T%+v): got %q, want %q", i, s.in, s.in, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// TestInterrupterRandom feeds the machine random inputs in the orders the
+// session loop can produce (speech starts and ends alternate, the timer
+// fires only when armed, a reply starts only when none is running) and
+// checks after every step that the actions are well formed and the state
+// is consistent; at the end, ending the speech and letting the timer fire
+// always leaves a pause.
+func TestInterrupterRandom(t *testing.T) {
+	texts := []string{"", "uh huh", "stop", "what about tomorrow then", "okay", "one two", "tell me about the weather please", "嗯"}
+	for seed := range uint64(2000) {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		m := newInterrupter(func(p *InterruptionPolicy) {
+			if rng.IntN(4) == 0 {
+				p.Mode = CancelImmediately
+			}
+			p.Window = []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond}[rng.IntN(2)]
+			p.LongSpeech = []time.Duration{1500 * time.Millisecond, 2500 * time.Millisecond, 10 * time.Second}[rng.IntN(3)]
+		})
+		h := &harness{t: t, m: m, seed: seed}
+		for range 40 {
+			h.feed(h.randomInput(rng, texts))
+			if t.Failed() {
+				return
+			}
+		}
+		if h.speaking {
+			h.feed(speechEnded{})
+		}
+		for i := 0; h.armed && i < 5; i++ {
+			h.armed = false
+			h.feed(timerFired{})
+		}
+		if m.paused() || h.armed {
+			t.Fatalf("seed %d: still paused (armed %v) after the speech ended and every timer fired: %s", seed, h.armed, h.trace.String())
+		}
+	}
+}
+
+// harness plays the session loop's part for TestInterrupterRandom.
+type harness struct {
+	t        *testing.T
+	m        *interrupter
+	seed     uint64
+	reply    bool // the loop has a reply running
+	speaking bool
+	armed    bool
+	trace    strings.Builder
+}
+
+func (h *harness) randomInput(rng *rand.Rand, texts []string) input {
+	for {
+		switch rng.IntN(10) {
+		case 0:
+			if !h.reply {
+				return replyStarted{uninterruptible: rng.IntN(4) == 0}
+			}
+			return replyStopped{reason: "replaced"}
+		case 1:
+			if h.reply {
+				return chunkStarted{uninterruptible: rng.IntN(4) == 0}
+			}
+		case 2:
+			if h.reply {
+				return replyFinished{}
+			}
+		case 3:
+			return replyStopped{reason: "client"}
+		case 4:
+			if h.speaking {
+				return speechEnded{}
+			}
+			return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond}
+		case 5, 6:
+			if h.armed {
+				h.armed = false
+				return timerFired{}
+			}
+		case 7:
+			w := wordsHeard{text: texts[rng.IntN(len(texts))], lang: "en", final: rng.IntN(2) == 0, complete: rng.IntN(2) == 0}
+			if rng.IntN(10) == 0 {
+				w = wordsHeard{failed: true, final: true, complete: true}
+			}
+			return w
+		default:
+			if !h.speaking {
+				return turnEnded{turn: userWords{tr: pipeline.Transcript{Text: texts[rng.IntN(len(texts))]}, lang: "en", failed: rng.IntN(10) == 0}}
+			}
+		}
+	}
+}
+
+// feed steps the machine, checks the actions and carries out their effect
+// on the harness, as the loop would.
+func (h *harness) feed(in input) {
+	t := h.t
+	before := h.m.phase
+	guarded := h.m.guarded
+	switch in.(type) {
+	case speechStarted:
+		h.speaking = true
+	case speechEnded:
+		h.speaking = false
+	case replyStarted:
+		h.reply = true
+	case replyFinished:
+		h.reply = false
+	}
+	acts := h.m.step(in)
+	fmt.Fprintf(&h.trace, "\n  %T%+v -> %s", in, in, describe(acts))
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("seed %d: "+format+"; trace:%s", append([]any{h.seed}, append(args, h.trace.String())...)...)
+	}
+	kinds := make([]actionKind, len(acts))
+	for i, a := range acts {
+		kinds[i] = a.kind
+	}
+	for i, a := range acts {
+		next := func(k ...actionKind) bool {
+			return i+len(k) < len(acts)+1 && slices.Equal(kinds[i+1:min(len(kinds), i+1+len(k))], k)
+		}
+		switch a.kind {
+		case actTurn, actFallback:
+			if i != len(acts)-1 {
+				fail("%v is not the last action", a)
+			}
+			if a.kind == actFallback || a.answer {
+				h.reply = true // the loop starts a reply and says so
+				h.m.step(replyStarted{})
+			}
+		case actCancel:
+			if !h.reply {
+				fail("cancel with no reply")
+			}
+			h.reply = false
+			if !next(actFlush, actCutHistory) && !next(actCutHistory) {
+				fail("cancel not followed by the history cut")
+			}
+			if flushed := before == phasePaused || slices.Contains(kinds[:i], actFlush); flushed == next(actFlush) {
+				fail("a cancel flushes if and only if the pause did not")
+			}
+		case actPause:
+			if _, ok := in.(speechStarted); !ok || before != phaseReplying || guarded {
+				fail("pause on %T in %v (guarded %v)", in, before, guarded)
+			}
+			if !next(actFlush, actEmit) {
+				fail("pause not followed by flush and report")
+			}
+		case actResume:
+			if before != phasePaused || h.speaking || i == 0 || kinds[i-1] != actDropTurn || !next(actEmit) {
+				fail("resume in %v, speaking %v", before, h.speaking)
+			}
+		case actDropTurn:
+			if h.speaking {
+				fail("the turn dropped while the user speaks")
+			}
+		case actArm:
+			h.armed = true
+		case actDisarm:
+			h.armed = false
+		}
+	}
+	if n := len(slices.DeleteFunc(kinds, func(k actionKind) bool { return k != actCancel && k != actResume })); n > 1 {
+		fail("the reply settled twice")
+	}
+	m := h.m
+	switch {
+	case (m.phase != phaseIdle) != h.reply:
+		fail("phase %v with reply %v", m.phase, h.reply)
+	case m.paused() && !h.armed:
+		fail("paused with no timer: nothing would end the pause")
+	case m.held != nil && (m.phase != phaseReplying || !m.guarded):
+		fail("a turn held in %v, guarded %v", m.phase, m.guarded)
+	case m.speaking != h.speaking:
+		fail("speaking %v, want %v", m.speaking, h.speaking)
+	}
+}

@@ -1,0 +1,190 @@
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/harkvoice/hark/pipeline"
+)
+
+// loop is the state of one Run, owned by the session loop goroutine.
+type loop struct {
+	s    *Session
+	cfg  *config
+	in   *inbox
+	play *pipeline.Playout
+	gens pipeline.Generations
+	wg   sync.WaitGroup
+	rate int // VAD sample rate
+
+	lang   string
+	images []pipeline.Image
+	micPos int64
+	user   userTurn
+	rep    *reply
+	sttSeq uint64
+
+	// barge decides what the user's voice does to the reply; timer is the
+	// microphone position at which its timer fires (0: not armed).
+	barge interrupter
+	timer int64
+	// confirmed is when the VAD last confirmed speech, and how long the
+	// speech had been going then; silenced, the timing of the last pause.
+	confirmed struct {
+		at   time.Time
+		lead time.Duration
+	}
+	silenced struct {
+		gen  uint64
+		info Interruption
+	}
+}
+
+func newLoop(s *Session, rate int) *loop {
+	return &loop{
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang,
+		barge: interrupter{policy: interruptPolicy{
+			InterruptionPolicy: s.cfg.policy,
+			stopWords:          s.cfg.stopWords,
+			backchannels:       s.cfg.backchannels,
+		}},
+	}
+}
+
+// cancelled is a reply being cancelled, carried between the actions that
+// cancel it, cut the history and report it.
+type cancelled struct {
+	rep   *reply
+	recs  []pipeline.ChunkRecord
+	heard string
+}
+
+// feed passes one input to the interrupt machine and carries out its
+// actions, then brings the session state up to date.
+func (l *loop) feed(ctx context.Context, in input) {
+	acts := l.barge.step(in)
+	if len(acts) == 0 {
+		return
+	}
+	var c cancelled
+	for _, a := range acts {
+		l.do(ctx, a, &c)
+	}
+	l.afterUser()
+}
+
+// do carries out one action of the interrupt machine.
+func (l *loop) do(ctx context.Context, a action, c *cancelled) {
+	switch a.kind {
+	case actPause:
+		l.pause()
+	case actFlush:
+		l.flush(ctx)
+	case actCancel:
+		c.rep = l.rep
+		if c.rep == nil {
+			return
+		}
+		l.rep = nil
+		// Silence first and read what was sent: once the generation moves
+		// on, the playout forgets the reply.
+		l.play.Pause()
+		c.recs = l.play.Records(c.rep.gen)
+		l.gens.Interrupt(pipeline.ErrInterrupted)
+		l.play.Stop(c.rep.gen)
+		l.cfg.log.Debug("reply cancelled", "reason", a.reason)
+	case actCutHistory:
+		if c.rep == nil {
+			return
+		}
+		f := l.play.Format()
+		var msgs []pipeline.Message
+		msgs, c.heard = cutToHeard(c.rep.rec.snapshot(), c.recs, f.Rate*f.Channels)
+		l.appendHistory(msgs...)
+	case actResume:
+		l.play.Resume()
+	case actEmit:
+		l.emitInterrupt(a, c)
+	case actArm:
+		l.timer = l.micPos + int64(a.d)*int64(l.rate)/int64(time.Second)
+	case actDisarm:
+		l.timer = 0
+	case actDropTurn:
+		l.closeStream()
+		l.user = userTurn{}
+	case actTurn:
+		l.userTurn(ctx, a.turn, a.answer)
+	case actFallback:
+		l.startSay(ctx, l.cfg.fallback, false)
+	}
+}
+
+// pause silences the reply and measures how fast: from the first frame of
+// the user's speech, and from the VAD's confirmation, to the end of the
+// last frame that carried the reply.
+func (l *loop) pause() {
+	lastAudible := l.play.Pause()
+	var info Interruption
+	if !lastAudible.IsZero() {
+		silence := lastAudible.Add(pipeline.FrameDuration)
+		at := l.confirmed.at
+		onset := at.Add(-l.confirmed.lead)
+		info.OnsetToSilence = max(0, silence.Sub(onset))
+		info.ConfirmToSilence = max(0, min(silence.Sub(at), info.OnsetToSilence))
+	}
+	if l.rep != nil {
+		l.silenced.gen, l.silenced.info = l.rep.gen, info
+	}
+	l.cfg.log.Debug("barge-in: reply silenced", "onset_to_silence", info.OnsetToSilence, "confirm_to_silence", info.ConfirmToSilence)
+}
+
+// emitInterrupt reports a pause, a cancellation or a resumption.
+func (l *loop) emitInterrupt(a action, c *cancelled) {
+	switch {
+	case a.event == EventResumed:
+		if l.rep == nil {
+			return
+		}
+		l.cfg.metrics.observeInterruption(nil, OutcomeResumed)
+		l.cfg.log.Debug("false interruption: resuming the reply")
+		l.emit(Event{Type: EventResumed, Turn: l.rep.gen})
+	case a.cancelled:
+		if c.rep == nil {
+			return
+		}
+		info := Interruption{Heard: c.heard, Cancelled: true}
+		if l.silenced.gen == c.rep.gen {
+			info.OnsetToSilence, info.ConfirmToSilence = l.silenced.info.OnsetToSilence, l.silenced.info.ConfirmToSilence
+		}
+		l.cfg.metrics.observeInterruption(nil, OutcomeCancelled)
+		l.emit(Event{Type: EventInterruption, Turn: c.rep.gen, Interruption: &info})
+		l.reportMetrics(c.rep)
+	default:
+		if l.rep == nil {
+			return
+		}
+		info := Interruption{}
+		if l.silenced.gen == l.rep.gen {
+			info = l.silenced.info
+		}
+		info.Heard = l.heardText(l.rep)
+		l.cfg.metrics.observeInterruption(&info, OutcomePaused)
+		l.emit(Event{Type: EventInterruption, Turn: l.rep.gen, Interruption: &info})
+	}
+}
+
+// afterUser brings the session state up to date: the user speaking, the
+// reply playing or being prepared, or listening.
+func (l *loop) afterUser() {
+	switch {
+	case l.user.active && l.user.speaking, l.barge.paused():
+		l.setState(StateUserSpeaking)
+	case l.rep != nil && l.rep.audible:
+		l.setState(StateSpeaking)
+	case l.rep != nil:
+		l.setState(StateThinking)
+	default:
+		l.setState(StateListening)
+	}
+}
