@@ -263,3 +263,26 @@ func FuzzRealtimeEvent(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMarshalAppend encodes 20 ms of 24 kHz audio as an append
+// event, what a client sends 50 times a second.
+func BenchmarkMarshalAppend(b *testing.B) {
+	samples := make([]int16, 480)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Marshal(InputAudioBufferAppend{Audio: EncodePCM16(samples)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeDelta decodes a transcription delta.
+func BenchmarkDecodeDelta(b *testing.B) {
+	msg := []byte(`{"type":"conversation.item.input_audio_transcription.delta","event_id":"event_123","item_id":"item_1","content_index":0,"delta":" order"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeServer(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

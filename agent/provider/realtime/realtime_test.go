@@ -405,3 +405,30 @@ func TestOptions(t *testing.T) {
 		t.Error("StartStream accepted an unsupported rate")
 	}
 }
+
+// BenchmarkWrite queues 20 ms of 16 kHz audio: resampling to 24 kHz and
+// encoding, on the session loop's goroutine.
+func BenchmarkWrite(b *testing.B) {
+	srv := realtimetest.NewServer()
+	defer srv.Close()
+	r, err := realtime.New(realtime.WithBaseURL(srv.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := r.StartStream(ctx, pcm.Mono16k, "en")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_, _ = st.Close()
+	}()
+	frame := tone(20 * time.Millisecond)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := st.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
