@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,8 +67,10 @@ func freeUDPPort(t testing.TB) int {
 }
 
 // sipp runs one sipp call with scenario (a file in testdata) against the
-// server at target, with extra -key substitutions. It returns sipp's
-// output and its error (nil when the call succeeded).
+// server at target (none for a scenario that answers calls), with extra
+// -key substitutions and arguments (a "-p" there replaces the free port
+// picked for sipp's signalling). It returns sipp's output and its error
+// (nil when the call succeeded).
 func sipp(ctx context.Context, t testing.TB, scenario string, target netip.AddrPort, keys map[string]string, args ...string) (string, error) {
 	t.Helper()
 	bin := sippBinary(t)
@@ -74,14 +79,18 @@ func sipp(ctx context.Context, t testing.TB, scenario string, target netip.AddrP
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	argv := []string{"-sf", abs, "-m", "1", "-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
-		"-mp", strconv.Itoa(freeUDPPort(t)), "-timeout", "60s", "-timeout_error", "-nostdin",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
+	argv := []string{"-sf", abs, "-m", "1", "-i", "127.0.0.1", "-mp", strconv.Itoa(freeUDPPort(t)),
+		"-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
+	if !slices.Contains(args, "-p") {
+		argv = append(argv, "-p", strconv.Itoa(freeUDPPort(t)))
+	}
 	for k, v := range keys {
 		argv = append(argv, "-key", k, v)
 	}
 	argv = append(argv, args...)
-	argv = append(argv, target.String())
+	if target.IsValid() {
+		argv = append(argv, target.String())
+	}
 	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Dir = dir
 	var out bytes.Buffer
@@ -169,6 +178,22 @@ func clipTTS(clip []int16) pipeline.TTS {
 				}
 			}
 		}
+	})
+}
+
+// replyTTS speaks clip, or for text starting "Okay" a quiet 440 Hz tone
+// (-36 dBFS) for 40 ms per character, so a test can tell replies apart.
+func replyTTS(clip []int16) pipeline.TTS {
+	speak := clipTTS(clip)
+	return pipeline.TTSFunc(func(ctx context.Context, req pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
+		if !strings.HasPrefix(req.Text, "Okay") {
+			return speak.Synthesize(ctx, req)
+		}
+		tone := make([]int16, len(req.Text)*640)
+		for i := range tone {
+			tone[i] = int16(0.022 * 32767 * math.Sin(2*math.Pi*440*float64(i)/16000))
+		}
+		return clipTTS(tone).Synthesize(ctx, req)
 	})
 }
 

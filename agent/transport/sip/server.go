@@ -338,6 +338,22 @@ type call struct {
 	conn   *Conn
 	d      *sipgo.DialogServerSession
 	notify chan int // final status of a REFER's NOTIFYs
+	bye    sync.Once
+}
+
+// hangup sends BYE once, unless the far end already ended the dialog.
+// Concurrent callers wait for the first.
+func (c *call) hangup() {
+	c.bye.Do(func() {
+		if c.d.Context().Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := c.d.Bye(ctx); err != nil {
+			c.conn.log.Debug("sip: hang-up failed", "err", err)
+		}
+	})
 }
 
 func (s *Server) lookup(req *sip.Request) *call {
@@ -462,13 +478,7 @@ func (s *Server) handle(ctx context.Context, dua *sipgo.DialogUA, req *sip.Reque
 	cancel(errSessionEnded)
 	watch.Wait()
 	conn.finish(errSessionEnded)
-	if d.Context().Err() == nil {
-		hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := d.Bye(hctx); err != nil {
-			log.Debug("sip: hang-up failed", "err", err)
-		}
-		hcancel()
-	}
+	c.hangup()
 	switch {
 	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errHungUp):
 		log.Error("sip: call ended", "err", runErr)
@@ -660,9 +670,7 @@ func (s *Server) transfer(ctx context.Context, c *call, target string) error {
 		return fmt.Errorf("%w: no final NOTIFY: %v", ErrTransfer, context.Cause(ctx))
 	}
 	c.conn.finish(errTransferred)
-	if err := c.d.Bye(ctx); err != nil && c.d.Context().Err() == nil {
-		c.conn.log.Debug("sip: hang-up after transfer failed", "err", err)
-	}
+	c.hangup()
 	return nil
 }
 

@@ -2,7 +2,14 @@ package sip
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +18,7 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -99,5 +107,254 @@ func TestSIPCall(t *testing.T) {
 			}
 			t.Logf("%d packets, %d audible, mean interval %v", len(pkts), loud, mean)
 		})
+	}
+}
+
+// TestSIPDTMF: sipp, signalling over TCP, presses 1 as RFC 4733
+// telephone-events (Debian sip-tester's recording), then 5 and # by SIP
+// INFO in its two body formats, then sends a malformed INFO that Hark must refuse with 400
+// (sipp fails the call otherwise). The keys reach WithDTMF's function, once
+// each and in order, with the call's session.
+func TestSIPDTMF(t *testing.T) {
+	pcap := "/usr/share/sip-tester/dtmf_2833_1.pcap"
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skipf("sipp's DTMF recording is missing (%v); `make deps` installs sip-tester", err)
+	}
+	var mu sync.Mutex
+	var keys []string
+	var sessions []Session
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		s, err := phoneSession(c, agenttest.NewSTT(), make(chan agent.Event, 256),
+			agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(clipTTS(nil)))
+		mu.Lock()
+		sessions = append(sessions, s)
+		mu.Unlock()
+		return s, err
+	}, WithDTMF(func(s Session, digit string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sessions) == 0 || s != sessions[0] {
+			t.Errorf("key %q delivered with session %v", digit, s)
+		}
+		keys = append(keys, digit)
+	}))
+	sink := newRTPSink(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := sipp(ctx, t, "caller_dtmf.xml", srv.Addr("tcp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "dtmf_pcap": pcap, "rtp_port": strconv.Itoa(sink.port),
+	}, "-d", "500", "-t", "t1")
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(keys, ""); got != "15#" {
+		t.Errorf("keys %q, want \"15#\"", got)
+	}
+}
+
+// TestSIPBargeIn: the caller asks, and talks over Hark's reply ("Wait,
+// what does that mean?") while it plays. Hark's RTP goes silent long before
+// the reply's end, the session reports a cancelled interruption with the
+// words heard, the stream stays one continuous RTP stream through the
+// flush, and the second, quiet reply follows.
+func TestSIPBargeIn(t *testing.T) {
+	reply := speechAt(t, "agent_reply_slt.wav", pcm.Mono16k)
+	stt := agenttest.NewSTT("where is my order one two three four", "wait what does that mean")
+	events := make(chan agent.Event, 256)
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		return phoneSession(c, stt, events,
+			agent.WithLLM(agenttest.NewLLM(
+				agenttest.Text("Thank you for calling. Your order one two three four shipped yesterday and should arrive on Friday."),
+				agenttest.Text("Okay, let me explain."))),
+			agent.WithTTS(replyTTS(reply)),
+			agent.WithInterruptionPolicy(agent.InterruptionPolicy{Mode: agent.CancelImmediately}))
+	})
+	sink := newRTPSink(t)
+	// The reply starts about a second after the question ends and lasts
+	// 8 s; the caller talks over it 2.5 s in.
+	caller := slices.Concat(silence(500*time.Millisecond), speech8k(t, "order_slt.wav"), silence(3500*time.Millisecond),
+		speech8k(t, "wait_rms.wav"), silence(1500*time.Millisecond))
+	wavPath := g711WAV(t, t.TempDir(), "caller.wav", caller, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := sipp(ctx, t, "caller.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.port),
+	}, "-d", "13000")
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	var interruption *agent.Interruption
+	for len(events) > 0 {
+		if ev := <-events; ev.Type == agent.EventInterruption && ev.Interruption.Cancelled {
+			interruption = ev.Interruption
+		}
+	}
+	if interruption == nil || !strings.HasPrefix("Thank you for calling. Your order one two three four shipped yesterday", strings.TrimSpace(interruption.Heard)) {
+		t.Fatalf("interruption %+v; want a cancelled one with the words heard", interruption)
+	}
+	pkts := sink.packets()
+	checkStream(t, pkts, 0)
+	// The first reply's audio: from its first loud packet to its last.
+	first, last := -1, -1
+	for i, p := range pkts {
+		if lvl := level(p); lvl > -30 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		t.Fatalf("no reply audio:%s", describe(pkts))
+	}
+	if played := last - first + 1; played > len(reply)/320*3/4 {
+		t.Fatalf("%d packets of the reply played of %d: not cut:%s", played, len(reply)/320, describe(pkts))
+	}
+	// After it: silence, then the quiet second reply, never the first again.
+	var quiet int
+	for _, p := range pkts[last+1:] {
+		if lvl := level(p); lvl < -25 && lvl > -50 {
+			quiet++
+		}
+	}
+	if quiet < 20 {
+		t.Errorf("%d packets of the second reply after the cut:%s", quiet, describe(pkts))
+	}
+	t.Logf("heard %q; %d reply packets before the cut; onset to silence %v (confirm %v)",
+		interruption.Heard, last-first+1, interruption.OnsetToSilence, interruption.ConfirmToSilence)
+}
+
+// TestSIPTransfer: the caller asks for a person; the model calls the
+// hand-off tool and says goodbye; Hark then sends a blind REFER to the
+// configured target. The caller (sipp) accepts it, calls the target (a
+// second sipp acting as the human, which must get the call), reports the
+// answer by NOTIFY, and Hark hangs up. The REFER names the target, the
+// hand-off hook reports success with the conversation so far, and the
+// session ends.
+func TestSIPTransfer(t *testing.T) {
+	humanPort := freeUDPPort(t)
+	target := "sip:human@127.0.0.1:" + strconv.Itoa(humanPort)
+	handoffs := make(chan Handoff, 1)
+	ended := make(chan error, 1)
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		s, err := phoneSession(c, agenttest.NewSTT("I want to talk to a person"), make(chan agent.Event, 256),
+			agent.WithLLM(agenttest.NewLLM(
+				[]pipeline.Delta{agenttest.Call("c1", "transfer_to_human", `{"reason":"the caller asked for a person"}`)},
+				agenttest.Text("Let me connect you to a colleague."))),
+			agent.WithTTS(replyTTS(nil)),
+			agent.WithTools(agent.Tool{
+				Tool: pipeline.Tool{Name: "transfer_to_human", Description: "Hand the caller to a person.", Parameters: json.RawMessage(`{"type":"object"}`)},
+				Func: func(context.Context, json.RawMessage) (string, error) { return "", agent.Handoff("the caller asked for a person") },
+			}))
+		if err != nil {
+			return nil, err
+		}
+		return runNotifier{s, ended}, nil
+	}, WithTransfer(target), WithHandoff(func(h Handoff) { handoffs <- h }))
+	sink := newRTPSink(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	humanOut := make(chan string, 1)
+	humanErr := make(chan error, 1)
+	go func() {
+		out, err := sipp(ctx, t, "human.xml", netip.AddrPort{}, nil, "-p", strconv.Itoa(humanPort))
+		humanOut <- out
+		humanErr <- err
+	}()
+	question := slices.Concat(silence(500*time.Millisecond), speech8k(t, "order_slt.wav"), silence(time.Second))
+	wavPath := g711WAV(t, t.TempDir(), "question.wav", question, true)
+	out, err := sipp(ctx, t, "caller_transfer.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.port),
+		"human_port": strconv.Itoa(humanPort),
+	}, "-d", "500")
+	if err != nil {
+		t.Fatalf("caller sipp: %v\n%s", err, out)
+	}
+	if err := <-humanErr; err != nil {
+		t.Fatalf("human sipp: %v\n%s", err, <-humanOut)
+	}
+	var h Handoff
+	select {
+	case h = <-handoffs:
+	case <-ctx.Done():
+		t.Fatal("no hand-off reported")
+	}
+	if h.Err != nil || h.Target != target || h.Reason != "the caller asked for a person" {
+		t.Errorf("hand-off %+v", h)
+	}
+	want := []Line{{Role: "caller", Text: "I want to talk to a person"}, {Role: "agent", Text: "Let me connect you to a colleague."}}
+	if !slices.Equal(h.Transcript, want) {
+		t.Errorf("transcript %+v, want %+v", h.Transcript, want)
+	}
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("session ended with %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the session did not end after the transfer")
+	}
+}
+
+// runNotifier reports when its session's Run returns.
+type runNotifier struct {
+	Session
+	ended chan<- error
+}
+
+func (r runNotifier) Run(ctx context.Context) error {
+	err := r.Session.Run(ctx)
+	r.ended <- err
+	return err
+}
+
+// TestSIPRefused: an offer with no codec Hark speaks (G.729 only) is
+// refused with 488 (sipp fails the call on any other answer), and no
+// session is created.
+func TestSIPRefused(t *testing.T) {
+	created := make(chan struct{}, 1)
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		created <- struct{}{}
+		return nil, errors.New("no session expected")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := sipp(ctx, t, "caller_refused.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "18", "codec_name": "G729", "rtp_port": "6000",
+	})
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	if len(created) > 0 {
+		t.Error("a session was created for a refused call")
+	}
+}
+
+// TestSIPCancel: the caller hangs up (CANCEL) while the session is being
+// created; the INVITE ends with 487 (sipp checks) and the session never
+// runs.
+func TestSIPCancel(t *testing.T) {
+	ran := make(chan error, 1)
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		s, err := phoneSession(c, agenttest.NewSTT(), make(chan agent.Event, 16),
+			agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(clipTTS(nil)))
+		time.Sleep(500 * time.Millisecond) // a slow constructor: the CANCEL comes first
+		return runNotifier{s, ran}, err
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := sipp(ctx, t, "caller_cancel.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_port": "6000",
+	})
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	select {
+	case err := <-ran:
+		t.Errorf("the session ran (%v) for a cancelled call", err)
+	case <-time.After(time.Second):
 	}
 }
