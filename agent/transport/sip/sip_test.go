@@ -246,7 +246,9 @@ func TestSIPTransfer(t *testing.T) {
 			agent.WithTTS(replyTTS(nil)),
 			agent.WithTools(agent.Tool{
 				Tool: pipeline.Tool{Name: "transfer_to_human", Description: "Hand the caller to a person.", Parameters: json.RawMessage(`{"type":"object"}`)},
-				Func: func(context.Context, json.RawMessage) (string, error) { return "", agent.Handoff("the caller asked for a person") },
+				Func: func(context.Context, json.RawMessage) (string, error) {
+					return "", agent.Handoff("the caller asked for a person")
+				},
 			}))
 		if err != nil {
 			return nil, err
