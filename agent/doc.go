@@ -38,6 +38,7 @@
 // then tracked around the delay found); windows that are the agent's own
 // voice coming back through a speakerphone do not count as speech, unless
 // the microphone is louder than that echo can be (the user talking over it).
+// The signal processing lives in package vad/echoguard.
 //
 // # Turn ends
 //

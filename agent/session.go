@@ -13,6 +13,7 @@ import (
 	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/echoguard"
 	"github.com/harkvoice/hark/vad/silero"
 )
 
@@ -170,10 +171,12 @@ func (s *Session) Run(ctx context.Context) error {
 	if model == nil {
 		return fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
 	}
-	var guard *echoGuard
+	var guard *echoguard.Guard
 	if !s.cfg.echo.Disabled {
-		guard = newEchoGuard(s.cfg.echo)
-		model = guardedModel{Model: model, g: guard}
+		if guard, err = newEchoGuard(s.cfg.echo); err != nil {
+			return err
+		}
+		model = guard.Wrap(model)
 	}
 	det, err := vad.NewDetector(model, s.cfg.vad)
 	if err != nil {
@@ -186,7 +189,7 @@ func (s *Session) Run(ctx context.Context) error {
 	l := newLoop(s, det.Rate())
 	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, playoutMsg{ev}) })}
 	if guard != nil {
-		popts = append(popts, pipeline.WithTap(guard.reference))
+		popts = append(popts, pipeline.WithTap(guard.Reference))
 	}
 	if s.marker != nil {
 		popts = append(popts, pipeline.WithMarker(s.marker))

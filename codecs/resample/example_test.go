@@ -41,5 +41,5 @@ func ExampleConverter() {
 	fmt.Println(err)
 	// Output:
 	// 320 convert(24000Hz/2ch -> 16000Hz/1ch)
-	// resample: unsupported rate: 44000 Hz (supported: [8000 11025 12000 16000 22050 24000 32000 44100 48000])
+	// resample: unsupported rate: 44000 Hz (supported: [4000 8000 11025 12000 16000 22050 24000 32000 44100 48000])
 }

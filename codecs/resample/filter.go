@@ -14,14 +14,15 @@ import (
 // the two rates and is transitionFrac of that rate wide; the Kaiser window is
 // sized for designAttenuation dB in the stop band. With these values every
 // supported pair rejects aliases and images by at least 60 dB (measured by the
-// tests) and adds at most 2.75 ms of delay (8 kHz pairs) or 1.4 ms (16 kHz).
+// tests) and adds at most 5.5 ms of delay (4 kHz pairs), 2.75 ms (8 kHz) or
+// 1.4 ms (16 kHz).
 const (
 	transitionFrac    = 0.1
 	designAttenuation = 68.0
 )
 
 // Rates lists the sample rates the resampler converts between, in Hz.
-var Rates = []int{8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000}
+var Rates = []int{4000, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000}
 
 // filter is a polyphase decomposition of one low-pass prototype, shared
 // read-only by every Resampler of the same rate pair.

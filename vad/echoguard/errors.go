@@ -1,0 +1,6 @@
+package echoguard
+
+import "errors"
+
+// ErrOption reports an option value out of range.
+var ErrOption = errors.New("echoguard: invalid option")
