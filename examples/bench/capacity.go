@@ -147,10 +147,10 @@ func (c *capChild) waitSessions(ctx context.Context, n int, d time.Duration) err
 	}
 }
 
-// device is one simulated device: Opus microphone audio every 20 ms (the
+// simDevice is one simulated device: Opus microphone audio every 20 ms (the
 // user's clip, then silence until the agent has answered) and a reader
 // counting the agent's audio and the server's errors.
-type device struct {
+type simDevice struct {
 	conn     *gws.Conn
 	active   atomic.Bool
 	frames   atomic.Int64
@@ -187,7 +187,7 @@ func newDevAudio(clip []int16) (*devAudio, error) {
 	return a, nil
 }
 
-func dialDevice(ctx context.Context, base string) (*device, error) {
+func dialDevice(ctx context.Context, base string) (*simDevice, error) {
 	url := "ws" + strings.TrimPrefix(base, "http") + "/device"
 	conn, _, err := gws.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
@@ -204,11 +204,11 @@ func dialDevice(ctx context.Context, base string) (*device, error) {
 		return nil, fmt.Errorf("bench: device hello: %q %v", msg, err)
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	return &device{conn: conn, done: make(chan struct{}, 1)}, nil
+	return &simDevice{conn: conn, done: make(chan struct{}, 1)}, nil
 }
 
 // run streams the microphone and reads the server until ctx is done.
-func (d *device) run(ctx context.Context, a *devAudio, startDelay time.Duration) {
+func (d *simDevice) run(ctx context.Context, a *devAudio, startDelay time.Duration) {
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
@@ -220,7 +220,7 @@ func (d *device) run(ctx context.Context, a *devAudio, startDelay time.Duration)
 	}()
 }
 
-func (d *device) read() {
+func (d *simDevice) read() {
 	for {
 		typ, msg, err := d.conn.ReadMessage()
 		if err != nil {
@@ -251,7 +251,7 @@ func (d *device) read() {
 // speak sends a packet every 20 ms: silence for startDelay, then while
 // active, the utterance followed by silence until the agent has answered
 // (or 15 s), and a 300 ms pause.
-func (d *device) speak(ctx context.Context, a *devAudio, startDelay time.Duration) {
+func (d *simDevice) speak(ctx context.Context, a *devAudio, startDelay time.Duration) {
 	tick := time.NewTicker(frameDur)
 	defer tick.Stop()
 	quietUntil := time.Now().Add(startDelay)
@@ -299,7 +299,7 @@ func (d *device) speak(ctx context.Context, a *devAudio, startDelay time.Duratio
 
 // close says goodbye, closes the connection and waits for the device's
 // goroutines.
-func (d *device) close() {
+func (d *simDevice) close() {
 	d.wmu.Lock()
 	_ = d.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_ = d.conn.WriteMessage(gws.TextMessage, []byte(`{"type":"bye"}`))
@@ -310,7 +310,7 @@ func (d *device) close() {
 
 // fleet is a set of devices talking to the child.
 type fleet struct {
-	devs   []*device
+	devs   []*simDevice
 	cancel context.CancelFunc
 }
 

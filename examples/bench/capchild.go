@@ -19,7 +19,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
-	"github.com/harkvoice/hark/agent/transport/websocket"
+	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad/silero"
@@ -129,7 +129,7 @@ func (h *lateHist) snapshot(reset bool) (maxMs, p99Ms float64, frames, late int6
 
 // lateTransport is a device connection that records playout lateness.
 type lateTransport struct {
-	*websocket.Conn
+	*device.Conn
 	clock *playoutClock
 	epoch time.Time
 }
@@ -219,7 +219,7 @@ func capacityChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.W
 		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
 	}}
 	cs := &capServer{epoch: time.Now(), clocks: map[*playoutClock]struct{}{}, winFrom: time.Now(), cpuFrom: cpuTime()}
-	h, err := websocket.NewHandler(func(_ *http.Request, c *websocket.Conn) (websocket.Session, error) {
+	h, err := device.NewHandler(func(_ *http.Request, c *device.Conn) (device.Session, error) {
 		clock := &playoutClock{h: &cs.hist}
 		s, err := agent.New(&lateTransport{Conn: c, clock: clock, epoch: cs.epoch},
 			agent.WithSTT(stt),
@@ -237,7 +237,7 @@ func capacityChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.W
 			delete(cs.clocks, clock)
 			cs.mu.Unlock()
 		}}, nil
-	}, websocket.WithLogger(slog.New(slog.DiscardHandler)))
+	}, device.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,9 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/promrec"
+	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/agent/transport/twilio"
 	"github.com/harkvoice/hark/agent/transport/webrtc"
-	"github.com/harkvoice/hark/agent/transport/websocket"
 )
 
 //go:embed web
@@ -99,11 +99,11 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	s.mux.Handle(pathWebRTC+"/", authed)
 
 	// Device WebSocket and Twilio Media Streams.
-	dopts := []websocket.Option{websocket.WithLogger(log)}
+	dopts := []device.Option{device.WithLogger(log)}
 	topts := []twilio.Option{twilio.WithLogger(log)}
 	twopts := []twilio.TwiMLOption{twilio.WithStreamPath(pathTwilioStream)}
 	if cfg.token != "" {
-		dopts = append(dopts, websocket.WithToken(cfg.token))
+		dopts = append(dopts, device.WithToken(cfg.token))
 		topts = append(topts, twilio.WithToken(cfg.token))
 		twopts = append(twopts, twilio.WithTwiMLToken(cfg.token))
 	}
@@ -121,7 +121,7 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		}
 		twopts = append(twopts, twilio.WithSignatureValidation(cfg.twilioAuthToken, public))
 	}
-	dh, err := websocket.NewHandler(func(r *http.Request, c *websocket.Conn) (websocket.Session, error) {
+	dh, err := device.NewHandler(func(r *http.Request, c *device.Conn) (device.Session, error) {
 		lang := c.Hello().Language
 		if lang == "" {
 			lang = cfg.language

@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/harkvoice/hark/agent"
-	hws "github.com/harkvoice/hark/agent/transport/websocket"
+	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -27,9 +27,9 @@ type mark struct {
 	at   int64 // buffer position the mark follows
 }
 
-// device is one connection: a microphone that streams the input and a
+// client is one connection: a microphone that streams the input and a
 // speaker that plays what the server sends.
-type device struct {
+type client struct {
 	o      options
 	ws     *websocket.Conn
 	format pcm.Format
@@ -54,7 +54,7 @@ func runDevice(ctx context.Context, o options) error {
 	if o.in == "" && o.text == "" {
 		return errors.New("nothing to say: give -in FILE.wav or -text")
 	}
-	d := &device{o: o, format: pcm.Format{Rate: o.rate, Channels: 1}}
+	d := &client{o: o, format: pcm.Format{Rate: o.rate, Channels: 1}}
 	var mic []int16
 	if o.in != "" {
 		fr, err := wav.ReadFile(o.in)
@@ -66,7 +66,7 @@ func runDevice(ctx context.Context, o options) error {
 		}
 		mic = fr.Samples
 	}
-	if o.codec == hws.EncodingOpus {
+	if o.codec == device.EncodingOpus {
 		var err error
 		if d.enc, err = opus.NewEncoder(o.rate, 1); err != nil {
 			return err
@@ -114,16 +114,16 @@ func runDevice(ctx context.Context, o options) error {
 }
 
 // connect opens the WebSocket and exchanges hellos.
-func (d *device) connect(ctx context.Context) error {
+func (d *client) connect(ctx context.Context) error {
 	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, d.o.url, nil)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", d.o.url, err)
 	}
 	resp.Body.Close()
 	d.ws = ws
-	hello := map[string]any{"type": hws.TypeHello, "version": hws.ProtocolVersion, "token": d.o.token,
+	hello := map[string]any{"type": device.TypeHello, "version": device.ProtocolVersion, "token": d.o.token,
 		"language": d.o.lang, "device": "hark-speaker-example", "marks": true,
-		"audio": hws.AudioFormat{Encoding: d.o.codec, SampleRate: d.o.rate}}
+		"audio": device.AudioFormat{Encoding: d.o.codec, SampleRate: d.o.rate}}
 	if err := d.sendJSON(hello); err != nil {
 		return err
 	}
@@ -142,10 +142,10 @@ func (d *device) connect(ctx context.Context) error {
 			return fmt.Errorf("server sent %q: %w", data, err)
 		}
 		switch m.Type {
-		case hws.TypeHello:
+		case device.TypeHello:
 			d.printf("connected: session %s, %s at %d Hz\n", m.Session, d.o.codec, d.o.rate)
 			return nil
-		case hws.TypeError:
+		case device.TypeError:
 			return fmt.Errorf("server refused the hello: %s: %s", m.Code, m.Text)
 		}
 	}
@@ -153,7 +153,7 @@ func (d *device) connect(ctx context.Context) error {
 
 // talk streams the microphone in real time (the input, then silence) and
 // sends the typed turn; it returns once the replies are over.
-func (d *device) talk(ctx context.Context, mic []int16) error {
+func (d *client) talk(ctx context.Context, mic []int16) error {
 	n := d.format.Samples(frameDur)
 	tick := time.NewTicker(frameDur)
 	defer tick.Stop()
@@ -183,7 +183,7 @@ func (d *device) talk(ctx context.Context, mic []int16) error {
 		d.mu.Unlock()
 		switch {
 		case !textSent && (idle || now.Sub(inputEnd) > d.o.wait/2):
-			if err := d.sendJSON(map[string]string{"type": hws.TypeText, "text": d.o.text}); err != nil {
+			if err := d.sendJSON(map[string]string{"type": device.TypeText, "text": d.o.text}); err != nil {
 				return err
 			}
 			d.printf("you (typed): %s\n", d.o.text)
@@ -200,7 +200,7 @@ func (d *device) talk(ctx context.Context, mic []int16) error {
 }
 
 // read handles the server's messages until the connection ends.
-func (d *device) read() error {
+func (d *client) read() error {
 	for {
 		kind, data, err := d.ws.ReadMessage()
 		if err != nil {
@@ -227,7 +227,7 @@ func (d *device) read() error {
 		if err := json.Unmarshal(data, &ev); err != nil {
 			return fmt.Errorf("server sent %q: %w", data, err)
 		}
-		if ev.Type == hws.TypeMark {
+		if ev.Type == device.TypeMark {
 			d.mu.Lock()
 			d.marks = append(d.marks, mark{name: ev.Name, at: d.recv})
 			d.mu.Unlock()
@@ -238,9 +238,9 @@ func (d *device) read() error {
 }
 
 // show prints an event and acts on clear and agent_done.
-func (d *device) show(ev agent.Event, code string) {
+func (d *client) show(ev agent.Event, code string) {
 	switch ev.Type {
-	case hws.TypeClear:
+	case device.TypeClear:
 		if d.dec != nil {
 			// The server's next audio starts a new Opus stream.
 			if dec, err := opus.NewDecoder(d.o.rate, 1); err == nil {
@@ -285,7 +285,7 @@ func (d *device) show(ev agent.Event, code string) {
 }
 
 // receiveAudio decodes one message into the speaker buffer.
-func (d *device) receiveAudio(data []byte) error {
+func (d *client) receiveAudio(data []byte) error {
 	var samples []int16
 	if d.dec != nil {
 		var err error
@@ -312,7 +312,7 @@ func (d *device) receiveAudio(data []byte) error {
 // speaker plays 20 ms every 20 ms once the buffer holds o.buffer of audio,
 // like a device's audio output, silence otherwise; and reports the marks it
 // played past.
-func (d *device) speaker(ctx context.Context) {
+func (d *client) speaker(ctx context.Context) {
 	n := d.format.Samples(frameDur)
 	need := d.format.Samples(d.o.buffer)
 	tick := time.NewTicker(frameDur)
@@ -345,14 +345,14 @@ func (d *device) speaker(ctx context.Context) {
 		d.mu.Unlock()
 		// Tell the server what the user has heard.
 		for _, name := range done {
-			if d.sendJSON(map[string]string{"type": hws.TypePlayed, "name": name}) != nil {
+			if d.sendJSON(map[string]string{"type": device.TypePlayed, "name": name}) != nil {
 				return
 			}
 		}
 	}
 }
 
-func (d *device) sendAudio(samples []int16) error {
+func (d *client) sendAudio(samples []int16) error {
 	var msg []byte
 	if d.enc != nil {
 		var err error
@@ -370,20 +370,20 @@ func (d *device) sendAudio(samples []int16) error {
 	return d.ws.WriteMessage(websocket.BinaryMessage, msg)
 }
 
-func (d *device) sendJSON(v any) error {
+func (d *client) sendJSON(v any) error {
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
 	return d.ws.WriteJSON(v)
 }
 
 // printf prints a line of the conversation.
-func (d *device) printf(format string, args ...any) {
+func (d *client) printf(format string, args ...any) {
 	d.printMu.Lock()
 	defer d.printMu.Unlock()
 	fmt.Fprintf(d.o.stdout, format, args...)
 }
 
 // bye ends the session politely.
-func (d *device) bye() {
-	_ = d.sendJSON(map[string]string{"type": hws.TypeBye})
+func (d *client) bye() {
+	_ = d.sendJSON(map[string]string{"type": device.TypeBye})
 }

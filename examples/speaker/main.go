@@ -1,5 +1,5 @@
 // Command speaker is a smart-speaker device in Go: it speaks Hark's device
-// protocol (agent/transport/websocket) over a WebSocket, sends a WAV file as
+// protocol (agent/transport/device) over a WebSocket, sends a WAV file as
 // its microphone in real time, and plays the agent's voice into an output
 // WAV through a simulated speaker buffer that honours "clear" on barge-in.
 //
@@ -26,7 +26,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/provider/offline"
-	hws "github.com/harkvoice/hark/agent/transport/websocket"
+	"github.com/harkvoice/hark/agent/transport/device"
 )
 
 type options struct {
@@ -41,7 +41,7 @@ func main() {
 	flag.StringVar(&o.url, "url", "ws://127.0.0.1:8080/device", "device endpoint of the server")
 	flag.StringVar(&o.in, "in", "", "WAV file to speak (any rate, 16-bit); empty: only -text")
 	flag.StringVar(&o.out, "out", "reply.wav", "WAV file the speaker plays into")
-	flag.StringVar(&o.codec, "codec", hws.EncodingPCM16, "audio encoding: pcm16 or opus")
+	flag.StringVar(&o.codec, "codec", device.EncodingPCM16, "audio encoding: pcm16 or opus")
 	flag.IntVar(&o.rate, "rate", 16000, "sample rate: 16000, or 48000 with opus")
 	flag.StringVar(&o.lang, "lang", "en", "the user's language (BCP-47)")
 	flag.StringVar(&o.token, "token", os.Getenv("HARK_TOKEN"), "device token, if the server wants one")
@@ -97,11 +97,11 @@ func serve(ctx context.Context, addr, token string, log *slog.Logger) error {
 
 // deviceHandler runs one smart-speaker session per device.
 func deviceHandler(eng *offline.Engines, token string, log *slog.Logger) (http.Handler, error) {
-	opts := []hws.Option{hws.WithLogger(log)}
+	opts := []device.Option{device.WithLogger(log)}
 	if token != "" {
-		opts = append(opts, hws.WithToken(token))
+		opts = append(opts, device.WithToken(token))
 	}
-	return hws.NewHandler(func(r *http.Request, c *hws.Conn) (hws.Session, error) {
+	return device.NewHandler(func(r *http.Request, c *device.Conn) (device.Session, error) {
 		sopts := append(eng.SessionOptions(),
 			agent.WithPreset(agent.PresetSmartSpeaker),
 			agent.WithLanguage(c.Hello().Language),

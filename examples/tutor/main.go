@@ -3,7 +3,7 @@
 // recasting mistakes instead of lecturing, with patient turn-taking so a
 // learner who pauses to find a word is not cut off.
 //
-// It serves Hark's device protocol (agent/transport/websocket) on /tutor;
+// It serves Hark's device protocol (agent/transport/device) on /tutor;
 // examples/speaker is a ready client. A real tutor needs a language model:
 // point -openai-base-url at any OpenAI-compatible server. Without one it
 // falls back to the offline engines, which understand only English and
@@ -29,7 +29,7 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
-	"github.com/harkvoice/hark/agent/transport/websocket"
+	"github.com/harkvoice/hark/agent/transport/device"
 )
 
 // config is what the flags and environment set.
@@ -145,11 +145,11 @@ func newHandler(c config, stages []agent.Option, log *slog.Logger, transcript io
 		defer out.Unlock()
 		fmt.Fprintf(transcript, "[%s] "+format+"\n", append([]any{id}, args...)...)
 	}
-	opts := []websocket.Option{websocket.WithLogger(log)}
+	opts := []device.Option{device.WithLogger(log)}
 	if c.token != "" {
-		opts = append(opts, websocket.WithToken(c.token))
+		opts = append(opts, device.WithToken(c.token))
 	}
-	h, err := websocket.NewHandler(func(r *http.Request, conn *websocket.Conn) (websocket.Session, error) {
+	h, err := device.NewHandler(func(r *http.Request, conn *device.Conn) (device.Session, error) {
 		id := conn.ID()[:6]
 		sopts := append(slices.Clip(stages),
 			agent.WithPreset(agent.PresetLanguagePractice),

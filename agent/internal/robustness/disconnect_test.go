@@ -18,8 +18,8 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/agent/transport/twilio"
-	ws "github.com/harkvoice/hark/agent/transport/websocket"
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
@@ -276,7 +276,7 @@ func (c *caller) leave(mode string) error {
 	if c.transport == "twilio" {
 		err = c.writeJSON(twilio.Message{Event: twilio.EventStop, StreamSid: "MZ1", Stop: &twilio.Stop{AccountSid: "AC1", CallSid: "CA1"}})
 	} else {
-		err = c.writeJSON(map[string]string{"type": ws.TypeBye})
+		err = c.writeJSON(map[string]string{"type": device.TypeBye})
 	}
 	select {
 	case <-c.done:
@@ -294,11 +294,11 @@ func dialDevice(ctx context.Context, url string) (*caller, error) {
 		return nil, err
 	}
 	c := &caller{client: cl, transport: "device"}
-	err = c.writeJSON(map[string]any{"type": ws.TypeHello, "version": ws.ProtocolVersion, "language": "en",
-		"audio": map[string]any{"encoding": ws.EncodingPCM16, "sample_rate": 16000}})
+	err = c.writeJSON(map[string]any{"type": device.TypeHello, "version": device.ProtocolVersion, "language": "en",
+		"audio": map[string]any{"encoding": device.EncodingPCM16, "sample_rate": 16000}})
 	if err == nil {
 		var m message
-		if m, err = c.next(10 * time.Second); err == nil && m.typ != ws.TypeHello {
+		if m, err = c.next(10 * time.Second); err == nil && m.typ != device.TypeHello {
 			err = fmt.Errorf("server answered %s", m.data)
 		}
 	}
@@ -363,9 +363,9 @@ type transportServer struct {
 func newTransportServers(t *testing.T) []*transportServer {
 	t.Helper()
 	devSS := &sessions{byID: map[string]chan served{}}
-	dh, err := ws.NewHandler(func(r *http.Request, c *ws.Conn) (ws.Session, error) {
+	dh, err := device.NewHandler(func(r *http.Request, c *device.Conn) (device.Session, error) {
 		return devSS.create(r, c)
-	}, ws.WithLogger(discard()))
+	}, device.WithLogger(discard()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package robustness holds Hark's robustness tests; it has no API.
 //
 // The tests run real agent.Session values behind the device WebSocket
-// handler (agent/transport/websocket) and the Twilio Media Streams handler
+// handler (agent/transport/device) and the Twilio Media Streams handler
 // (agent/transport/twilio) on 127.0.0.1, with cheap scripted providers, and
 // check what a production server must survive:
 //
@@ -36,6 +36,6 @@
 //
 // Every test ends with go.uber.org/goleak's VerifyNone once everything is
 // closed. The fuzz targets of the two wire protocols live next to their
-// parsers: FuzzDeviceMessage in agent/transport/websocket and
+// parsers: FuzzDeviceMessage in agent/transport/device and
 // FuzzTwilioMessage in agent/transport/twilio.
 package robustness

@@ -15,7 +15,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
-	ws "github.com/harkvoice/hark/agent/transport/websocket"
+	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -41,7 +41,7 @@ const loadReply = "Okay, your timer is set."
 // the audio frames and events the session handed over successfully, so the
 // test can check that each one reached the device.
 type countingConn struct {
-	*ws.Conn
+	*device.Conn
 	frame int // samples per 20 ms frame
 
 	mu     sync.Mutex
@@ -81,7 +81,7 @@ func (c *countingConn) SendEvent(ev agent.Event) error {
 func (c *countingConn) Flush(ctx context.Context) error {
 	err := c.Conn.Flush(ctx)
 	if err == nil {
-		c.count(ws.TypeClear)
+		c.count(device.TypeClear)
 	}
 	return err
 }
@@ -113,7 +113,7 @@ func (r *registry) get(id string) *countingConn {
 
 // loadSession builds the server side of one load-test device: a real
 // agent.Session with providers that answer at once.
-func (r *registry) newSession(_ *http.Request, c *ws.Conn) (ws.Session, error) {
+func (r *registry) newSession(_ *http.Request, c *device.Conn) (device.Session, error) {
 	cc := &countingConn{Conn: c, frame: c.OutputFormat().Samples(pipeline.FrameDuration), events: map[string]int{}}
 	r.mu.Lock()
 	r.conns[c.ID()] = cc
@@ -158,7 +158,7 @@ func TestLoad(t *testing.T) {
 	// The microphone audio is encoded once and shared, so the devices cost
 	// little beside the server.
 	mics := map[string]*micAudio{}
-	for _, enc := range []string{ws.EncodingPCM16, ws.EncodingOpus} {
+	for _, enc := range []string{device.EncodingPCM16, device.EncodingOpus} {
 		m, err := newMicAudio(enc, clips)
 		if err != nil {
 			t.Fatal(err)
@@ -166,7 +166,7 @@ func TestLoad(t *testing.T) {
 		mics[enc] = m
 	}
 	reg := &registry{conns: map[string]*countingConn{}}
-	h, err := ws.NewHandler(reg.newSession, ws.WithLogger(discard()))
+	h, err := device.NewHandler(reg.newSession, device.WithLogger(discard()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +179,9 @@ func TestLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range loadDevices {
-		encoding := ws.EncodingPCM16
+		encoding := device.EncodingPCM16
 		if i%opusEvery == opusEvery-1 {
-			encoding = ws.EncodingOpus
+			encoding = device.EncodingOpus
 		}
 		wg.Add(1)
 		go func() {
@@ -226,10 +226,10 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 		return res, err
 	}
 	m, err := c.next(10 * time.Second)
-	if err != nil || m.typ != ws.TypeHello {
+	if err != nil || m.typ != device.TypeHello {
 		return res, fmt.Errorf("server hello: %q %v", m.data, err)
 	}
-	var hello ws.ServerHello
+	var hello device.ServerHello
 	if err := json.Unmarshal(m.data, &hello); err != nil {
 		return res, err
 	}
@@ -267,7 +267,7 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 			}
 			res.events[m.typ]++
 			switch m.typ {
-			case ws.TypeError:
+			case device.TypeError:
 				return res, fmt.Errorf("server error message %s", m.data)
 			case string(agent.EventState):
 				var ev agent.Event

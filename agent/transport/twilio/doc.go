@@ -30,6 +30,15 @@
 // caller heard. Twilio also echoes the marks a clear discarded; Conn forgets
 // those at Flush, so they never count as heard.
 //
+// Nothing a stream does can stall its session: every Conn method the
+// session calls only queues, and a stream that stops reading is
+// disconnected once the oldest message queued for it has waited 2 s or its
+// queue holds 256 KiB (WithSendQueue). Caller audio the session does not
+// consume in time (2 s of it queued) is dropped oldest first, the policy of
+// every Hark transport, and logged at most once a second. A stream that
+// sends more malformed messages than WithMaxErrors allows is closed with
+// code 1008; one ended by a server shutdown with 1001.
+//
 // Authentication: a stream token passed as a <Parameter> (WithTwiMLToken on
 // the TwiML handler, WithToken on the stream handler), and optionally the
 // X-Twilio-Signature check of the webhook (WithSignatureValidation).

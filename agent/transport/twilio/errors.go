@@ -1,6 +1,10 @@
 package twilio
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
+)
 
 // Errors returned by the transport.
 var (
@@ -8,7 +12,17 @@ var (
 	// lacks a required field.
 	ErrMessage = errors.New("twilio: malformed message")
 	// ErrClosed reports a write to a stream that has ended.
-	ErrClosed = errors.New("twilio: stream closed")
+	ErrClosed = wscore.ErrClosed
+	// ErrStalled reports a stream that stopped reading: its queued output
+	// outgrew the send queue's bounds (WithSendQueue). It has been
+	// disconnected.
+	ErrStalled = wscore.ErrStalled
+	// ErrGone is the cause of a session's context cancelled 2 s after its
+	// stream ended, when the session did not return by itself.
+	ErrGone = wscore.ErrGone
+	// ErrProtocol ends a stream that sent too many malformed messages
+	// (close 1008).
+	ErrProtocol = errors.New("twilio: protocol error")
 	// ErrUnauthorized reports a stream or webhook request that failed
 	// authentication.
 	ErrUnauthorized = errors.New("twilio: unauthorized")
@@ -16,11 +30,4 @@ var (
 	ErrOption = errors.New("twilio: invalid option")
 	// ErrNoStart reports a stream that did not start in time.
 	ErrNoStart = errors.New("twilio: no start message")
-)
-
-// Reasons a session's context ends without an error of its own: the session
-// returned, or the stream ended and the session did not notice in time.
-var (
-	errSessionEnded = errors.New("twilio: session ended")
-	errGone         = errors.New("twilio: stream ended")
 )

@@ -2,10 +2,7 @@ package twilio
 
 import (
 	"errors"
-	"log/slog"
 	"testing"
-
-	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 // FuzzTwilioMessage checks that any message parses to a checked Message or
@@ -37,7 +34,7 @@ func FuzzTwilioMessage(f *testing.F) {
 			}
 			return
 		}
-		c := &Conn{cfg: &config{}, frames: make(chan pcm.Frame, 1), marks: map[string]func(){}, log: slog.New(slog.DiscardHandler)}
+		c := benchConn()
 		_ = c.handle(m)
 		if m.Event == EventMedia && m.Media.At() < -1 {
 			t.Fatalf("timestamp %v", m.Media.At())

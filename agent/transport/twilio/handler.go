@@ -1,37 +1,28 @@
 package twilio
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/agent/transport"
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 )
 
-// Session is the conversation a Handler runs for each call. *agent.Session
+// Session is the conversation a Handler runs for each call; *agent.Session
 // implements it.
-type Session interface {
-	// Run runs the conversation until ctx is done or the transport's
-	// ReadAudio returns io.EOF.
-	Run(ctx context.Context) error
-	// SendText adds a typed user turn.
-	SendText(text string)
-	// Interrupt cancels the reply being spoken.
-	Interrupt()
-}
+type Session = transport.Session
 
 // NewSessionFunc creates the session for a call whose stream started; conn
 // is its transport (conn.Start() has the call SID and custom parameters).
-// An error hangs up.
-type NewSessionFunc func(r *http.Request, conn *Conn) (Session, error)
+// An error hangs up. It is the constructor shape every transport handler
+// takes.
+type NewSessionFunc = transport.NewSessionFunc[*Conn]
 
 // Option configures a Handler.
 type Option func(*config) error
@@ -39,12 +30,17 @@ type Option func(*config) error
 type config struct {
 	token        string
 	dtmf         func(s Session, digit string)
-	maxMessage   int
 	maxErrors    int
 	startTimeout time.Duration
-	readTimeout  time.Duration
-	writeTimeout time.Duration
-	log          *slog.Logger
+	core         wscore.Config // the connection lifecycle's settings
+}
+
+// optErr wraps the error of a shared option in ErrOption.
+func optErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOption, err)
+	}
+	return nil
 }
 
 // TokenParameter is the <Stream> custom parameter that carries the stream
@@ -76,13 +72,7 @@ func WithDTMF(fn func(s Session, digit string)) Option {
 // WithMaxMessageBytes sets the largest message read (default 64 KiB); a
 // larger one closes the stream.
 func WithMaxMessageBytes(n int) Option {
-	return func(c *config) error {
-		if n < 1024 {
-			return fmt.Errorf("%w: max message %d bytes is under 1024", ErrOption, n)
-		}
-		c.maxMessage = n
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetMaxMessage(n)) }
 }
 
 // WithMaxErrors sets how many malformed messages end the stream (default
@@ -105,20 +95,22 @@ func WithTimeouts(start, read, write time.Duration) Option {
 		if start <= 0 || read <= 0 || write <= 0 {
 			return fmt.Errorf("%w: timeouts %v %v %v", ErrOption, start, read, write)
 		}
-		c.startTimeout, c.readTimeout, c.writeTimeout = start, read, write
+		c.startTimeout, c.core.ReadTimeout, c.core.WriteTimeout = start, read, write
 		return nil
 	}
 }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrOption)
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetLogger(l)) }
+}
+
+// WithSendQueue bounds the agent audio and marks waiting to be sent
+// (defaults 2 s and 256 KiB): a stream whose oldest queued message waited
+// longer than maxDelay, or whose queue outgrew maxBytes, has stopped
+// reading and is disconnected, so the session never waits for it.
+func WithSendQueue(maxDelay time.Duration, maxBytes int) Option {
+	return func(c *config) error { return optErr(c.core.SetSendQueue(maxDelay, maxBytes)) }
 }
 
 // Handler accepts Twilio Media Streams WebSocket connections (the URL of
@@ -126,116 +118,74 @@ func WithLogger(l *slog.Logger) Option {
 type Handler struct {
 	newSession NewSessionFunc
 	cfg        config
-	upgrader   websocket.Upgrader
 }
 
 // NewHandler returns a handler that runs newSession's session for every
 // stream Twilio opens. Mount it on the path of the TwiML stream URL
 // ("/twilio/stream" by default). The session's context is the request's
-// (cancel http.Server.BaseContext's context to end calls on shutdown). When
-// the stream ends, ReadAudio returns io.EOF; a session that has not returned
-// 2 s later has its context cancelled.
+// (cancel http.Server.BaseContext's context to end calls on shutdown; the
+// stream gets close 1001). When the stream ends, ReadAudio returns io.EOF; a
+// session that has not returned 2 s later has its context cancelled.
 func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
-	if newSession == nil {
-		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)
+	var c config
+	if err := wscore.Setup(newSession, &c, opts, ErrOption); err != nil {
+		return nil, err
 	}
-	h := &Handler{newSession: newSession}
-	for _, o := range opts {
-		if err := o(&h.cfg); err != nil {
-			return nil, err
-		}
-	}
-	c := &h.cfg
-	if c.maxMessage == 0 {
-		c.maxMessage = 64 << 10
+	if c.core.MaxMessage == 0 {
+		c.core.MaxMessage = 64 << 10
 	}
 	if c.maxErrors == 0 {
 		c.maxErrors = 20
 	}
 	if c.startTimeout == 0 {
-		c.startTimeout, c.readTimeout, c.writeTimeout = 10*time.Second, 30*time.Second, 5*time.Second
+		c.startTimeout, c.core.ReadTimeout, c.core.WriteTimeout = 10*time.Second, 30*time.Second, 5*time.Second
 	}
-	if c.log == nil {
-		c.log = slog.Default()
-	}
-	h.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
-	return h, nil
+	c.core.CloseCode = closeCode
+	c.core.SetDefaults()
+	return &Handler{newSession: newSession, cfg: c}, nil
 }
 
 // ServeHTTP upgrades the request, waits for the start message, runs the
 // session and closes the stream, leaving no goroutine behind.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		h.cfg.log.Debug("twilio upgrade failed", "remote", r.RemoteAddr, "err", err)
+	ws := h.cfg.core.Upgrade(w, r)
+	if ws == nil {
 		return
 	}
 	defer ws.Close()
-	ws.SetReadLimit(int64(h.cfg.maxMessage))
+	ws.SetReadLimit(int64(h.cfg.core.MaxMessage))
 	start, err := h.awaitStart(ws)
 	if err != nil {
-		h.cfg.log.Warn("twilio stream refused", "remote", r.RemoteAddr, "err", err)
-		h.closeWith(ws, websocket.ClosePolicyViolation, err.Error())
+		h.cfg.core.Log.Warn("twilio stream refused", "remote", r.RemoteAddr, "err", err)
+		wscore.Reject(ws, h.cfg.core.WriteTimeout, nil, websocket.ClosePolicyViolation, err.Error())
 		return
 	}
+	log := h.cfg.core.Log.With("call", start.CallSid, "stream", start.StreamSid)
 	c := &Conn{
-		ws:          ws,
+		core:        wscore.New(ws, &h.cfg.core, log),
 		cfg:         &h.cfg,
 		start:       start,
 		mediaPrefix: mediaPrefix(start.StreamSid),
-		log:         h.cfg.log.With("call", start.CallSid, "stream", start.StreamSid),
-		frames:      make(chan pcm.Frame, inQueue),
-		ctrl:        make(chan []byte, ctrlQueue),
-		audio:       make(chan outItem, audioQueue),
-		done:        make(chan struct{}),
-		marks:       make(map[string]func()),
+		log:         log,
 	}
-	sess, err := h.newSession(r, c)
-	if err == nil && sess == nil {
-		err = errors.New("the session constructor returned no session")
-	}
+	sess, err := wscore.NewSession(h.newSession, r, c)
 	if err != nil {
 		c.log.Error("session not created", "err", err)
-		h.closeWith(ws, websocket.CloseInternalServerErr, "session failed")
+		wscore.Reject(ws, h.cfg.core.WriteTimeout, nil, websocket.CloseInternalServerErr, "session failed")
 		return
 	}
 	c.sess = sess
 	c.log.Info("call connected", "parameters", len(start.CustomParameters))
+	c.core.Serve(r.Context(), sess.Run, c.read)
+}
 
-	ctx, cancel := context.WithCancelCause(r.Context())
-	var wg sync.WaitGroup
-	readDone := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.writeLoop(ctx)
-	}()
-	go func() {
-		defer close(readDone)
-		c.readLoop()
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		endWhenGone(ctx, cancel, c.done)
-	}()
-	runErr := sess.Run(ctx)
-	cancel(errSessionEnded)
-	wg.Wait()
-	select {
-	case <-readDone:
-	case <-time.After(time.Second):
+// closeCode returns the close frame for a stream refused for malformed
+// messages: 1008 with the reason.
+func closeCode(reason error) (int, string, bool) {
+	if errors.Is(reason, ErrProtocol) {
+		return websocket.ClosePolicyViolation, reason.Error(), true
 	}
-	_ = ws.Close()
-	<-readDone
-	switch {
-	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errGone):
-		c.log.Error("call ended", "err", runErr)
-	case c.err != nil:
-		c.log.Info("call ended", "reason", c.err)
-	default:
-		c.log.Info("call ended")
-	}
+	return 0, "", false
 }
 
 // awaitStart reads until the start message, skipping connected.
@@ -265,37 +215,4 @@ func (h *Handler) awaitStart(ws *websocket.Conn) (Start, error) {
 		}
 	}
 	return Start{}, fmt.Errorf("%w: too many messages before start", ErrNoStart)
-}
-
-func (h *Handler) closeWith(ws *websocket.Conn, code int, reason string) {
-	if len(reason) > 120 {
-		n := 120
-		for n > 0 && !utf8.RuneStart(reason[n]) {
-			n--
-		}
-		reason = reason[:n]
-	}
-	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(h.cfg.writeTimeout))
-}
-
-// grace is how long a session may take to notice, by itself, that its
-// connection ended before its context is cancelled.
-const grace = 2 * time.Second
-
-// endWhenGone cancels ctx with errGone once done has been closed for
-// grace: a session busy elsewhere (a slow LLM call) still ends when the
-// caller hangs up. It returns when ctx is done.
-func endWhenGone(ctx context.Context, cancel context.CancelCauseFunc, done <-chan struct{}) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-done:
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-		cancel(errGone)
-	}
 }

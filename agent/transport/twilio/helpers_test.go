@@ -22,6 +22,7 @@ import (
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/codecs/wav"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 const (
@@ -48,6 +49,8 @@ func (s *fakeSession) SendText(text string) {
 }
 
 func (s *fakeSession) Interrupt() {}
+
+func (s *fakeSession) SendImage(pipeline.Image) {}
 
 func (s *fakeSession) heard() []string {
 	s.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
 )
@@ -159,8 +160,8 @@ func TestTwilioMalformed(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("call not ended after too many malformed messages")
 	}
-	if ce := c.closed(); ce.Code != websocket.CloseNormalClosure {
-		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "malformed") {
+		t.Fatalf("close %d %q, want 1008 with the reason", ce.Code, ce.Text)
 	}
 }
 
@@ -305,20 +306,17 @@ func TestMediaMessage(t *testing.T) {
 	c.start.StreamSid = `MZ"\<1>`
 	c.mediaPrefix = mediaPrefix(c.start.StreamSid)
 	samples := []int16{0, 1000, -1000, 32767, -32768}
-	if err := c.WriteAudio(t.Context(), pcm.Frame{Format: pcm.Mono8k, Samples: samples}); err != nil {
-		t.Fatal(err)
-	}
-	it := <-c.audio
-	m, err := ParseMessage(it.data)
+	data := c.media(samples)
+	m, err := ParseMessage(data)
 	if err != nil {
-		t.Fatalf("%v: %s", err, it.data)
+		t.Fatalf("%v: %s", err, data)
 	}
 	b, err := m.Media.Audio()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.StreamSid != c.start.StreamSid || !bytes.Equal(b, g711.EncodeUlaw(nil, samples)) {
-		t.Fatalf("message %s", it.data)
+		t.Fatalf("message %s", data)
 	}
 	if err := c.WriteAudio(t.Context(), pcm.Frame{Format: pcm.Mono16k, Samples: samples}); !errors.Is(err, pcm.ErrFormat) {
 		t.Fatalf("16 kHz frame: err %v", err)
@@ -340,11 +338,15 @@ func TestTwilioTracks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(c.frames) != 1 {
-		t.Fatalf("%d frames queued, want 1 (the inbound track; the buffer holds one)", len(c.frames))
+	c.core.Finish(nil) // ReadAudio returns what is queued, then io.EOF
+	for range 2 {      // "inbound" and "" (a stream of the inbound track only)
+		fr, err := c.ReadAudio(t.Context())
+		if err != nil || fr.Timestamp != 40*time.Millisecond || len(fr.Samples) != 160 || fr.Format != pcm.Mono8k {
+			t.Fatalf("frame %v %d %v, err %v", fr.Timestamp, len(fr.Samples), fr.Format, err)
+		}
 	}
-	if fr := <-c.frames; fr.Timestamp != 40*time.Millisecond || len(fr.Samples) != 160 || fr.Format != pcm.Mono8k {
-		t.Fatalf("frame %v %d %v", fr.Timestamp, len(fr.Samples), fr.Format)
+	if _, err := c.ReadAudio(t.Context()); !errors.Is(err, io.EOF) {
+		t.Fatalf("the outbound track reached the session (err %v)", err)
 	}
 }
 
@@ -375,10 +377,67 @@ func TestTwilioHangup(t *testing.T) {
 	c.send(Message{Event: EventStop, Stop: &Stop{CallSid: "CA0001"}})
 	select {
 	case err := <-idle.ended:
-		if !errors.Is(err, errGone) {
+		if !errors.Is(err, ErrGone) {
 			t.Fatalf("session context ended with %v", err)
 		}
-	case <-time.After(grace + 5*time.Second):
+	case <-time.After(wscore.Grace + 5*time.Second):
 		t.Fatal("the session outlived the call")
+	}
+}
+
+// loopSession stands for a session loop: it writes agent audio as fast as
+// it can, with a mark every 50 frames and a flush every 200, until a call
+// fails, and reports that failure.
+type loopSession struct {
+	fakeSession
+	failed chan error
+}
+
+func (s *loopSession) Run(ctx context.Context) error {
+	fr := pcm.Frame{Format: pcm.Mono8k, Samples: make([]int16, 160)}
+	for i := 0; ; i++ {
+		err := s.conn.WriteAudio(ctx, fr)
+		if err == nil && i%50 == 49 {
+			err = s.conn.Mark(ctx, "chunk", func() {})
+		}
+		if err == nil && i%200 == 199 {
+			err = s.conn.Flush(ctx)
+		}
+		if err != nil {
+			s.failed <- err
+			return nil
+		}
+	}
+}
+
+// TestTwilioStopsReading: a stream that keeps sending media but reads
+// nothing, with a write timeout of an hour, is disconnected once its send
+// queue outgrows its bound; the session's calls keep returning.
+func TestTwilioStopsReading(t *testing.T) {
+	loop := &loopSession{failed: make(chan error, 1)}
+	h, err := NewHandler(func(_ *http.Request, c *Conn) (Session, error) {
+		loop.conn = c
+		return loop, nil
+	}, WithLogger(slog.New(slog.DiscardHandler)), WithTimeouts(time.Second, time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	defer ws.Close()
+	c := &caller{t: t, ws: ws}
+	c.start(nil)
+	select {
+	case err := <-loop.failed:
+		if !errors.Is(err, ErrStalled) {
+			t.Fatalf("the session's call failed with %v, want ErrStalled", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session loop is held up by a stream that does not read")
 	}
 }

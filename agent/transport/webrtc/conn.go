@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
+	"time"
 
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/harkvoice/hark/agent/transport"
+	"github.com/harkvoice/hark/agent/transport/internal/frameq"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
@@ -23,6 +24,8 @@ const (
 	// inQueue is how many decoded 20 ms frames wait for ReadAudio before
 	// the oldest is dropped (1 s).
 	inQueue = 50
+	// overrunReport is how often dropped input is logged at most.
+	overrunReport = time.Second
 	// maxConceal is the longest loss, in packets, filled by concealment.
 	maxConceal = 5
 	// pendingEvents is how many events wait for the data channel to open.
@@ -32,24 +35,15 @@ const (
 	maxBuffered = 1 << 20
 )
 
-// Session is the conversation a Handler runs over each Conn; *agent.Session
-// implements it.
-type Session interface {
-	// Run converses until ctx is done or the Conn's ReadAudio returns
-	// io.EOF.
-	Run(ctx context.Context) error
-	// SendText adds a typed user turn.
-	SendText(text string)
-	// SendImage attaches an image to the next user turn.
-	SendImage(img pipeline.Image)
-	// Interrupt cancels the reply being spoken.
-	Interrupt()
-}
+// Session is the conversation a Handler runs over each Conn;
+// *agent.Session implements it.
+type Session = transport.Session
 
 // NewSessionFunc makes the session for a new peer; r is the offer's request
 // (its query may carry settings such as a language). It is called before the
 // answer is sent; an error fails the offer with 500 Internal Server Error.
-type NewSessionFunc func(r *http.Request, c *Conn) (Session, error)
+// It is the constructor shape every transport handler takes.
+type NewSessionFunc = transport.NewSessionFunc[*Conn]
 
 // Conn is one peer connection. It implements agent.Transport (Opus in and
 // out at 48 kHz) and agent.EventSink (JSON on the data channel).
@@ -60,7 +54,7 @@ type Conn struct {
 
 	maxMessage int
 
-	in        chan pcm.Frame
+	in        *frameq.Queue
 	done      chan struct{} // closed by end
 	once      sync.Once
 	err       error // why the connection ended; set before done closes
@@ -107,23 +101,11 @@ func (c *Conn) OutputFormat() pcm.Format { return pcm.Mono48k }
 // deleted, and the frames received before are read, it returns io.EOF, or a
 // *ConnectError if the peer never connected.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
-	select {
-	case fr := <-c.in:
-		return fr, nil
-	case <-c.done:
-		// Deliver what arrived before the end.
-		select {
-		case fr := <-c.in:
-			return fr, nil
-		default:
-		}
-		if errors.Is(c.err, ErrConnectTimeout) {
-			return pcm.Frame{}, c.err
-		}
-		return pcm.Frame{}, io.EOF
-	case <-ctx.Done():
-		return pcm.Frame{}, context.Cause(ctx)
+	fr, err := c.in.Pop(ctx, c.done)
+	if errors.Is(err, io.EOF) && errors.Is(c.err, ErrConnectTimeout) {
+		return pcm.Frame{}, c.err
 	}
+	return fr, err
 }
 
 // WriteAudio encodes frame (48 kHz mono; a final partial 20 ms block is
@@ -407,18 +389,12 @@ func (r *receiver) receive(p *rtp.Packet) (fr pcm.Frame, ok bool, err error) {
 	}, true, nil
 }
 
-// push queues a decoded frame, dropping the oldest if the reader is behind.
+// push queues a decoded frame, dropping the oldest if the session is
+// behind (the policy of every transport), and logs drops at most once a
+// second.
 func (c *Conn) push(fr pcm.Frame) {
-	for {
-		select {
-		case c.in <- fr:
-			return
-		default:
-		}
-		select {
-		case <-c.in:
-		default:
-		}
+	if o, report := c.in.Push(fr); report {
+		c.log.Warn("webrtc: audio overrun: the session is behind", "dropped_frames", o.Frames, "dropped", o.Audio)
 	}
 }
 

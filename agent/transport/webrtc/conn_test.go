@@ -12,6 +12,7 @@ import (
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport/internal/frameq"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 )
@@ -41,7 +42,7 @@ func bareConn(t *testing.T, w rtpWriter) *Conn {
 	}
 	return &Conn{
 		enc: enc, pace: newPacer(w), log: slog.New(slog.DiscardHandler), maxMessage: 1024,
-		in: make(chan pcm.Frame, inQueue), done: make(chan struct{}),
+		in: frameq.New(inQueue, overrunReport), done: make(chan struct{}),
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 	"github.com/pion/interceptor"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/harkvoice/hark/agent/transport/internal/frameq"
 	"github.com/harkvoice/hark/codecs/opus"
-	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 // maxOfferSize limits the SDP offer read from a request body.
@@ -220,7 +220,7 @@ func (h *Handler) newConn(pc *pion.PeerConnection) (*Conn, error) {
 		pc:         pc,
 		log:        h.cfg.log.With("session", id),
 		maxMessage: h.cfg.maxMessage,
-		in:         make(chan pcm.Frame, inQueue),
+		in:         frameq.New(inQueue, overrunReport),
 		done:       make(chan struct{}),
 		connected:  make(chan struct{}),
 		finished:   make(chan struct{}),

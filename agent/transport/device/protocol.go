@@ -1,4 +1,4 @@
-package websocket
+package device
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 	"github.com/harkvoice/hark/codecs/pcm"
 )
 
@@ -22,19 +23,21 @@ const (
 )
 
 // Message types. Client to server: hello, text, image, stop, played, bye.
-// Server to client: hello, clear, mark, error, and the session events of
-// agent.EventType (state, user_partial, user_final, agent_text, agent_done,
-// interruption, resumed, turn_metrics, tool_call, handoff).
+// Server to client: hello, clear, mark, error, goodbye, and the session
+// events of transport.EventType (state, user_partial, user_final,
+// agent_text, agent_done, interruption, resumed, turn_metrics, tool_call,
+// handoff).
 const (
-	TypeHello  = "hello"
-	TypeText   = "text"
-	TypeImage  = "image"
-	TypeStop   = "stop"
-	TypePlayed = "played"
-	TypeBye    = "bye"
-	TypeClear  = "clear"
-	TypeMark   = "mark"
-	TypeError  = "error"
+	TypeHello   = "hello"
+	TypeText    = "text"
+	TypeImage   = "image"
+	TypeStop    = "stop"
+	TypePlayed  = "played"
+	TypeBye     = "bye"
+	TypeClear   = "clear"
+	TypeMark    = "mark"
+	TypeError   = "error"
+	TypeGoodbye = "goodbye" // the server is shutting down; a close 1001 follows
 )
 
 // maxMarkName bounds the name of a played message.
@@ -212,20 +215,9 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 		m.Mark = w.Name
 	case TypeStop, TypeBye:
 	default:
-		return ClientMessage{}, protoErr(CodeUnknownType, "unknown message type %q", truncate(m.Type, 40))
+		return ClientMessage{}, protoErr(CodeUnknownType, "unknown message type %q", wscore.Truncate(m.Type, 40))
 	}
 	return m, nil
-}
-
-// truncate shortens s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // errorJSON encodes an error message.

@@ -1,7 +1,6 @@
-package websocket
+package device
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -11,55 +10,46 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/harkvoice/hark/agent/transport"
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 	"github.com/harkvoice/hark/codecs/opus"
-	"github.com/harkvoice/hark/codecs/pcm"
-	"github.com/harkvoice/hark/pipeline"
 )
 
-// Session is the conversation a Handler runs for each device.
+// Session is the conversation a Handler runs for each device;
 // *agent.Session implements it.
-type Session interface {
-	// Run runs the conversation until ctx is done or the transport's
-	// ReadAudio returns io.EOF.
-	Run(ctx context.Context) error
-	// SendText adds a typed user turn.
-	SendText(text string)
-	// SendImage attaches a picture to the next user turn.
-	SendImage(img pipeline.Image)
-	// Interrupt cancels the reply being spoken.
-	Interrupt()
-}
+type Session = transport.Session
 
 // NewSessionFunc creates the session for a device that sent a valid hello;
 // conn is its transport (conn.Hello() tells the language and audio format).
-// An error is reported to the device, which is then disconnected.
-type NewSessionFunc func(r *http.Request, conn *Conn) (Session, error)
+// An error is reported to the device, which is then disconnected. It is
+// the constructor shape every transport handler takes.
+type NewSessionFunc = transport.NewSessionFunc[*Conn]
 
 // Option configures a Handler.
 type Option func(*config) error
 
 type config struct {
 	auth         func(token string) error
-	maxMessage   int
 	rate         float64
 	burst        int
 	errRate      float64
 	errBurst     int
-	pingInterval time.Duration
-	writeTimeout time.Duration
 	helloTimeout time.Duration
-	checkOrigin  func(*http.Request) bool
-	log          *slog.Logger
+	core         wscore.Config // the connection lifecycle's settings
 }
 
-// pongWait is how long the reader waits for any message or pong.
-func (c *config) pongWait() time.Duration { return 2*c.pingInterval + c.writeTimeout }
+// optErr wraps the error of a shared option in ErrOption.
+func optErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOption, err)
+	}
+	return nil
+}
 
 // WithToken accepts only devices whose hello carries token (compared in
 // constant time). Without WithToken or WithAuthenticator every device is
@@ -97,13 +87,7 @@ func WithAuthenticator(fn func(token string) error) Option {
 // "too_large" error; one over four times the limit closes the connection
 // (close code 1009).
 func WithMaxMessageBytes(n int) Option {
-	return func(c *config) error {
-		if n < 1024 {
-			return fmt.Errorf("%w: max message %d bytes is under 1024", ErrOption, n)
-		}
-		c.maxMessage = n
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetMaxMessage(n)) }
 }
 
 // WithRateLimit sets the sustained message rate and burst a device may use
@@ -133,14 +117,15 @@ func WithErrorBudget(perSecond float64, burst int) Option {
 	}
 }
 
-// WithPingInterval sets how often the server pings (default 15 s); a device
-// silent for two intervals is disconnected.
+// WithPingInterval sets how often the server pings (default 15 s). A device
+// that has not answered a ping when the next one is due has stopped reading
+// and is disconnected; so is one that sends nothing for two intervals.
 func WithPingInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 10*time.Millisecond {
 			return fmt.Errorf("%w: ping interval %v", ErrOption, d)
 		}
-		c.pingInterval = d
+		c.core.PingInterval = d
 		return nil
 	}
 }
@@ -152,9 +137,17 @@ func WithWriteTimeout(d time.Duration) Option {
 		if d <= 0 {
 			return fmt.Errorf("%w: write timeout %v", ErrOption, d)
 		}
-		c.writeTimeout = d
+		c.core.WriteTimeout = d
 		return nil
 	}
+}
+
+// WithSendQueue bounds the agent audio and messages waiting to be sent to
+// a device (defaults 2 s and 256 KiB): a device whose oldest queued message
+// waited longer than maxDelay, or whose queue outgrew maxBytes, has stopped
+// reading and is disconnected, so the session never waits for it.
+func WithSendQueue(maxDelay time.Duration, maxBytes int) Option {
+	return func(c *config) error { return optErr(c.core.SetSendQueue(maxDelay, maxBytes)) }
 }
 
 // WithHelloTimeout bounds the wait for a valid hello (default 10 s).
@@ -173,20 +166,14 @@ func WithHelloTimeout(d time.Duration) Option {
 // requests.
 func WithCheckOrigin(fn func(r *http.Request) bool) Option {
 	return func(c *config) error {
-		c.checkOrigin = fn
+		c.core.CheckOrigin = fn
 		return nil
 	}
 }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return fmt.Errorf("%w: nil logger", ErrOption)
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetLogger(l)) }
 }
 
 // Handler upgrades HTTP requests to device WebSocket connections and runs a
@@ -194,28 +181,23 @@ func WithLogger(l *slog.Logger) Option {
 type Handler struct {
 	newSession NewSessionFunc
 	cfg        config
-	upgrader   websocket.Upgrader
 }
 
 // NewHandler returns a handler that runs newSession's session for every
 // device that connects and sends a valid hello. Mount it on a path such as
 // "/device". The session's context is the request's: cancel
 // http.Server.BaseContext's context to end sessions on shutdown (devices get
-// close code 1001). When the device goes away, ReadAudio returns io.EOF; a
-// session that has not returned 2 s later has its context cancelled.
+// a goodbye message and close code 1001). When the device goes away,
+// ReadAudio returns io.EOF; a session that has not returned 2 s later has
+// its context cancelled.
 func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
-	if newSession == nil {
-		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)
-	}
 	h := &Handler{newSession: newSession}
-	for _, o := range opts {
-		if err := o(&h.cfg); err != nil {
-			return nil, err
-		}
+	if err := wscore.Setup(newSession, &h.cfg, opts, ErrOption); err != nil {
+		return nil, err
 	}
 	c := &h.cfg
-	if c.maxMessage == 0 {
-		c.maxMessage = 1 << 20
+	if c.core.MaxMessage == 0 {
+		c.core.MaxMessage = 1 << 20
 	}
 	if c.rate == 0 {
 		c.rate, c.burst = 200, 250
@@ -223,99 +205,50 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if c.errRate == 0 {
 		c.errRate, c.errBurst = 10, 50
 	}
-	if c.pingInterval == 0 {
-		c.pingInterval = 15 * time.Second
-	}
-	if c.writeTimeout == 0 {
-		c.writeTimeout = 5 * time.Second
+	if c.core.PingInterval == 0 {
+		c.core.PingInterval = 15 * time.Second
 	}
 	if c.helloTimeout == 0 {
 		c.helloTimeout = 10 * time.Second
 	}
-	if c.log == nil {
-		c.log = slog.Default()
+	c.core.SetDefaults()
+	c.core.ReadTimeout = 2*c.core.PingInterval + c.core.WriteTimeout
+	c.core.CloseCode = closeCode
+	c.core.SessionFailed = func(wc *wscore.Conn, _ error) {
+		_ = wc.Control(errorJSON(CodeSessionFailed, "the session ended with an error"))
+		wc.Finish(&ProtocolError{Code: CodeSessionFailed, Reason: "the session ended with an error"})
 	}
-	h.upgrader = websocket.Upgrader{
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   4096,
-		WriteBufferSize:  4096,
-		CheckOrigin:      c.checkOrigin,
-	}
+	c.core.Farewell = farewell
 	return h, nil
 }
 
 // ServeHTTP upgrades the request, waits for the hello, runs the session and
 // closes the connection, leaving no goroutine behind.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		h.cfg.log.Debug("device upgrade failed", "remote", r.RemoteAddr, "err", err)
-		return // the upgrader has answered with an HTTP error
+	ws := h.cfg.core.Upgrade(w, r)
+	if ws == nil {
+		return
 	}
 	defer ws.Close()
-	ws.SetReadLimit(int64(4 * h.cfg.maxMessage))
-
 	c, err := h.handshake(ws)
 	if err != nil {
-		h.cfg.log.Info("device refused", "remote", r.RemoteAddr, "err", err)
+		h.cfg.core.Log.Info("device refused", "remote", r.RemoteAddr, "err", err)
 		h.reject(ws, err)
 		return
 	}
-	c.log = h.cfg.log.With("session", c.id, "device", c.hello.Device)
-	sess, err := h.newSession(r, c)
-	if err == nil && sess == nil {
-		err = errors.New("the session constructor returned no session")
-	}
+	sess, err := wscore.NewSession(h.newSession, r, c)
 	if err != nil {
 		c.log.Error("session not created", "err", err)
 		h.reject(ws, protoErr(CodeSessionFailed, "the server could not start a session"))
 		return
 	}
 	c.sess = sess
-	if err := h.sendHello(c); err != nil {
+	if err := h.sendHello(c, ws); err != nil {
 		c.log.Debug("server hello failed", "err", err)
 		return
 	}
 	c.log.Info("device connected", "remote", r.RemoteAddr, "audio", c.hello.Audio.Encoding, "rate", c.hello.Audio.SampleRate, "language", c.hello.Language)
-
-	ctx, cancel := context.WithCancelCause(r.Context())
-	var wg sync.WaitGroup
-	readDone := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.writeLoop(ctx)
-	}()
-	go func() {
-		defer close(readDone)
-		c.readLoop()
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		endWhenGone(ctx, cancel, c.done)
-	}()
-	runErr := sess.Run(ctx)
-	if runErr != nil && ctx.Err() == nil {
-		// The session failed on its own: tell the device before closing.
-		c.closeWith(CodeSessionFailed, "the session ended with an error")
-	}
-	cancel(errSessionEnded)
-	wg.Wait() // the writer has sent the close frame
-	select {
-	case <-readDone: // the device answered the close
-	case <-time.After(time.Second):
-	}
-	_ = ws.Close()
-	<-readDone
-	switch {
-	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errGone):
-		c.log.Error("session ended", "err", runErr)
-	case c.err != nil:
-		c.log.Info("device disconnected", "reason", c.err)
-	default:
-		c.log.Info("device disconnected")
-	}
+	c.core.Serve(r.Context(), sess.Run, c.handle)
 }
 
 // handshake waits for a valid hello, answering refused messages with error
@@ -333,11 +266,13 @@ func (h *Handler) handshake(ws *websocket.Conn) (*Conn, error) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				return nil, protoErr(CodeHelloRequired, "no valid hello within %v", h.cfg.helloTimeout)
 			}
-			return nil, fmt.Errorf("websocket: waiting for hello: %w", err)
+			return nil, fmt.Errorf("device: waiting for hello: %w", err)
 		}
-		data, err := readLimited(r, h.cfg.maxMessage)
+		data, err := readLimited(r, h.cfg.core.MaxMessage)
 		var m ClientMessage
 		switch {
+		case errors.Is(err, errHuge):
+			return nil, protoErr(CodeTooLarge, "%v", err)
 		case err != nil:
 		case kind == websocket.BinaryMessage:
 			err = protoErr(CodeHelloRequired, "binary audio before hello; send a hello first")
@@ -355,7 +290,7 @@ func (h *Handler) handshake(ws *websocket.Conn) (*Conn, error) {
 			if !errs.Allow() {
 				return nil, protoErr(CodeTooManyErrors, "too many refused messages before hello")
 			}
-			if err := h.writeNow(ws, errorJSON(pe.Code, pe.Reason)); err != nil {
+			if err := wscore.WriteNow(ws, h.cfg.core.WriteTimeout, errorJSON(pe.Code, pe.Reason)); err != nil {
 				return nil, err
 			}
 			continue
@@ -371,17 +306,14 @@ func (h *Handler) handshake(ws *websocket.Conn) (*Conn, error) {
 
 // newConn builds the connection for an accepted hello.
 func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
+	id := newID()
+	log := h.cfg.core.Log.With("session", id, "device", hello.Device)
 	c := &Conn{
-		ws:      ws,
+		core:    wscore.New(ws, &h.cfg.core, log),
 		cfg:     &h.cfg,
 		hello:   hello,
-		id:      newID(),
-		log:     h.cfg.log,
-		frames:  make(chan pcm.Frame, inQueue),
-		ctrl:    make(chan []byte, ctrlQueue),
-		audio:   make(chan audioItem, audioQueue),
-		done:    make(chan struct{}),
-		marks:   make(map[string]func()),
+		id:      id,
+		log:     log,
 		limiter: rate.NewLimiter(rate.Limit(h.cfg.rate), h.cfg.burst),
 		errs:    rate.NewLimiter(rate.Limit(h.cfg.errRate), h.cfg.errBurst),
 	}
@@ -399,8 +331,8 @@ func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
 	return c, nil
 }
 
-// sendHello answers the device's hello and arms the keepalive.
-func (h *Handler) sendHello(c *Conn) error {
+// sendHello answers the device's hello.
+func (h *Handler) sendHello(c *Conn, ws *websocket.Conn) error {
 	out := c.hello.Audio
 	out.FrameMs = int(frameDuration / time.Millisecond)
 	b, err := json.Marshal(ServerHello{
@@ -408,18 +340,12 @@ func (h *Handler) sendHello(c *Conn) error {
 		Version: ProtocolVersion,
 		Session: c.id,
 		Audio:   out,
-		Limits:  Limits{MaxMessageBytes: h.cfg.maxMessage, MaxMessagesPerSecond: h.cfg.rate, Burst: h.cfg.burst},
+		Limits:  Limits{MaxMessageBytes: h.cfg.core.MaxMessage, MaxMessagesPerSecond: h.cfg.rate, Burst: h.cfg.burst},
 	})
 	if err != nil {
 		return err
 	}
-	if err := h.writeNow(c.ws, b); err != nil {
-		return err
-	}
-	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(h.cfg.pongWait()))
-	})
-	return c.ws.SetReadDeadline(time.Now().Add(h.cfg.pongWait()))
+	return wscore.WriteNow(ws, h.cfg.core.WriteTimeout, b)
 }
 
 // reject tells the device why it is refused and closes.
@@ -428,18 +354,34 @@ func (h *Handler) reject(ws *websocket.Conn, err error) {
 	if !errors.As(err, &pe) {
 		return // the connection itself failed
 	}
-	if h.writeNow(ws, errorJSON(pe.Code, pe.Reason)) != nil {
-		return
-	}
-	_ = ws.WriteControl(websocket.CloseMessage, closeFrame(pe), time.Now().Add(h.cfg.writeTimeout))
+	code, text, _ := closeCode(pe)
+	wscore.Reject(ws, h.cfg.core.WriteTimeout, errorJSON(pe.Code, pe.Reason), code, text)
 }
 
-// writeNow writes a text message before the writer goroutine runs.
-func (h *Handler) writeNow(ws *websocket.Conn, msg []byte) error {
-	if err := ws.SetWriteDeadline(time.Now().Add(h.cfg.writeTimeout)); err != nil {
-		return err
+// closeCode returns the close frame for the end reasons of this protocol:
+// a bye (1000 "bye") and refusals (1008, 1009 for a huge message, 1011 when
+// the session failed), the reason repeating the error code and text.
+func closeCode(reason error) (int, string, bool) {
+	var pe *ProtocolError
+	switch {
+	case reason == nil:
+		return websocket.CloseNormalClosure, "bye", true
+	case !errors.As(reason, &pe):
+		return 0, "", false
+	case pe.Code == CodeSessionFailed:
+		return websocket.CloseInternalServerErr, pe.Code + ": " + pe.Reason, true
+	case pe.Code == CodeTooLarge:
+		return websocket.CloseMessageTooBig, pe.Code + ": " + pe.Reason, true
 	}
-	return ws.WriteMessage(websocket.TextMessage, msg)
+	return websocket.ClosePolicyViolation, pe.Code + ": " + pe.Reason, true
+}
+
+// farewell is the goodbye message a device gets before a close 1001.
+func farewell(reason error) []byte {
+	if !errors.Is(reason, wscore.ErrShutdown) {
+		return nil
+	}
+	return []byte(`{"type":"` + TypeGoodbye + `","text":"the server is shutting down; reconnect later"}`)
 }
 
 // newID returns a random 16-hex-digit session identifier.
@@ -447,26 +389,4 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
-}
-
-// grace is how long a session may take to notice, by itself, that its
-// connection ended before its context is cancelled.
-const grace = 2 * time.Second
-
-// endWhenGone cancels ctx with errGone once done has been closed for
-// grace: a session busy elsewhere (a slow LLM call) still ends when the
-// device goes away. It returns when ctx is done.
-func endWhenGone(ctx context.Context, cancel context.CancelCauseFunc, done <-chan struct{}) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-done:
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-		cancel(errGone)
-	}
 }

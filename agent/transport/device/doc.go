@@ -1,14 +1,14 @@
-// Package websocket serves Hark's device protocol: a WebSocket over which a
+// Package device serves Hark's device protocol: a WebSocket over which a
 // smart speaker, a toy or any embedded device talks to a voice agent.
 //
 // A Handler upgrades each request, waits for the device's hello, creates a
 // session with the NewSessionFunc it was given and runs it with the
-// connection (a *Conn, which implements agent.Transport, agent.EventSink and
-// agent.Marker) as the transport:
+// connection (a *Conn, which implements transport.Transport,
+// transport.EventSink and transport.Marker) as the transport:
 //
-//	h, err := websocket.NewHandler(func(r *http.Request, c *websocket.Conn) (websocket.Session, error) {
+//	h, err := device.NewHandler(func(r *http.Request, c *device.Conn) (device.Session, error) {
 //		return agent.New(c, agent.WithPreset(agent.PresetSmartSpeaker), agent.WithLanguage(c.Hello().Language), ...)
-//	}, websocket.WithToken(token))
+//	}, device.WithToken(token))
 //	mux.Handle("/device", h)
 //
 // # Protocol, version 1
@@ -47,7 +47,7 @@
 //	{"type":"played","name":"g1-c0#1"}                   the speaker played up to that mark
 //	{"type":"bye"}                                       end the session
 //
-// The server sends the session's events (see agent.Event), each a JSON
+// The server sends the session's events (see transport.Event), each a JSON
 // object whose "type" is the event type: state, user_partial, user_final,
 // agent_text, agent_done, interruption (with the text the user heard),
 // resumed, turn_metrics, tool_call, handoff and error; plus
@@ -61,8 +61,12 @@
 // A device whose hello says "marks": true also receives
 // {"type":"mark","name":"..."} after each spoken sentence, in order with the
 // audio, and answers with a played message once its speaker has played up to
-// the mark; Conn then implements agent.Marker for real, so the history keeps
-// exactly what the user heard. Marks dropped by a clear are never answered.
+// the mark; Conn then implements transport.Marker for real, so the history
+// keeps exactly what the user heard. Marks dropped by a clear are never
+// answered.
+//
+// When the server shuts down, each device receives
+// {"type":"goodbye","text":"..."} and a close frame with code 1001.
 //
 // # Errors and limits
 //
@@ -72,8 +76,20 @@
 // hello_required, unexpected_hello, unsupported_version, bad_audio_format,
 // bad_audio, overrun, unauthorized, session_failed, too_many_errors. A
 // message over the size limit is discarded (one over four times the limit
-// closes the connection with code 1009); messages beyond the rate limit are
-// discarded; a device whose refused messages exceed the error budget is
-// disconnected with code 1008. The server pings every 15 s and drops a
-// device that stays silent for two intervals; every write has a deadline.
-package websocket
+// closes the connection with code 1009 and the reason); messages beyond the
+// rate limit are discarded; a device whose refused messages exceed the
+// error budget is disconnected with code 1008 and nothing more it sends is
+// read.
+//
+// Audio a device sends faster than its session consumes it (2 s of it
+// queued) is dropped oldest first, the policy of every Hark transport; the
+// device hears about it in an "overrun" error at most once a second.
+//
+// Nothing a device does can stall its session: every Conn method the
+// session calls only queues. A device that stops reading is disconnected
+// once the oldest message queued for it has waited 2 s or its queue holds
+// 256 KiB (WithSendQueue), or once it leaves a ping unanswered until the
+// next (pings every 15 s); the kernel's send buffer for it is capped at
+// 64 KiB, so little can hide there. A device that sends nothing for two
+// ping intervals is dropped too.
+package device

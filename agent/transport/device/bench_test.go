@@ -1,4 +1,4 @@
-package websocket
+package device
 
 import (
 	"context"
@@ -17,8 +17,8 @@ func BenchmarkParseClientMessage(b *testing.B) {
 	}
 }
 
-// BenchmarkWriteAudio measures the per-frame cost of queuing 20 ms of agent
-// audio in each encoding (the queue is drained by a stand-in writer).
+// BenchmarkWriteAudio measures the per-frame cost of encoding 20 ms of agent
+// audio into messages in each encoding (queuing them is an append).
 func BenchmarkWriteAudio(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -38,12 +38,10 @@ func BenchmarkWriteAudio(b *testing.B) {
 			}
 			f := c.OutputFormat()
 			fr := pcm.Frame{Format: f, Samples: speech(b, "agent_reply_slt.wav", f.Rate)[:f.Samples(frameDuration)]}
-			ctx := context.Background()
 			for b.Loop() {
-				if err := c.WriteAudio(ctx, fr); err != nil {
+				if _, _, err := c.encode(fr.Samples); err != nil {
 					b.Fatal(err)
 				}
-				<-c.audio
 			}
 		})
 	}
@@ -60,8 +58,13 @@ func BenchmarkHandleAudio(b *testing.B) {
 		b.Fatal(err)
 	}
 	msg := newAudioSender(b, EncodingPCM16, 16000).frames(b, speech(b, "order_slt.wav", 16000))[20]
+	ctx := context.Background()
 	for b.Loop() {
-		c.handleAudio(msg)
-		<-c.frames
+		if err := c.handleAudio(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.ReadAudio(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

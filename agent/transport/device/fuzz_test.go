@@ -1,4 +1,4 @@
-package websocket
+package device
 
 import (
 	"errors"

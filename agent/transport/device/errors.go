@@ -1,29 +1,29 @@
-package websocket
+package device
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 )
 
 // Errors returned by the transport.
 var (
 	// ErrClosed reports a write to a device connection that has ended.
-	ErrClosed = errors.New("websocket: connection closed")
+	ErrClosed = wscore.ErrClosed
+	// ErrStalled reports a device that stopped reading: its queued output
+	// outgrew the send queue's bounds (WithSendQueue) or it left a ping
+	// unanswered. It has been disconnected.
+	ErrStalled = wscore.ErrStalled
+	// ErrGone is the cause of a session's context cancelled 2 s after its
+	// device went away, when the session did not return by itself.
+	ErrGone = wscore.ErrGone
 	// ErrProtocol is wrapped by every *ProtocolError.
-	ErrProtocol = errors.New("websocket: protocol error")
+	ErrProtocol = errors.New("device: protocol error")
 	// ErrUnauthorized reports a hello whose token the authenticator refused.
-	ErrUnauthorized = errors.New("websocket: unauthorized")
+	ErrUnauthorized = errors.New("device: unauthorized")
 	// ErrOption reports an invalid handler option.
-	ErrOption = errors.New("websocket: invalid option")
-)
-
-// Reasons a connection ends without a protocol error: the session ended
-// (close 1000), the server's context was cancelled (close 1001), or the
-// device went away and the session did not notice in time.
-var (
-	errSessionEnded = errors.New("websocket: session ended")
-	errShutdown     = errors.New("websocket: server shutting down")
-	errGone         = errors.New("websocket: device gone")
+	ErrOption = errors.New("device: invalid option")
 )
 
 // Error codes carried in the "code" field of server "error" messages.
@@ -52,7 +52,7 @@ type ProtocolError struct {
 }
 
 func (e *ProtocolError) Error() string {
-	return fmt.Sprintf("websocket: %s: %s", e.Code, e.Reason)
+	return fmt.Sprintf("device: %s: %s", e.Code, e.Reason)
 }
 
 // Unwrap returns ErrProtocol, or ErrUnauthorized for CodeUnauthorized.

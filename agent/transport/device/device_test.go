@@ -1,4 +1,4 @@
-package websocket
+package device
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport/internal/wscore"
+	"github.com/harkvoice/hark/codecs/pcm"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -464,7 +466,7 @@ func TestDeviceOverrun(t *testing.T) {
 	d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
 	d.sendJSON(hello(EncodingPCM16, 16000))
 	d.expect(TypeHello)
-	for range inQueue + 1 {
+	for range wscore.DefaultInQueue + 1 {
 		d.sendBinary(make([]byte, 640))
 	}
 	if code := d.expectError(); code != CodeOverrun {
@@ -473,10 +475,10 @@ func TestDeviceOverrun(t *testing.T) {
 	d.ws.Close()
 	select {
 	case err := <-idle.ended:
-		if !errors.Is(err, errGone) {
+		if !errors.Is(err, ErrGone) {
 			t.Fatalf("session context ended with %v", err)
 		}
-	case <-time.After(grace + 5*time.Second):
+	case <-time.After(wscore.Grace + 5*time.Second):
 		t.Fatal("the session outlived its device")
 	}
 }
@@ -489,7 +491,94 @@ func TestDeviceHugeMessage(t *testing.T) {
 	d.sendJSON(hello(EncodingPCM16, 16000))
 	d.expect(TypeHello)
 	_ = d.write(websocket.BinaryMessage, make([]byte, 5000))
-	if ce := d.closed(); ce.Code != websocket.CloseMessageTooBig {
+	if ce := d.closed(); ce.Code != websocket.CloseMessageTooBig || !strings.Contains(ce.Text, CodeTooLarge) {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	}
+}
+
+// loopSession stands for a session loop: it writes agent audio as fast as
+// it can, with an event every 50 frames and a flush every 200, until a
+// call fails, and reports that failure.
+type loopSession struct {
+	fakeSession
+	failed chan error
+}
+
+func (s *loopSession) Run(ctx context.Context) error {
+	f := s.conn.OutputFormat()
+	fr := pcm.Frame{Format: f, Samples: make([]int16, f.Samples(frameDuration))}
+	for i := 0; ; i++ {
+		err := s.conn.WriteAudio(ctx, fr)
+		if err == nil && i%50 == 49 {
+			err = s.conn.SendEvent(agent.Event{Type: agent.EventState, State: agent.StateSpeaking})
+		}
+		if err == nil && i%200 == 199 {
+			err = s.conn.Flush(ctx)
+		}
+		if err != nil {
+			s.failed <- err
+			return nil
+		}
+	}
+}
+
+// TestDeviceStopsReading connects a device that keeps sending audio but
+// reads nothing, with a write timeout of an hour: the session's calls keep
+// returning, and the device is disconnected once its send queue outgrows
+// its bound, so the session loop is never held up by it.
+func TestDeviceStopsReading(t *testing.T) {
+	loop := &loopSession{failed: make(chan error, 1)}
+	h, err := NewHandler(func(_ *http.Request, c *Conn) (Session, error) {
+		loop.conn = c
+		return loop, nil
+	}, WithLogger(discardLogger()), WithWriteTimeout(time.Hour), WithRateLimit(10000, 10000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096) // a device with little memory
+		}
+		return nc, err
+	}}
+	ws, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	defer ws.Close()
+	if err := ws.WriteJSON(hello(EncodingPCM16, 16000)); err != nil {
+		t.Fatal(err)
+	}
+	// The microphone keeps streaming; nothing is ever read.
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if ws.WriteMessage(websocket.BinaryMessage, make([]byte, 640)) != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-sent
+	}()
+	select {
+	case err := <-loop.failed:
+		if !errors.Is(err, ErrStalled) {
+			t.Fatalf("the session's call failed with %v, want ErrStalled", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session loop is held up by a device that does not read")
 	}
 }

@@ -1,0 +1,12 @@
+// Package frameq is the queue of a peer's decoded audio waiting for its
+// session, shared by every transport so that overflow is handled one way.
+//
+// A transport's reader pushes frames as they arrive and never blocks; the
+// session pops them in ReadAudio. When the session falls behind and the
+// queue is full, the oldest frame is dropped: the newest audio is what the
+// voice-activity detector and the recogniser need to catch up, and a
+// reader that blocked would stall keepalives and control messages behind
+// it. Drops are summed and reported at most once per interval (the first
+// at once), so a session that falls behind for a minute logs a line a
+// second, not three thousand.
+package frameq
