@@ -87,7 +87,7 @@
 //
 // Nothing a device does can stall its session: every Conn method the
 // session calls only queues. A device that stops reading is disconnected
-// once the oldest message queued for it has waited 2 s or its queue holds
+// once a write to it has been blocked for 2 s or its queue holds
 // 256 KiB (WithSendQueue), or once it leaves a ping unanswered until the
 // next (pings every 15 s); the kernel's send buffer for it is capped at
 // 64 KiB, so little can hide there. A device that sends nothing for two

@@ -143,9 +143,10 @@ func WithWriteTimeout(d time.Duration) Option {
 }
 
 // WithSendQueue bounds the agent audio and messages waiting to be sent to
-// a device (defaults 2 s and 256 KiB): a device whose oldest queued message
-// waited longer than maxDelay, or whose queue outgrew maxBytes, has stopped
-// reading and is disconnected, so the session never waits for it.
+// a device (defaults 2 s and 256 KiB): a device on which a write stayed
+// blocked longer than maxDelay while more waited, or whose queue outgrew
+// maxBytes, has stopped reading and is disconnected, so the session never
+// waits for it.
 func WithSendQueue(maxDelay time.Duration, maxBytes int) Option {
 	return func(c *config) error { return optErr(c.core.SetSendQueue(maxDelay, maxBytes)) }
 }

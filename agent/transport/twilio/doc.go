@@ -32,8 +32,8 @@
 //
 // Nothing a stream does can stall its session: every Conn method the
 // session calls only queues, and a stream that stops reading is
-// disconnected once the oldest message queued for it has waited 2 s or its
-// queue holds 256 KiB (WithSendQueue). Caller audio the session does not
+// disconnected once a write to it has been blocked for 2 s while more
+// waits, or its queue holds 256 KiB (WithSendQueue). Caller audio the session does not
 // consume in time (2 s of it queued) is dropped oldest first, the policy of
 // every Hark transport, and logged at most once a second. A stream that
 // sends more malformed messages than WithMaxErrors allows is closed with

@@ -106,9 +106,10 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithSendQueue bounds the agent audio and marks waiting to be sent
-// (defaults 2 s and 256 KiB): a stream whose oldest queued message waited
-// longer than maxDelay, or whose queue outgrew maxBytes, has stopped
-// reading and is disconnected, so the session never waits for it.
+// (defaults 2 s and 256 KiB): a stream on which a write stayed blocked
+// longer than maxDelay while more waited, or whose queue outgrew maxBytes,
+// has stopped reading and is disconnected, so the session never waits for
+// it.
 func WithSendQueue(maxDelay time.Duration, maxBytes int) Option {
 	return func(c *config) error { return optErr(c.core.SetSendQueue(maxDelay, maxBytes)) }
 }

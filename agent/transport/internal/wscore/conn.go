@@ -71,7 +71,8 @@ type Config struct {
 	// has not answered a ping when the next one is due has stopped
 	// reading.
 	PingInterval time.Duration
-	// MaxDelay bounds how long the oldest queued message may wait.
+	// MaxDelay bounds how long one write may stay blocked on a peer that
+	// does not read while more output waits.
 	MaxDelay time.Duration
 	// MaxQueueBytes bounds the bytes queued for the peer.
 	MaxQueueBytes int
@@ -139,6 +140,9 @@ type Conn struct {
 
 	wake       chan struct{} // the writer has something to send
 	pingUnseen atomic.Bool   // a ping went out and no pong came back yet
+	// writing is when the write in progress began (Unix ns), zero between
+	// writes: a write that stays blocked means the peer stopped reading.
+	writing atomic.Int64
 
 	// mu guards the queues, the generation and the marks: Flush bumps the
 	// generation, drops the old generation's output and forgets its marks
@@ -156,7 +160,6 @@ type Conn struct {
 type item struct {
 	kind int // websocket.TextMessage or BinaryMessage
 	data []byte
-	at   time.Time // when it was queued
 }
 
 // New wraps ws, whose handshake is done, for cfg (already SetDefaults).
@@ -311,28 +314,24 @@ func (c *Conn) pushLocked(lane *[]item, kind int, data []byte) error {
 	switch {
 	case c.queued+len(data) > c.cfg.MaxQueueBytes:
 		stalled = fmt.Errorf("%w: over %d bytes queued", ErrStalled, c.cfg.MaxQueueBytes)
-	case c.tooOldLocked(now):
-		stalled = fmt.Errorf("%w: a message waited over %v", ErrStalled, c.cfg.MaxDelay)
+	case c.blocked(now):
+		stalled = fmt.Errorf("%w: a write blocked over %v", ErrStalled, c.cfg.MaxDelay)
 	}
 	if stalled != nil {
 		c.stall(stalled)
 		return stalled
 	}
-	*lane = append(*lane, item{kind: kind, data: data, at: now})
+	*lane = append(*lane, item{kind: kind, data: data})
 	c.queued += len(data)
 	c.signal()
 	return nil
 }
 
-// tooOldLocked reports whether the oldest queued message has waited longer
-// than MaxDelay.
-func (c *Conn) tooOldLocked(now time.Time) bool {
-	for _, lane := range [][]item{c.ctrl, c.data} {
-		if len(lane) > 0 && now.Sub(lane[0].at) > c.cfg.MaxDelay {
-			return true
-		}
-	}
-	return false
+// blocked reports whether the write in progress has been blocked longer
+// than MaxDelay. (A writer merely waiting for the CPU is not in a write.)
+func (c *Conn) blocked(now time.Time) bool {
+	start := c.writing.Load()
+	return start != 0 && now.Sub(time.Unix(0, start)) > c.cfg.MaxDelay
 }
 
 // stall ends the connection of a peer that stopped reading and closes its
@@ -559,9 +558,12 @@ func (c *Conn) closeFrame(reason error) []byte {
 }
 
 func (c *Conn) write(it item) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+	now := time.Now()
+	if err := c.ws.SetWriteDeadline(now.Add(c.cfg.WriteTimeout)); err != nil {
 		return err
 	}
+	c.writing.Store(now.UnixNano())
+	defer c.writing.Store(0)
 	return c.ws.WriteMessage(it.kind, it.data)
 }
 

@@ -126,7 +126,7 @@ func TestQueueBounds(t *testing.T) {
 	if err := c.Control([]byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	c.ctrl[0].at = c.ctrl[0].at.Add(-time.Second) // it has waited a second
+	c.writing.Store(time.Now().Add(-time.Second).UnixNano()) // a write blocked for a second
 	if err := c.Send(0, websocket.BinaryMessage, []byte("a")); !errors.Is(err, ErrStalled) {
 		t.Fatalf("time: Send %v, want ErrStalled", err)
 	}
@@ -214,7 +214,7 @@ func TestStalledPeer(t *testing.T) {
 		why string
 	}{
 		{"bytes", Config{MaxQueueBytes: 64 << 10, MaxDelay: time.Hour}, 0, "bytes queued"},
-		{"time", Config{MaxQueueBytes: 1 << 30, MaxDelay: 100 * time.Millisecond}, time.Millisecond, "waited over"},
+		{"time", Config{MaxQueueBytes: 1 << 30, MaxDelay: 100 * time.Millisecond}, time.Millisecond, "blocked over"},
 		{"ping", Config{MaxQueueBytes: 1 << 30, MaxDelay: time.Hour, PingInterval: 20 * time.Millisecond}, time.Millisecond, "ping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,8 +13,8 @@
 //
 // Every method the session calls (WriteAudio, Flush, SendEvent, Mark, all
 // through Send, Control, Flush and Mark here) only queues and returns. The
-// queues are bounded: a peer whose oldest queued message has waited longer
-// than Config.MaxDelay, whose queued bytes exceed Config.MaxQueueBytes, or
+// queues are bounded: a peer on which a write has been blocked longer than
+// Config.MaxDelay, whose queued bytes exceed Config.MaxQueueBytes, or
 // (with pings) that has not answered a ping by the time the next is due, has
 // stopped reading; it is disconnected (ErrStalled) and the call returns
 // ErrStalled at once. The kernel's send buffer is capped too
