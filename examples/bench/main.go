@@ -84,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,v2v,capacity,frame", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,v2v,capacity,frame", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
 	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secV2V, secCapacity, secFrame:
+		case secBargeIn, secLiveKit, secV2V, secCapacity, secFrame:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -167,6 +167,12 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	if err := section(secLiveKit, fmt.Sprintf("barge-in through LiveKit, %d trials", cfg.trials), func() (err error) {
+		rep.LiveKit, err = runLiveKit(ctx, cfg, progress)
+		return err
+	}); err != nil {
+		return err
+	}
 	if err := section(secV2V, fmt.Sprintf("voice-to-voice over WebRTC, %d turns per engine set", cfg.turns), func() (err error) {
 		rep.V2V, err = runV2V(ctx, cfg, w, progress)
 		return err
@@ -209,6 +215,8 @@ func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer
 		return capacityChild(ctx, cfg, stdin, stdout)
 	case childFrame:
 		return frameChild(cfg, stdout)
+	case childLiveKit:
+		return liveKitChild(ctx, cfg, stdout)
 	case childScalarSilero:
 		return scalarSileroChild(cfg, stdout)
 	}

@@ -54,6 +54,7 @@ type report struct {
 	Started  time.Time
 	Duration time.Duration
 	BargeIn  *bargeInResult
+	LiveKit  *liveKitResult
 	V2V      []*v2vResult
 	Capacity *capacityResult
 	Frame    []frameCost
@@ -82,6 +83,9 @@ func (r *report) flat() map[string]any {
 		put("bargein_onset_to_event_ms", summarize(b.OnsetToEvent))
 		put("bargein_event_to_silence_ms", summarize(b.EventToSilence))
 		out["bargein_trials"], out["bargein_missed"] = b.Trials, b.Missed
+	}
+	if r.LiveKit != nil {
+		r.LiveKit.flat(out, put)
 	}
 	for _, v := range r.V2V {
 		p := "v2v_" + v.Engines
@@ -174,6 +178,9 @@ func (r *report) markdown(cfg config) string {
 		p("between the client's onset → event and the session's onset → silence is where Silero's speech starts after the ")
 		p("−40 dBFS onset: 0–35 ms from a fresh recurrent state, but 60–120 ms when the session heard an earlier \"Stop.\" ")
 		p("a few seconds before (every trial after the first unless `-fresh-session`).\n\n")
+	}
+	if r.LiveKit != nil {
+		r.LiveKit.markdown(p)
 	}
 	if len(r.V2V) > 0 {
 		p("## 2. Voice-to-voice latency over WebRTC (loopback)\n\n")

@@ -69,25 +69,11 @@ func Isolate() (int, error) {
 	if Isolated() {
 		return 0, errors.New("livekittest: already isolated")
 	}
-	unshare, err := exec.LookPath("unshare")
+	cmd, err := IsolatedCommand(os.Args[0], os.Args[1:]...)
 	if err != nil {
-		return 0, fmt.Errorf("livekittest: %w", err)
+		return 0, err
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		return 0, fmt.Errorf("livekittest: %w", err)
-	}
-	setup := strings.Join([]string{
-		"ip link set lo up",
-		"ip link add " + hostIf + " type veth peer name " + peerIf,
-		"ip addr add " + HostIP + "/24 dev " + hostIf,
-		"ip link set " + hostIf + " up",
-		"ip link set " + peerIf + " up",
-		`exec "$0" "$@"`,
-	}, " && ")
-	args := append([]string{"--net", "--", "/bin/sh", "-c", setup}, os.Args...)
-	cmd := exec.Command(unshare, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envIsolated+"=1")
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -97,6 +83,30 @@ func Isolate() (int, error) {
 		return 0, fmt.Errorf("livekittest: run isolated: %w", err)
 	}
 	return 0, nil
+}
+
+// IsolatedCommand returns a command running name with args inside a new
+// isolated network (see Isolate), its environment this process's plus the
+// marker that makes Isolated report true.
+func IsolatedCommand(name string, args ...string) (*exec.Cmd, error) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("livekittest: %w", err)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return nil, fmt.Errorf("livekittest: %w", err)
+	}
+	setup := strings.Join([]string{
+		"ip link set lo up",
+		"ip link add " + hostIf + " type veth peer name " + peerIf,
+		"ip addr add " + HostIP + "/24 dev " + hostIf,
+		"ip link set " + hostIf + " up",
+		"ip link set " + peerIf + " up",
+		`exec "$0" "$@"`,
+	}, " && ")
+	cmd := exec.Command(unshare, append([]string{"--net", "--", "/bin/sh", "-c", setup, name}, args...)...)
+	cmd.Env = append(os.Environ(), envIsolated+"=1")
+	return cmd, nil
 }
 
 // CanIsolate reports whether Isolate can work here, with the reason when
