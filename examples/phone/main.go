@@ -46,6 +46,8 @@ If the caller asks for a person, is upset, or you cannot help, call transfer_to_
 type config struct {
 	addr, publicURL, token, twilioAuthToken string
 	transferTo                              string
+	sipListen, sipExternalIP, sipTransferTo string
+	sipRegister, sipUser, sipPassword       string
 	openAIBaseURL, openAIKey                string
 	llmModel, sttModel, ttsModel, voice     string
 
@@ -59,6 +61,12 @@ func main() {
 	flag.StringVar(&c.token, "token", os.Getenv("HARK_TOKEN"), "stream token passed from the TwiML to the stream (recommended)")
 	flag.StringVar(&c.twilioAuthToken, "twilio-auth-token", os.Getenv("TWILIO_AUTH_TOKEN"), "check X-Twilio-Signature on the webhook; also needed for -transfer-to")
 	flag.StringVar(&c.transferTo, "transfer-to", os.Getenv("TRANSFER_TO"), "phone number (E.164) that hand-offs are dialled to; empty: hand-offs are only logged")
+	flag.StringVar(&c.sipListen, "sip-listen", os.Getenv("SIP_LISTEN"), "also answer SIP calls on these transports, e.g. udp:0.0.0.0:5060,tcp:0.0.0.0:5060")
+	flag.StringVar(&c.sipExternalIP, "sip-external-ip", os.Getenv("SIP_EXTERNAL_IP"), "address written in SDP and Contact when it differs from the bound one (NAT)")
+	flag.StringVar(&c.sipTransferTo, "sip-transfer-to", os.Getenv("SIP_TRANSFER_TO"), "SIP URI hand-offs are transferred to (blind REFER); empty: hand-offs are only logged")
+	flag.StringVar(&c.sipRegister, "sip-register", os.Getenv("SIP_REGISTER"), "register with this registrar as this address of record, e.g. sip:hark@pbx.example.com")
+	flag.StringVar(&c.sipUser, "sip-user", os.Getenv("SIP_USER"), "user name for the registrar's digest authentication")
+	flag.StringVar(&c.sipPassword, "sip-password", os.Getenv("SIP_PASSWORD"), "password for the registrar's digest authentication")
 	flag.StringVar(&c.openAIBaseURL, "openai-base-url", os.Getenv("OPENAI_BASE_URL"), "OpenAI-compatible API base URL; with it or a key, use those engines")
 	flag.StringVar(&c.openAIKey, "openai-key", os.Getenv("OPENAI_API_KEY"), "API key of the OpenAI-compatible server")
 	flag.StringVar(&c.llmModel, "llm-model", "", "LLM model (provider default if empty)")
@@ -86,9 +94,16 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer wait()
+	errc := make(chan error, 2)
+	if c.sipListen != "" {
+		stopSIP, err := startSIP(ctx, c, stages, log, errc)
+		if err != nil {
+			return err
+		}
+		defer stopSIP()
+	}
 	srv := &http.Server{Addr: c.addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }} // cancelling ctx ends the calls
-	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("phone line ready", "addr", c.addr, "webhook", "/twilio/voice", "stream", "/twilio/stream")
 	select {

@@ -36,6 +36,8 @@ type config struct {
 	twilioAuthToken string
 	publicURL       string
 	logLevel        slog.Level
+
+	sip sipConfig // SIP calls (sip.go)
 }
 
 type openAIConfig struct {
@@ -88,7 +90,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str(&c.twilioAuthToken, "twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "if set, Twilio webhooks must carry a valid X-Twilio-Signature")
 	str(&c.publicURL, "public-url", "HARK_PUBLIC_URL", "", "the server's public base URL (https://host) as Twilio sees it")
 	str(&level, "log-level", "HARK_LOG_LEVEL", "info", "debug, info, warn or error")
+	addSIPFlags(fs, env, &c.sip)
 	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if err := c.sip.check(); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {

@@ -44,6 +44,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer srv.close()
+	stopSIP, err := startSIP(ctx, cfg, eng, log)
+	if err != nil {
+		return err
+	}
+	defer stopSIP()
 
 	ln, err := net.Listen("tcp", cfg.addr())
 	if err != nil {

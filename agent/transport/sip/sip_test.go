@@ -17,6 +17,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/transport/sip/siptest"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -65,14 +66,14 @@ func TestSIPCall(t *testing.T) {
 					agent.WithLLM(agenttest.NewLLM(agenttest.Text("Your order one two three four shipped yesterday."))),
 					agent.WithTTS(clipTTS(reply)))
 			})
-			sink := newRTPSink(t)
+			sink := siptest.NewRTPSink(t)
 			question := append(append(silence(500*time.Millisecond), speech8k(t, "order_slt.wav")...), silence(time.Second)...)
-			wavPath := g711WAV(t, t.TempDir(), "question.wav", question, tc.pt == 0)
+			wavPath := siptest.G711WAV(t, t.TempDir(), "question.wav", question, tc.pt == 0)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			out, err := sipp(ctx, t, "caller.xml", srv.Addr("udp"), map[string]string{
+			out, err := siptest.Run(ctx, t, "caller.xml", srv.Addr("udp"), map[string]string{
 				"codec_pt": strconv.Itoa(int(tc.pt)), "codec_name": tc.name, "rtp_stream": wavPath + ",1," + strconv.Itoa(int(tc.pt)),
-				"rtp_port": strconv.Itoa(sink.port),
+				"rtp_port": strconv.Itoa(sink.Port()),
 			}, "-d", "14000")
 			if err != nil {
 				t.Fatalf("sipp: %v\n%s", err, out)
@@ -91,14 +92,14 @@ func TestSIPCall(t *testing.T) {
 			if lvl := pcm.DBFS(heard[0].Samples); lvl < -40 {
 				t.Errorf("the question reached the recogniser at %.1f dBFS", lvl)
 			}
-			pkts := sink.packets()
+			pkts := sink.Packets()
 			mean := checkStream(t, pkts, tc.pt)
 			if mean < 18*time.Millisecond || mean > 23*time.Millisecond {
 				t.Errorf("mean packet interval %v, want 20 ms", mean)
 			}
 			loud := 0
 			for _, p := range pkts {
-				if level(p) > -35 {
+				if p.Level() > -35 {
 					loud++
 				}
 			}
@@ -138,11 +139,11 @@ func TestSIPDTMF(t *testing.T) {
 		}
 		keys = append(keys, digit)
 	}))
-	sink := newRTPSink(t)
+	sink := siptest.NewRTPSink(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := sipp(ctx, t, "caller_dtmf.xml", srv.Addr("tcp"), map[string]string{
-		"codec_pt": "0", "codec_name": "PCMU", "dtmf_pcap": pcap, "rtp_port": strconv.Itoa(sink.port),
+	out, err := siptest.Run(ctx, t, "caller_dtmf.xml", srv.Addr("tcp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "dtmf_pcap": pcap, "rtp_port": strconv.Itoa(sink.Port()),
 	}, "-d", "500", "-t", "t1")
 	if err != nil {
 		t.Fatalf("sipp: %v\n%s", err, out)
@@ -171,16 +172,16 @@ func TestSIPBargeIn(t *testing.T) {
 			agent.WithTTS(replyTTS(reply)),
 			agent.WithInterruptionPolicy(agent.InterruptionPolicy{Mode: agent.CancelImmediately}))
 	})
-	sink := newRTPSink(t)
+	sink := siptest.NewRTPSink(t)
 	// The reply starts about a second after the question ends and lasts
 	// 8 s; the caller talks over it 2.5 s in.
 	caller := slices.Concat(silence(500*time.Millisecond), speech8k(t, "order_slt.wav"), silence(3500*time.Millisecond),
 		speech8k(t, "wait_rms.wav"), silence(1500*time.Millisecond))
-	wavPath := g711WAV(t, t.TempDir(), "caller.wav", caller, true)
+	wavPath := siptest.G711WAV(t, t.TempDir(), "caller.wav", caller, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := sipp(ctx, t, "caller.xml", srv.Addr("udp"), map[string]string{
-		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.port),
+	out, err := siptest.Run(ctx, t, "caller.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.Port()),
 	}, "-d", "13000")
 	if err != nil {
 		t.Fatalf("sipp: %v\n%s", err, out)
@@ -194,12 +195,12 @@ func TestSIPBargeIn(t *testing.T) {
 	if interruption == nil || !strings.HasPrefix("Thank you for calling. Your order one two three four shipped yesterday", strings.TrimSpace(interruption.Heard)) {
 		t.Fatalf("interruption %+v; want a cancelled one with the words heard", interruption)
 	}
-	pkts := sink.packets()
+	pkts := sink.Packets()
 	checkStream(t, pkts, 0)
 	// The first reply's audio: from its first loud packet to its last.
 	first, last := -1, -1
 	for i, p := range pkts {
-		if lvl := level(p); lvl > -30 {
+		if lvl := p.Level(); lvl > -30 {
 			if first < 0 {
 				first = i
 			}
@@ -215,7 +216,7 @@ func TestSIPBargeIn(t *testing.T) {
 	// After it: silence, then the quiet second reply, never the first again.
 	var quiet int
 	for _, p := range pkts[last+1:] {
-		if lvl := level(p); lvl < -25 && lvl > -50 {
+		if lvl := p.Level(); lvl < -25 && lvl > -50 {
 			quiet++
 		}
 	}
@@ -234,7 +235,7 @@ func TestSIPBargeIn(t *testing.T) {
 // hand-off hook reports success with the conversation so far, and the
 // session ends.
 func TestSIPTransfer(t *testing.T) {
-	humanPort := freeUDPPort(t)
+	humanPort := siptest.FreeUDPPort(t)
 	target := "sip:human@127.0.0.1:" + strconv.Itoa(humanPort)
 	handoffs := make(chan Handoff, 1)
 	ended := make(chan error, 1)
@@ -255,21 +256,21 @@ func TestSIPTransfer(t *testing.T) {
 		}
 		return runNotifier{s, ended}, nil
 	}, WithTransfer(target), WithHandoff(func(h Handoff) { handoffs <- h }))
-	sink := newRTPSink(t)
+	sink := siptest.NewRTPSink(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	humanOut := make(chan string, 1)
 	humanErr := make(chan error, 1)
 	go func() {
-		out, err := sipp(ctx, t, "human.xml", netip.AddrPort{}, nil, "-p", strconv.Itoa(humanPort))
+		out, err := siptest.Run(ctx, t, "human.xml", netip.AddrPort{}, nil, "-p", strconv.Itoa(humanPort))
 		humanOut <- out
 		humanErr <- err
 	}()
 	question := slices.Concat(silence(500*time.Millisecond), speech8k(t, "order_slt.wav"), silence(time.Second))
-	wavPath := g711WAV(t, t.TempDir(), "question.wav", question, true)
-	out, err := sipp(ctx, t, "caller_transfer.xml", srv.Addr("udp"), map[string]string{
-		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.port),
+	wavPath := siptest.G711WAV(t, t.TempDir(), "question.wav", question, true)
+	out, err := siptest.Run(ctx, t, "caller_transfer.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_stream": wavPath + ",1,0", "rtp_port": strconv.Itoa(sink.Port()),
 		"human_port": strconv.Itoa(humanPort),
 	}, "-d", "500")
 	if err != nil {
@@ -324,7 +325,7 @@ func TestSIPRefused(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := sipp(ctx, t, "caller_refused.xml", srv.Addr("udp"), map[string]string{
+	out, err := siptest.Run(ctx, t, "caller_refused.xml", srv.Addr("udp"), map[string]string{
 		"codec_pt": "18", "codec_name": "G729", "rtp_port": "6000",
 	})
 	if err != nil {
@@ -348,7 +349,7 @@ func TestSIPCancel(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := sipp(ctx, t, "caller_cancel.xml", srv.Addr("udp"), map[string]string{
+	out, err := siptest.Run(ctx, t, "caller_cancel.xml", srv.Addr("udp"), map[string]string{
 		"codec_pt": "0", "codec_name": "PCMU", "rtp_port": "6000",
 	})
 	if err != nil {
