@@ -89,12 +89,14 @@ type Conn struct {
 	flushed chan struct{}
 
 	// Receiving, used only by the reader goroutine.
-	jb       jitterBuffer
-	rxSSRC   uint32
-	rxStart  bool
-	lastDTMF uint32 // RTP timestamp of the last telephone-event delivered
-	sawDTMF  bool
-	bad      int // malformed packets
+	jb        jitterBuffer
+	rxSSRC    uint32
+	rxStart   bool
+	lastDTMF  uint32 // RTP timestamp of the last telephone-event delivered
+	sawDTMF   bool
+	bad       int           // malformed packets
+	dropped   time.Duration // caller audio dropped since the last report
+	droppedAt time.Time
 
 	// ReadAudio's state (one goroutine).
 	gap     *time.Timer
@@ -379,10 +381,24 @@ func (c *Conn) emit(payload []byte, lost bool) {
 			samples = c.coder.conceal(nil)
 		}
 	}
-	select {
-	case c.frames <- pcm.Frame{Samples: samples, Format: c.coder.format()}:
-	default:
-		c.log.Warn("sip: caller audio overrun: the session is behind", "dropped", c.coder.format().Duration(len(samples)))
+	fr := pcm.Frame{Samples: samples, Format: c.coder.format()}
+	for {
+		select {
+		case c.frames <- fr:
+			return
+		default:
+		}
+		// The session is behind: drop the oldest frame, as every
+		// transport does, and say so at most once a second.
+		select {
+		case old := <-c.frames:
+			c.dropped += old.Duration()
+			if now := time.Now(); now.Sub(c.droppedAt) >= time.Second {
+				c.log.Warn("sip: caller audio overrun: the session is behind", "dropped", c.dropped)
+				c.dropped, c.droppedAt = 0, now
+			}
+		default:
+		}
 	}
 }
 

@@ -17,19 +17,13 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/harkvoice/hark/agent/transport"
 )
 
 // Session is the conversation a Server runs for each call. *agent.Session
 // implements it.
-type Session interface {
-	// Run runs the conversation until ctx is done or the transport's
-	// ReadAudio returns io.EOF.
-	Run(ctx context.Context) error
-	// SendText adds a typed user turn.
-	SendText(text string)
-	// Interrupt cancels the reply being spoken.
-	Interrupt()
-}
+type Session = transport.Session
 
 // NewSessionFunc creates the session for an incoming call, before it is
 // answered; conn is its transport (conn.Call() says who calls whom). An
