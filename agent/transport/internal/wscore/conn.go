@@ -100,6 +100,9 @@ type Config struct {
 	// CheckOrigin is the upgrade's origin check; nil keeps gorilla's
 	// default (no Origin header, or the request's own host).
 	CheckOrigin func(r *http.Request) bool
+	// Subprotocols are the WebSocket subprotocols the server speaks, in
+	// order of preference; the upgrade picks the first the client offers.
+	Subprotocols []string
 
 	upgrader *websocket.Upgrader
 }
@@ -124,7 +127,7 @@ func (cfg *Config) SetDefaults() {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	cfg.upgrader = &websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: cfg.CheckOrigin}
+	cfg.upgrader = &websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: cfg.CheckOrigin, Subprotocols: cfg.Subprotocols}
 }
 
 // Conn is one connection after its handshake.
