@@ -157,6 +157,12 @@ func TestMarshal(t *testing.T) {
 			`{"type":"session.update","session":{"type":"realtime","instructions":"","tools":[]}}`},
 		{ConversationItemTruncate{ItemID: "i"}, `{"type":"conversation.item.truncate","item_id":"i","content_index":0,"audio_end_ms":0}`},
 		{ErrorEvent{EventID: "e", Error: APIError{Type: ErrorInvalidRequest, Message: "bad"}}, `{"type":"error","event_id":"e","error":{"type":"invalid_request_error","message":"bad"}}`},
+		{ConversationItemAdded{Item: Item{ID: "u", Type: ItemMessage, Role: "user", Content: []ContentPart{{Type: "input_audio"}, {Type: "input_text"}, {Type: "input_image", ImageURL: "data:"}}}},
+			`{"type":"conversation.item.added","item":{"id":"u","type":"message","role":"user","content":[{"type":"input_audio","transcript":""},{"type":"input_text","text":""},{"type":"input_image","image_url":"data:"}]}}`},
+		{ResponseOutputItemAdded{Item: Item{Type: ItemFunctionCall, CallID: "c", Name: "f"}},
+			`{"type":"response.output_item.added","response_id":"","output_index":0,"item":{"type":"function_call","call_id":"c","name":"f","arguments":""}}`},
+		{ConversationItemCreate{Item: Item{Type: ItemFunctionCallOutput, CallID: "c"}},
+			`{"type":"conversation.item.create","item":{"type":"function_call_output","call_id":"c","output":""}}`},
 	}
 	for _, tt := range tests {
 		got, err := Marshal(tt.ev)

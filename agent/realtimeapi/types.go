@@ -194,6 +194,26 @@ type Item struct {
 	Output    string        `json:"output,omitempty"`
 }
 
+// MarshalJSON writes the fields a client expects of the item's type even
+// when they are empty: arguments of a function_call, output of a
+// function_call_output (clients validate that they are there).
+func (it Item) MarshalJSON() ([]byte, error) {
+	type plain Item // without this method
+	switch it.Type {
+	case ItemFunctionCall:
+		return json.Marshal(struct {
+			plain
+			Arguments string `json:"arguments"`
+		}{plain(it), it.Arguments})
+	case ItemFunctionCallOutput:
+		return json.Marshal(struct {
+			plain
+			Output string `json:"output"`
+		}{plain(it), it.Output})
+	}
+	return json.Marshal(plain(it))
+}
+
 // ContentPart is one part of a message: input_text, input_audio,
 // input_image, output_text or output_audio (and in response.content_part
 // events, text or audio).
@@ -204,6 +224,26 @@ type ContentPart struct {
 	Transcript string `json:"transcript,omitempty"`
 	ImageURL   string `json:"image_url,omitempty"`
 	Detail     string `json:"detail,omitempty"`
+}
+
+// MarshalJSON writes the part's text even when it is empty: "text" for the
+// text types, "transcript" for the audio types (clients validate that it
+// is there; an input_audio part not yet transcribed has "").
+func (p ContentPart) MarshalJSON() ([]byte, error) {
+	type plain ContentPart // without this method
+	switch p.Type {
+	case "input_text", "output_text", "text":
+		return json.Marshal(struct {
+			plain
+			Text string `json:"text"`
+		}{plain(p), p.Text})
+	case "input_audio", "output_audio", "audio":
+		return json.Marshal(struct {
+			plain
+			Transcript string `json:"transcript"`
+		}{plain(p), p.Transcript})
+	}
+	return json.Marshal(plain(p))
 }
 
 // ResponseParams configures one response (response.create).
