@@ -22,6 +22,22 @@ const (
 	DefaultPreRoll              = 300 * time.Millisecond
 )
 
+// The tail rule. A model with temporal context keeps scoring the dying tail
+// of a sound that has stopped (a knock, a click, a slammed door) as speech
+// for a window or two after the sound itself, so a tail can neither start
+// nor confirm speech. A window is a tail when it lies more than tailDrop dB
+// below the loudest window of the last tailSpan, or more than tailFade dB
+// below it and back within floorRise dB of the background floor (the
+// quietest window of the last floorSpan). Speech onsets rise or hold; the
+// closures inside words (the /t/ of "stop") stay above the floor.
+const (
+	tailDrop  = 20 // dB
+	tailFade  = 12 // dB
+	floorRise = 6  // dB
+	tailSpan  = 128 * time.Millisecond
+	floorSpan = 2 * time.Second
+)
+
 // ErrProbability reports a model that returned a probability outside [0, 1].
 var ErrProbability = errors.New("vad: model returned an invalid probability")
 
@@ -111,6 +127,11 @@ type Detector struct {
 	start    int64 // start of the current (pending or confirmed) speech
 	silStart int64 // start of the current pause in speech, or -1
 	prob     float32
+
+	levels  []float64 // levels of the last windows in dB, a ring (the tail rule)
+	nextLvl int       // next slot of levels
+	nLvl    int       // levels filled
+	span    int       // windows in tailSpan
 }
 
 // NewDetector returns a detector driving m with p; zero fields of p take the
@@ -141,6 +162,8 @@ func NewDetector(m Model, p Params) (*Detector, error) {
 		pending:    make([]int16, 0, w),
 		win:        make([]float32, w),
 		silStart:   -1,
+		levels:     make([]float64, max(1, (f.SamplesPerChannel(floorSpan)+w-1)/w)),
+		span:       max(1, (f.SamplesPerChannel(tailSpan)+w-1)/w),
 	}
 	// The history covers the pre-roll plus the longest possible confirmation.
 	d.history = make([]int16, 0, 2*(int(d.preRoll+d.minSpeech)+2*w))
@@ -175,6 +198,39 @@ func (d *Detector) Reset() {
 	d.start = 0
 	d.silStart = -1
 	d.prob = 0
+	d.clearLevels()
+}
+
+// clearLevels forgets the recent window levels.
+func (d *Detector) clearLevels() { d.nextLvl, d.nLvl = 0, 0 }
+
+// silentDB is the level of a window of digital silence.
+const silentDB = -120
+
+// tail records the level of window w and reports whether it is the tail of
+// a sound that has stopped (see tailDrop).
+func (d *Detector) tail(w []float32) bool {
+	var sum float64
+	for _, v := range w {
+		sum += float64(v) * float64(v)
+	}
+	level := float64(silentDB)
+	if sum > 0 {
+		level = max(silentDB, 10*math.Log10(sum/float64(len(w))))
+	}
+	n := len(d.levels)
+	d.levels[d.nextLvl] = level
+	d.nextLvl = (d.nextLvl + 1) % n
+	d.nLvl = min(d.nLvl+1, n)
+	peak, floor := level, level
+	for i := 1; i < d.nLvl; i++ {
+		l := d.levels[(d.nextLvl-1-i+n)%n]
+		if i < d.span {
+			peak = max(peak, l)
+		}
+		floor = min(floor, l)
+	}
+	return level < peak-tailDrop || (level < peak-tailFade && level < floor+floorRise)
 }
 
 // WriteFrame checks that fr is mono at the model's rate and writes its
@@ -232,22 +288,21 @@ func (d *Detector) score(w []int16) (Event, bool, error) {
 	}
 	d.remember(w)
 	d.prob = p
+	tail := d.tail(d.win)
 	begin := d.pos
 	d.pos += int64(len(w))
 	end := d.pos
 
 	switch d.state {
-	case stateSilence:
-		if p < d.params.Activation {
-			return Event{}, false, nil
-		}
-		d.start = begin
-		d.state = statePending
-		return d.confirm(end)
-	case statePending:
-		if p < d.params.Deactivation {
+	case stateSilence, statePending:
+		// Every window of a start is at or above the activation
+		// threshold and none is the tail of a sound that has stopped.
+		if p < d.params.Activation || tail {
 			d.state = stateSilence
 			return Event{}, false, nil
+		}
+		if d.state == stateSilence {
+			d.start, d.state = begin, statePending
 		}
 		return d.confirm(end)
 	default: // stateSpeech

@@ -3,6 +3,7 @@ package vad_test
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,10 +81,16 @@ func TestDetectorStateMachine(t *testing.T) {
 			probs: []float32{0.9, 0.1, 0, 0.95, 0.2, 0},
 		},
 		{
-			name:  "hysteresis keeps pending speech between thresholds",
-			probs: []float32{0.6, 0.4, 0.1},
+			name:  "every window of a start reaches activation",
+			probs: []float32{0.6, 0.4, 0.6, 0.5, 0.1},
+			want:  []vad.Event{{Type: vad.SpeechStart, Start: 200, At: 400}},
+			audio: []int{350},
+		},
+		{
+			name:  "pre-roll clamped at the stream start",
+			probs: []float32{0.6, 0.6, 0.1},
 			want:  []vad.Event{{Type: vad.SpeechStart, Start: 0, At: 200}},
-			audio: []int{200}, // pre-roll clamped at the stream start
+			audio: []int{200},
 		},
 		{
 			name:  "hysteresis keeps speech between thresholds",
@@ -176,7 +183,7 @@ func TestDetectorStateMachine(t *testing.T) {
 }
 
 func TestDetectorSpeakingAndReset(t *testing.T) {
-	m := &scripted{rate: 1000, window: 10, probs: []float32{0.9, 0.9, 0.9, 0.9}}
+	m := &scripted{rate: 1000, window: 10, probs: []float32{0.6, 0.6, 0.6, 0.6}}
 	d, err := vad.NewDetector(m, vad.Params{MinSpeech: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +191,7 @@ func TestDetectorSpeakingAndReset(t *testing.T) {
 	if _, err := d.Write(make([]int16, 15)); err != nil {
 		t.Fatal(err)
 	}
-	if d.Speaking() || d.Position() != 15 || d.Probability() != 0.9 {
+	if d.Speaking() || d.Position() != 15 || d.Probability() != 0.6 {
 		t.Fatalf("after 15 samples: speaking %v position %d probability %v", d.Speaking(), d.Position(), d.Probability())
 	}
 	ev, err := d.Write(make([]int16, 5))
@@ -304,6 +311,82 @@ func TestNewDetectorParams(t *testing.T) {
 	}
 	if d.Params() == vad.DefaultParams() || vad.DefaultParams().Activation != vad.DefaultActivation {
 		t.Fatal("DefaultParams inconsistent")
+	}
+}
+
+// The tail of a sound that has stopped cannot start or confirm speech,
+// however high the model scores it.
+func TestDetectorTailRule(t *testing.T) {
+	const w = 32 // 32 ms windows at 1 kHz, as Silero's
+	level := func(db float64) []int16 {
+		s := make([]int16, w)
+		a := int16(32768 * math.Pow(10, db/20))
+		for i := range s {
+			s[i] = a
+			if i%2 == 1 {
+				s[i] = -a
+			}
+		}
+		return s
+	}
+	tests := []struct {
+		name   string
+		levels []float64 // dBFS per window
+		probs  []float32
+		starts []int64 // Start of each SpeechStart
+	}{
+		{
+			name:   "knock: a burst, then its decay scored as speech",
+			levels: []float64{-90, -20, -36, -52, -68, -84, -90, -90},
+			probs:  []float32{0, 0.4, 0.8, 0.9, 0.8, 0.6, 0.2, 0},
+		},
+		{
+			name:   "speech: rising and holding",
+			levels: []float64{-90, -40, -30, -20, -22, -25, -90, -90},
+			probs:  []float32{0, 0.6, 0.6, 0.9, 0.9, 0.9, 0.2, 0},
+			starts: []int64{32},
+		},
+		{
+			name:   "a closure inside a word pauses pending speech, the vowel confirms it",
+			levels: []float64{-90, -20, -50, -24, -22, -90, -90, -90},
+			probs:  []float32{0, 0.6, 0.6, 0.6, 0.6, 0.2, 0, 0},
+			starts: []int64{96},
+		},
+		{
+			name:   "a sound back at the noise floor is a tail",
+			levels: []float64{-50, -50, -50, -50, -30, -40, -45, -46, -50, -50},
+			probs:  []float32{0, 0, 0, 0, 0.3, 0.6, 0.9, 0.8, 0.4, 0},
+		},
+		{
+			name:   "a drop within the limit confirms",
+			levels: []float64{-90, -20, -38, -30, -90, -90, -90, -90},
+			probs:  []float32{0, 0.6, 0.6, 0.1, 0, 0, 0, 0},
+			starts: []int64{32},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &scripted{rate: 1000, window: w, probs: tt.probs}
+			d, err := vad.NewDetector(m, vad.Params{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var starts []int64
+			for _, db := range tt.levels {
+				ev, err := d.Write(level(db))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range ev {
+					if e.Type == vad.SpeechStart {
+						starts = append(starts, e.Start)
+					}
+				}
+			}
+			if !slices.Equal(starts, tt.starts) {
+				t.Fatalf("speech starts at %v, want %v", starts, tt.starts)
+			}
+		})
 	}
 }
 

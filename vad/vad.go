@@ -71,8 +71,12 @@ type Event struct {
 
 // Params tune the state machine. Zero fields take the defaults below.
 type Params struct {
-	Activation   float32       // enter speech at or above this probability (default 0.5)
-	Deactivation float32       // count as silence below this probability (default 0.35)
+	// Activation is the probability every window of a start must reach
+	// (default 0.5).
+	Activation float32
+	// Deactivation is the probability below which a window of confirmed
+	// speech counts as silence (default 0.35).
+	Deactivation float32
 	MinSpeech    time.Duration // speech needed to confirm a start (default 64 ms)
 	MinSilence   time.Duration // silence needed to confirm an end (default 300 ms)
 	PreRoll      time.Duration // audio kept before Start in SpeechStart events (default 300 ms)

@@ -30,4 +30,8 @@
 // Streams follow the streaming Silero loop: each call takes the new window
 // plus the previous call's last 64 samples (32 at 8 kHz) and carries the
 // LSTM state over; without that context the probabilities stick near 0.5.
+// Unlike that loop, a stream clears its LSTM state once an utterance has
+// ended (320 ms below 0.35), so the next onset is confirmed as quickly as
+// in a new stream however much was said before; KeepState restores the
+// plain loop.
 package silero

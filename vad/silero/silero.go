@@ -201,20 +201,31 @@ type Model struct {
 	simd bool
 	h, c [hidden]float32
 	ctx  [64]float32
+	settle
 }
 
 var _ vad.Model = (*Model)(nil)
 
 // NewModel returns a stream at rate 16000 (512-sample windows) or 8000
 // (256-sample windows); other rates return an error wrapping vad.ErrRate.
-func (w *Weights) NewModel(rate int) (*Model, error) {
+// The stream clears its recurrent state after each utterance unless
+// KeepState is given (see ModelOption).
+func (w *Weights) NewModel(rate int, opts ...ModelOption) (*Model, error) {
+	var m *Model
 	switch rate {
 	case 16000:
-		return &Model{b: w.b16, simd: haveSIMD}, nil
+		m = &Model{b: w.b16, simd: haveSIMD}
 	case 8000:
-		return &Model{b: w.b8, simd: haveSIMD}, nil
+		m = &Model{b: w.b8, simd: haveSIMD}
+	default:
+		return nil, fmt.Errorf("%w: silero runs at 8000 or 16000 Hz, not %d", vad.ErrRate, rate)
 	}
-	return nil, fmt.Errorf("%w: silero runs at 8000 or 16000 Hz, not %d", vad.ErrRate, rate)
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Rate returns the model's sample rate.
@@ -230,6 +241,7 @@ func (m *Model) WindowSize() int { return m.b.window }
 // Reset clears the recurrent state and the context, as at stream start.
 func (m *Model) Reset() {
 	m.h, m.c, m.ctx = [hidden]float32{}, [hidden]float32{}, [64]float32{}
+	m.settle.clear()
 }
 
 // Probability returns the speech probability of the next window, samples
@@ -245,5 +257,9 @@ func (m *Model) Probability(window []float32) (float32, error) {
 			return 0, fmt.Errorf("%w: sample %d is %v", ErrSample, i, v)
 		}
 	}
-	return m.forward(window), nil
+	p := m.forward(window)
+	if m.settle.after(p) {
+		m.h, m.c = [hidden]float32{}, [hidden]float32{}
+	}
+	return p, nil
 }

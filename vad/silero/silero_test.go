@@ -41,9 +41,11 @@ func kernels() []string {
 	return []string{"scalar"}
 }
 
+// newTestModel returns the bare network, its recurrent state carried over
+// as in the ONNX loop the golden outputs come from.
 func newTestModel(t testing.TB, rate int, kernels string) *Model {
 	t.Helper()
-	m, err := testWeights(t).NewModel(rate)
+	m, err := testWeights(t).NewModel(rate, KeepState())
 	if err != nil {
 		t.Fatal(err)
 	}
