@@ -67,7 +67,7 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95",
 		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95", "sessions_per_core",
-		"mem_per_idle_session_kb", "mem_per_active_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs"} {
+		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("bench.json lacks %q", k)
 		}
@@ -85,6 +85,9 @@ func TestSmoke(t *testing.T) {
 	if v, _ := got["mem_per_idle_session_kb"].(float64); v <= 0 {
 		t.Errorf("idle session memory = %v KB", v)
 	}
+	if v, _ := got["phone_mem_per_idle_session_kb"].(float64); v <= 0 {
+		t.Errorf("idle call memory = %v KB", v)
+	}
 	fc, _ := got["frame_costs"].([]any)
 	if len(fc) < 7 {
 		t.Errorf("%d frame costs, want at least 7", len(fc))
@@ -93,7 +96,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 4. Per-frame", "make bench"} {
+	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 3b. Capacity of one core (SIP", "## 4. Per-frame", "make bench"} {
 		if !strings.Contains(string(text), h) {
 			t.Errorf("BENCHMARKS.md lacks %q", h)
 		}
@@ -184,6 +187,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{nil, true},
 		{[]string{"-sections", "frame,capacity"}, true},
+		{[]string{"-sections", "phone"}, true},
 		{[]string{"-sections", "nope"}, false},
 		{[]string{"-trials", "0"}, false},
 		{[]string{"-engines", "offline,cloud"}, false},

@@ -62,15 +62,17 @@ type capChild struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	base  string // http://127.0.0.1:port
+	extra string // what the child printed after its address
 	// pinned and realtime tell whether the affinity and the SCHED_FIFO
 	// policy could be set.
 	pinned, realtime bool
 }
 
-// startCapacityChild starts this program as the capacity server with
-// GOMAXPROCS=1, pinned to cpu (see startPinned).
-func startCapacityChild(cfg config, cpu int) (*capChild, error) {
-	cmd, err := childCommand(cfg, childCapacity, envReplyMs+"="+strconv.Itoa(int(cfg.replyLen/time.Millisecond)))
+// startCapacityChild starts this program as a capacity server (job
+// childCapacity or childPhone) with GOMAXPROCS=1, pinned to cpu (see
+// startPinned).
+func startCapacityChild(cfg config, job string, cpu int) (*capChild, error) {
+	cmd, err := childCommand(cfg, job, envReplyMs+"="+strconv.Itoa(int(cfg.replyLen/time.Millisecond)))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,8 @@ func startCapacityChild(cfg config, cpu int) (*capChild, error) {
 		c.stop()
 		return nil, fmt.Errorf("bench: capacity child did not start: %q %v", line, err)
 	}
-	c.base = "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+	addr, extra, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), " ")
+	c.base, c.extra = "http://"+addr, extra
 	return c, nil
 }
 
@@ -308,6 +311,20 @@ func (d *simDevice) close() {
 	d.wg.Wait()
 }
 
+// load is the simulated clients of a capacity run.
+type load interface {
+	// activate makes idle clients start talking.
+	activate()
+	// counts returns the agent frames received, input overruns and errors
+	// the clients saw since the last call.
+	counts() (frames, overruns, errs int64)
+	// stop hangs up and waits.
+	stop()
+}
+
+// startLoad connects n clients to the child, talking (active) or silent.
+type startLoad func(ctx context.Context, n int, active bool) (load, error)
+
 // fleet is a set of devices talking to the child.
 type fleet struct {
 	devs   []*simDevice
@@ -378,9 +395,8 @@ func pinSelf(cpus unix.CPUSet) func() {
 }
 
 // runCapacity finds how many device sessions one pinned core sustains with
-// no playout frame more than 10 ms late, and measures memory per session.
+// playout on time.
 func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacityResult, error) {
-	start := time.Now()
 	clip, err := loadClip(cfg.speechDir, "timer_awb.wav", 16000)
 	if err != nil {
 		return nil, err
@@ -389,6 +405,22 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	if err != nil {
 		return nil, err
 	}
+	userClip := time.Duration(len(clip)) * time.Second / 16000
+	cycle := userClip + cfg.replyLen + 1500*time.Millisecond
+	rng := rand.New(rand.NewPCG(cfg.seed, 3))
+	return measureCapacity(ctx, cfg, childCapacity, userClip, progress, func(child *capChild) startLoad {
+		return func(ctx context.Context, n int, active bool) (load, error) {
+			return startFleet(ctx, child.base, n, audio, active, cycle, rng)
+		}
+	})
+}
+
+// measureCapacity starts the capacity child job and finds how many
+// sessions it sustains with playout on time, loaded by the clients
+// starter makes.
+func measureCapacity(ctx context.Context, cfg config, job string, userClip time.Duration, progress io.Writer,
+	starter func(*capChild) startLoad) (*capacityResult, error) {
+	start := time.Now()
 	cpu, rest, err := childCPU()
 	if err != nil {
 		return nil, err
@@ -396,7 +428,7 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	if rest.Count() > 0 {
 		defer pinSelf(rest)()
 	}
-	child, err := startCapacityChild(cfg, cpu)
+	child, err := startCapacityChild(cfg, job, cpu)
 	if err != nil {
 		return nil, err
 	}
@@ -404,9 +436,8 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	if cfg.realtime && !child.realtime {
 		fmt.Fprintln(progress, "  could not give the server SCHED_FIFO (needs CAP_SYS_NICE): other processes may disturb it")
 	}
-	res := &capacityResult{ChildCPU: cpu, Pinned: child.pinned, Realtime: child.realtime, UserClipS: float64(len(clip)) / 16000, ReplyS: cfg.replyLen.Seconds()}
-	cycle := time.Duration(res.UserClipS*float64(time.Second)) + cfg.replyLen + 1500*time.Millisecond
-	rng := rand.New(rand.NewPCG(cfg.seed, 3))
+	res := &capacityResult{ChildCPU: cpu, Pinned: child.pinned, Realtime: child.realtime, UserClipS: userClip.Seconds(), ReplyS: cfg.replyLen.Seconds()}
+	startClients := starter(child)
 
 	// Memory: idle sessions, then the same sessions in conversation.
 	var base capMem
@@ -414,7 +445,7 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 		return nil, err
 	}
 	m := cfg.memSessions
-	f, err := startFleet(ctx, child.base, m, audio, false, cycle, rng)
+	f, err := startClients(ctx, m, false)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +458,7 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	err = child.get(ctx, "/mem", &idle)
 	if err == nil {
 		f.activate()
-		sleepCtx(ctx, cycle) // every device has started talking
+		sleepCtx(ctx, userClip+cfg.replyLen+1500*time.Millisecond) // every client has started talking
 		err = child.get(ctx, "/mem", &active)
 	}
 	f.stop()
@@ -453,7 +484,7 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 		var st step
 		for attempt := 0; attempt < capTries; attempt++ {
 			var err error
-			if st, err = capacityStep(ctx, cfg, child, n, audio, cycle, rng); err != nil {
+			if st, err = capacityStep(ctx, cfg, child, n, startClients); err != nil {
 				return st, err
 			}
 			fmt.Fprintf(progress, "  %4d sessions: late max %6.1f ms p99 %3.0f ms (%d of %d frames > 10 ms), speaking %3.0f%%, cpu %3.0f%%, preempted %d, pass=%v %s\n",
@@ -497,9 +528,9 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 }
 
 // capacityStep runs n sessions: connect, warm up, measure a window, hang up.
-func capacityStep(ctx context.Context, cfg config, child *capChild, n int, a *devAudio, cycle time.Duration, rng *rand.Rand) (step, error) {
+func capacityStep(ctx context.Context, cfg config, child *capChild, n int, startClients startLoad) (step, error) {
 	st := step{Sessions: n}
-	f, err := startFleet(ctx, child.base, n, a, true, cycle, rng)
+	f, err := startClients(ctx, n, true)
 	if err != nil {
 		return st, err
 	}

@@ -13,7 +13,7 @@
 // Run it from the repository root:
 //
 //	make bench
-//	go run ./examples/bench [-sections bargein,v2v,capacity,frame] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
+//	go run ./examples/bench [-sections bargein,v2v,capacity,phone,frame] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
 //
 // Progress goes to standard error. The capacity server and the scalar VAD
 // benchmark run as child processes of the same program.

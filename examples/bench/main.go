@@ -84,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,livekit,v2v,capacity,frame", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,v2v,capacity,phone,frame", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
 	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secLiveKit, secV2V, secCapacity, secFrame:
+		case secBargeIn, secLiveKit, secV2V, secCapacity, secPhone, secFrame:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -185,6 +185,12 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	if err := section(secPhone, "capacity of one core (SIP calls, μ-law)", func() (err error) {
+		rep.Phone, err = runPhoneCapacity(ctx, cfg, progress)
+		return err
+	}); err != nil {
+		return err
+	}
 	http.DefaultClient.CloseIdleConnections()
 	rep.Duration = time.Since(began).Round(time.Second)
 	if err := rep.write(cfg); err != nil {
@@ -206,12 +212,15 @@ func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer
 		cfg.speechDir = "testdata/speech"
 	}
 	switch job {
-	case childCapacity:
+	case childCapacity, childPhone:
 		ms, err := strconv.Atoi(os.Getenv(envReplyMs))
 		if err != nil || ms <= 0 {
 			return fmt.Errorf("bad %s", envReplyMs)
 		}
 		cfg.replyLen = time.Duration(ms) * time.Millisecond
+		if job == childPhone {
+			return phoneChild(ctx, cfg, stdin, stdout)
+		}
 		return capacityChild(ctx, cfg, stdin, stdout)
 	case childFrame:
 		return frameChild(cfg, stdout)

@@ -57,6 +57,7 @@ type report struct {
 	LiveKit  *liveKitResult
 	V2V      []*v2vResult
 	Capacity *capacityResult
+	Phone    *capacityResult
 	Frame    []frameCost
 }
 
@@ -109,6 +110,12 @@ func (r *report) flat() map[string]any {
 		out["mem_per_idle_session_kb"] = c.IdleKB
 		out["mem_per_active_session_kb"] = c.ActiveKB
 		out["capacity"] = c
+	}
+	if c := r.Phone; c != nil {
+		out["phone_sessions_per_core"] = c.SessionsPerCore
+		out["phone_mem_per_idle_session_kb"] = c.IdleKB
+		out["phone_mem_per_active_session_kb"] = c.ActiveKB
+		out["phone_capacity"] = c
 	}
 	if len(r.Frame) > 0 {
 		out["frame_costs"] = r.Frame
@@ -242,6 +249,28 @@ func (r *report) markdown(cfg config) string {
 		p("The count doubles from %d until a level fails, then bisects. ", cfg.capStart)
 		p("Memory: heap in use (runtime.MemStats after GC) with %d sessions connected and silent ", c.MemSessions)
 		p("(idle), then in conversation (active), less the heap with none, divided by the sessions.\n\n")
+	}
+	if c := r.Phone; c != nil {
+		p("## 3b. Capacity of one core (SIP calls, μ-law 8 kHz both ways)\n\n")
+		p("| calls per core | idle call memory | active call memory |\n|---:|---:|---:|\n")
+		p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
+			c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
+		p("| calls | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n")
+		p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, s := range c.Steps {
+			res := "pass"
+			if !s.Pass {
+				res = "fail: " + s.Why
+			}
+			p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
+				s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
+		}
+		p("\nHow measured: as section 3, but the server is agent/transport/sip answering real SIP calls on 127.0.0.1 ")
+		p("(INVITE, 200 OK with the SDP answer, ACK; BYE at the end of a level) placed by a sipgo user agent in this process. ")
+		p("Each call sends μ-law RTP every 20 ms (all calls from one socket and one goroutine): silence, and once per cycle the ")
+		p("%.1f s utterance resampled to 8 kHz; the server answers in μ-law. Each call is a full `agent.Session` with the phone ", c.UserClipS)
+		p("preset (G.711 decode, Silero VAD on its 8 kHz branch, echo guard, turn-taking, playout clock, resampling and G.711 encode of a cached ")
+		p("%.1f s reply) on its own RTP socket. `phone_sessions_per_core` and `phone_mem_per_idle_session_kb` in bench.json.\n\n", c.ReplyS)
 	}
 	if len(r.Frame) > 0 {
 		p("## 4. Per-frame costs (one core)\n\n")
