@@ -1,0 +1,5 @@
+//go:build !race
+
+package aectest
+
+const raceEnabled = false

@@ -1,0 +1,17 @@
+package aec
+
+import "errors"
+
+// Errors returned by the canceller.
+var (
+	// ErrRate reports a sample rate the canceller does not run at (8000
+	// and 16000 Hz are supported).
+	ErrRate = errors.New("aec: unsupported sample rate")
+	// ErrOption reports an option value out of range.
+	ErrOption = errors.New("aec: bad option")
+	// ErrFrameSize reports a microphone buffer that is not a whole number
+	// of frames.
+	ErrFrameSize = errors.New("aec: buffer is not a whole number of frames")
+	// ErrPosition reports a negative reference position.
+	ErrPosition = errors.New("aec: negative reference position")
+)

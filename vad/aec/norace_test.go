@@ -1,0 +1,5 @@
+//go:build !race
+
+package aec_test
+
+const raceEnabled = false
