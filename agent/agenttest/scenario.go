@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -60,26 +61,24 @@ type Scenario struct {
 type ScenarioClip struct {
 	Path  string // as written in the file
 	Start int    // first sample in Mic
-	// Onset is the speech onset in Mic, the first 10 ms block above
-	// -40 dBFS; HasOnset is false for a clip that never gets that loud.
+	// Onset is the speech onset in Mic (see SpeechOnset); HasOnset is
+	// false for a clip that never rises above its noise floor.
 	Onset    int
 	HasOnset bool
 }
 
 const rate = 16000
 
-// LoadScenarios reads a scenario file (line comments allowed) and prepares
-// every scenario; clips at any rate and channel count are converted to
-// 16 kHz mono.
+// LoadScenarios reads a scenario file (line comments allowed, unknown
+// fields ignored) and prepares every scenario; clips at any rate and
+// channel count are converted to 16 kHz mono.
 func LoadScenarios(path string) ([]Scenario, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var f scenarioFile
-	dec := json.NewDecoder(bytes.NewReader(stripComments(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := json.Unmarshal(stripComments(raw), &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
@@ -173,13 +172,35 @@ func mixAt(dst, src []int16, at int) []int16 {
 	return dst
 }
 
+// Onset rule: a block is speech when it is onsetRise dB above the clip's
+// noise floor (the level that floorShare of its 10 ms blocks stay under)
+// and above onsetMin dBFS. Real recordings have floors near -40 dBFS, where
+// a fixed -40 dBFS threshold fires on the noise; clean clips keep -40.
+const (
+	onsetRise  = 15  // dB
+	onsetMin   = -40 // dBFS
+	floorShare = 0.1
+)
+
 // SpeechOnset returns the start of the first 10 ms block of 16 kHz samples
-// above -40 dBFS.
-func SpeechOnset(s []int16) (int, bool) {
+// that is well above the clip's own noise floor (onsetRise dB, and above
+// -40 dBFS); ok is false when no block is.
+func SpeechOnset(s []int16) (onset int, ok bool) {
 	const block = rate / 100
-	for i := 0; i+block <= len(s); i += block {
-		if pcm.DBFS(s[i:i+block]) > -40 {
-			return i, true
+	n := len(s) / block
+	if n == 0 {
+		return 0, false
+	}
+	levels := make([]float64, n)
+	for i := range levels {
+		levels[i] = pcm.DBFS(s[i*block : (i+1)*block])
+	}
+	sorted := slices.Clone(levels)
+	slices.Sort(sorted)
+	th := max(onsetMin, sorted[int(floorShare*float64(n-1))]+onsetRise)
+	for i, l := range levels {
+		if l > th {
+			return i * block, true
 		}
 	}
 	return 0, false
