@@ -9,12 +9,15 @@ import (
 	"github.com/harkvoice/hark/agent/provider/offline"
 	"github.com/harkvoice/hark/agent/provider/openai"
 	"github.com/harkvoice/hark/agent/provider/realtime"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 // engines are the speech and language stages every session shares.
 type engines struct {
 	name  string
 	opts  []agent.Option // STT, LLM, TTS, VAD and tools
+	llm   pipeline.LLM   // the LLM and TTS of opts, which the Realtime
+	tts   pipeline.TTS   // endpoint wraps (realtime.go)
 	close func()
 }
 
@@ -50,6 +53,8 @@ func newEngines(cfg config, log *slog.Logger) (*engines, error) {
 		return &engines{
 			name:  cfg.engines,
 			opts:  []agent.Option{stt, agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD)},
+			llm:   c,
+			tts:   c,
 			close: c.CloseIdleConnections,
 		}, nil
 	}
@@ -60,6 +65,8 @@ func newEngines(cfg config, log *slog.Logger) (*engines, error) {
 	return &engines{
 		name: "offline",
 		opts: e.SessionOptions(),
+		llm:  e.LLM,
+		tts:  e.TTS,
 		close: func() {
 			if err := e.Close(); err != nil {
 				log.Warn("closing the offline engines", "err", err)

@@ -153,6 +153,13 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	}
 	s.mux.Handle(pathTwilioVoice, twiml)
 
+	// OpenAI Realtime API clients (realtime.go).
+	rt, err := newRealtimeEndpoint(cfg, eng, log, metrics)
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
+	s.mux.Handle(pathRealtime, rt)
+
 	// The page, its settings, health and metrics.
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {

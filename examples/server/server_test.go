@@ -31,14 +31,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fakeEngines answer every turn with a fixed reply.
 func fakeEngines() *engines {
+	llm, tts := agenttest.NewLLM(agenttest.Text("Hi there.")), &agenttest.TTS{}
 	return &engines{
 		name: "fake",
 		opts: []agent.Option{
 			agent.WithSTT(agenttest.NewSTT("hello")),
-			agent.WithLLM(agenttest.NewLLM(agenttest.Text("Hi there."))),
-			agent.WithTTS(&agenttest.TTS{}),
+			agent.WithLLM(llm),
+			agent.WithTTS(tts),
 			agent.WithVAD(agenttest.NewLevelModel()),
 		},
+		llm:   llm,
+		tts:   tts,
 		close: func() {},
 	}
 }
@@ -96,6 +99,9 @@ func TestEndpoints(t *testing.T) {
 		{"/nosuchpage", nil, 404, ""},
 		// The device endpoint wants a WebSocket upgrade.
 		{"/device", nil, 400, ""},
+		// OpenAI Realtime clients: the token is their API key.
+		{"/v1/realtime?model=gpt-realtime", nil, 401, "invalid_api_key"},
+		{"/v1/realtime?model=gpt-5", []string{"Authorization", "Bearer s3cret"}, 400, "model_not_found"},
 	}
 	for _, tt := range tests {
 		code, body := get(t, ts.URL+tt.path, tt.header...)

@@ -2,6 +2,7 @@ package rtserver
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -34,6 +35,7 @@ type fakes struct {
 type server struct {
 	*httptest.Server
 	url      string
+	cert     *tls.Certificate
 	mu       sync.Mutex
 	sessions []*agent.Session
 }
@@ -50,7 +52,12 @@ func newServer(t *testing.T, f fakes, opts ...Option) *server {
 // returns for their connection.
 func newServerWith(t *testing.T, sessOpts func(c *Conn) []agent.Option, opts ...Option) *server {
 	t.Helper()
-	s := &server{}
+	return startServer(t, &server{}, sessOpts, opts...)
+}
+
+// startServer starts s, over TLS when s.cert is set.
+func startServer(t *testing.T, s *server, sessOpts func(c *Conn) []agent.Option, opts ...Option) *server {
+	t.Helper()
 	h, err := NewHandler(func(r *http.Request, c *Conn) (Session, error) {
 		sess, err := agent.New(c, sessOpts(c)...)
 		if err == nil {
@@ -65,7 +72,13 @@ func newServerWith(t *testing.T, sessOpts func(c *Conn) []agent.Option, opts ...
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/realtime", h)
-	s.Server = httptest.NewServer(mux)
+	s.Server = httptest.NewUnstartedServer(mux)
+	if s.cert != nil {
+		s.TLS = &tls.Config{Certificates: []tls.Certificate{*s.cert}}
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
 	s.url = "ws" + strings.TrimPrefix(s.Server.URL, "http") + "/v1/realtime?model=gpt-realtime"
 	t.Cleanup(s.Close)
 	return s

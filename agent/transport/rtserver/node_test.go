@@ -3,9 +3,18 @@ package rtserver
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/json"
+	"encoding/pem"
 	"iter"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +25,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/realtimeapi"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/codecs/wav"
@@ -282,4 +292,102 @@ func derefOr(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and returns it with its PEM.
+func selfSigned(t *testing.T) (*tls.Certificate, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "hark test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// openAIResult is what openai_client.cjs prints.
+type openAIResult struct {
+	Events              []string             `json:"events"`
+	Errors              []string             `json:"errors"`
+	Model               string               `json:"model"`
+	OutputFormat        string               `json:"outputFormat"`
+	UserTranscript      string               `json:"userTranscript"`
+	ReplyTranscript     string               `json:"replyTranscript"`
+	Status              string               `json:"status"`
+	Usage               *realtimeapi.Usage   `json:"usage"`
+	ReplyAudioBytes     int                  `json:"replyAudioBytes"`
+	CancelStatus        string               `json:"cancelStatus"`
+	CancelReason        string               `json:"cancelReason"`
+	TruncatedMs         int                  `json:"truncatedMs"`
+	TruncatedTranscript string               `json:"truncatedTranscript"`
+	Deleted             bool                 `json:"deleted"`
+	LateCancel          realtimeapi.APIError `json:"lateCancel"`
+	Failure             string               `json:"failure"`
+}
+
+// TestOpenAINodeRealtimeClient runs the openai npm package's Realtime
+// WebSocket client (OpenAIRealtimeWS), which forces wss, against a Hark
+// session served over TLS with a certificate made here: a spoken turn with
+// μ-law output, then a typed turn the client cancels, truncates, retrieves
+// and deletes.
+func TestOpenAINodeRealtimeClient(t *testing.T) {
+	nodeClients(t)
+	cert, pemBytes := selfSigned(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := fakes{
+		stt: agenttest.NewSTT(firstQuestion),
+		llm: agenttest.NewLLM(text("Your order shipped yesterday."), text(longReply)),
+		tts: &agenttest.TTS{Format: formatPCM24k},
+	}
+	s := startServer(t, &server{cert: cert}, func(c *Conn) []agent.Option {
+		return []agent.Option{agent.WithSTT(f.stt), agent.WithLLM(c.LLM(f.llm)), agent.WithTTS(c.TTS(f.tts)), agent.WithVAD(sileroOrLevel(t))}
+	}, WithAPIKeys("sk-test"))
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var res openAIResult
+	runNode(t, ctx, []string{"NODE_EXTRA_CA_CERTS=" + caFile}, &res, "openai_client.cjs", s.URL+"/v1", pcm24File(t, "order_slt.wav"))
+	t.Logf("heard %q, said %q, truncated to %q", res.UserTranscript, res.ReplyTranscript, res.TruncatedTranscript)
+
+	if res.Model != "gpt-realtime" || res.OutputFormat != realtimeapi.FormatPCMU {
+		t.Errorf("model %q, output format %q", res.Model, res.OutputFormat)
+	}
+	if res.UserTranscript != firstQuestion || res.ReplyTranscript != "Your order shipped yesterday." || res.Status != realtimeapi.StatusCompleted {
+		t.Errorf("turn: heard %q, said %q, status %q", res.UserTranscript, res.ReplyTranscript, res.Status)
+	}
+	// 29 characters at 40 ms each, μ-law at 8 kHz: about 9 kB.
+	if want := 29 * 40 * 8; res.ReplyAudioBytes < want*9/10 || res.ReplyAudioBytes > want*11/10 {
+		t.Errorf("%d bytes of μ-law audio, want about %d", res.ReplyAudioBytes, want)
+	}
+	if res.Usage == nil || res.Usage.OutputTokens == 0 {
+		t.Errorf("usage %+v", res.Usage)
+	}
+	if res.CancelStatus != realtimeapi.StatusCancelled || res.CancelReason != "client_cancelled" {
+		t.Errorf("cancelled response: status %q reason %q", res.CancelStatus, res.CancelReason)
+	}
+	if res.TruncatedMs != 300 || res.TruncatedTranscript == "" || !strings.HasPrefix(longReply, res.TruncatedTranscript) || len(res.TruncatedTranscript) > 20 {
+		t.Errorf("truncated at %d ms to %q, want a word or two of %q", res.TruncatedMs, res.TruncatedTranscript, longReply)
+	}
+	if !res.Deleted || res.LateCancel.Code != "response_cancel_not_active" || res.LateCancel.EventID != "late" {
+		t.Errorf("deleted %v, cancel with no response: %+v", res.Deleted, res.LateCancel)
+	}
+	if len(res.Errors) != 1 {
+		t.Errorf("client errors %q, want only the late cancel's", res.Errors)
+	}
 }
