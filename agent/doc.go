@@ -40,6 +40,20 @@
 // the microphone is louder than that echo can be (the user talking over it).
 // The signal processing lives in package vad/echoguard.
 //
+// # Transports
+//
+// A Transport (package agent/transport states the contract) delivers the
+// user's audio in frames of any format and length, takes the agent's audio
+// in 20 ms frames paced by the session, and drops buffered agent audio on
+// Flush. When its input ends (io.EOF), the user's turn in progress is still
+// recognised and kept in the history before Run returns.
+//
+// # Logging
+//
+// Sessions log through the logger given with WithLogger, or slog.Default():
+// provider failures at warn level, the session's decisions at debug level.
+// Every failure is also reported as an EventError.
+//
 // # Turn ends
 //
 // A user turn ends after a configurable silence (500 ms by default), longer

@@ -20,6 +20,12 @@ var (
 	ErrTimeout = errors.New("agent: provider timeout")
 	// ErrUnknownTool reports a tool call naming no registered tool.
 	ErrUnknownTool = errors.New("agent: unknown tool")
+	// ErrToolSchema reports a tool whose parameters are not a JSON schema
+	// of type object, or a type NewTool cannot make one from.
+	ErrToolSchema = errors.New("agent: invalid tool schema")
+	// ErrToolArguments reports a model's tool call whose arguments do not
+	// fit the tool's schema; the model gets it as the call's result.
+	ErrToolArguments = errors.New("agent: tool arguments do not fit the schema")
 	// ErrHandoff is wrapped by the error Handoff returns.
 	ErrHandoff = errors.New("agent: handoff to a human")
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -471,6 +472,54 @@ func TestMetricsRecorder(t *testing.T) {
 	}
 }
 
+// schemaTool is a tool with the given parameters schema.
+func schemaTool(schema string) agent.Tool {
+	return agent.Tool{
+		Tool: pipeline.Tool{Name: "t", Parameters: json.RawMessage(schema)},
+		Func: func(context.Context, json.RawMessage) (string, error) { return "", nil },
+	}
+}
+
+func TestNewTool(t *testing.T) {
+	type args struct {
+		City  string `json:"city" description:"where"`
+		Units string `json:"units,omitempty" enum:"metric,imperial"`
+	}
+	var got args
+	tool, err := agent.NewTool("weather", "The weather in a city.", func(_ context.Context, a args) (string, error) {
+		got = a
+		return "sunny", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(tool.Parameters, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if schema["type"] != "object" || fmt.Sprint(schema["required"]) != "[city]" {
+		t.Errorf("schema %s", tool.Parameters)
+	}
+	if out, err := tool.Func(t.Context(), json.RawMessage(`{"city":"Lima","units":"metric"}`)); err != nil || out != "sunny" || got != (args{"Lima", "metric"}) {
+		t.Errorf("call: %q, %v, args %+v", out, err, got)
+	}
+	for _, bad := range []string{`{}`, `{"city":3}`, `{"city":"Lima","units":"kelvin"}`} {
+		if _, err := tool.Func(t.Context(), json.RawMessage(bad)); !errors.Is(err, agent.ErrToolArguments) {
+			t.Errorf("arguments %s: %v, want ErrToolArguments", bad, err)
+		}
+	}
+	if _, err := agent.NewTool("m", "", func(context.Context, map[string]string) (string, error) { return "", nil }); !errors.Is(err, agent.ErrToolSchema) {
+		t.Errorf("map arguments: %v", err)
+	}
+	if _, err := agent.NewTool("s", "", func(context.Context, string) (string, error) { return "", nil }); !errors.Is(err, agent.ErrToolSchema) {
+		t.Errorf("string arguments: %v", err)
+	}
+	if _, err := agent.New(agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k), agent.WithSTT(agenttest.NewSTT()),
+		agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(&agenttest.TTS{}), agent.WithVAD(agenttest.NewLevelModel()), agent.WithTools(tool)); err != nil {
+		t.Errorf("New with a generated schema: %v", err)
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
 	base := []agent.Option{agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(&agenttest.TTS{})}
@@ -483,6 +532,10 @@ func TestNewValidates(t *testing.T) {
 		{"bad end of turn", append(base, agent.WithEndOfTurn(time.Millisecond)), agent.ErrOption},
 		{"bad preset", append(base, agent.WithPreset(agent.Preset(9))), agent.ErrOption},
 		{"bad tool", append(base, agent.WithTools(agent.Tool{})), agent.ErrOption},
+		{"schema not JSON", append(base, agent.WithTools(schemaTool(`{"type":`))), agent.ErrToolSchema},
+		{"schema not an object", append(base, agent.WithTools(schemaTool(`{"type":"string"}`))), agent.ErrToolSchema},
+		{"schema without a type", append(base, agent.WithTools(schemaTool(`{"properties":{}}`))), agent.ErrToolSchema},
+		{"schema with bad properties", append(base, agent.WithTools(schemaTool(`{"type":"object","properties":[1]}`))), agent.ErrToolSchema},
 		{"bad policy", append(base, agent.WithInterruptionPolicy(agent.InterruptionPolicy{MinWords: -1})), agent.ErrOption},
 		{"bad echo guard", append(base, agent.WithEchoGuard(agent.EchoGuard{Threshold: 2})), agent.ErrOption},
 	} {

@@ -9,16 +9,19 @@ import (
 	"time"
 
 	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad"
 )
 
 // newInterrupter returns a machine with the default policy, adjusted by
 // adjust.
 func newInterrupter(adjust func(*InterruptionPolicy)) *interrupter {
-	var c config
+	c := config{newVAD: func() (vad.Model, error) { return nil, nil }}
 	if adjust != nil {
 		adjust(&c.policy)
 	}
-	c.fill()
+	if err := c.fill(); err != nil {
+		panic(err)
+	}
 	return &interrupter{policy: interruptPolicy{InterruptionPolicy: c.policy, stopWords: c.stopWords, backchannels: c.backchannels}}
 }
 

@@ -18,12 +18,15 @@ type loop struct {
 	wg   sync.WaitGroup
 	rate int // VAD sample rate
 
-	lang   string
-	images []pipeline.Image
-	micPos int64
-	user   userTurn
-	rep    *reply
-	sttSeq uint64
+	// inputEnded: the transport's input has ended; Run returns once the
+	// user's last turn is recognised and recorded.
+	inputEnded bool
+	lang       string
+	images     []pipeline.Image
+	micPos     int64
+	user       userTurn
+	rep        *reply
+	sttSeq     uint64
 
 	// barge decides what the user's voice does to the reply; timer is the
 	// microphone position at which its timer fires (0: not armed).
@@ -116,7 +119,9 @@ func (l *loop) do(ctx context.Context, a action, c *cancelled) {
 	case actTurn:
 		l.userTurn(ctx, a.turn, a.answer)
 	case actFallback:
-		l.startSay(ctx, l.cfg.fallback, false)
+		if !l.inputEnded { // nobody is left to hear it
+			l.startSay(ctx, l.cfg.fallback, false)
+		}
 	}
 }
 
@@ -151,6 +156,11 @@ func (l *loop) emitInterrupt(a action, c *cancelled) {
 		l.emit(Event{Type: EventResumed, Turn: l.rep.gen})
 	case a.cancelled:
 		if c.rep == nil {
+			return
+		}
+		if l.inputEnded {
+			// The client left: the reply was cut off, not interrupted.
+			l.reportMetrics(c.rep)
 			return
 		}
 		info := Interruption{Heard: c.heard, Cancelled: true}

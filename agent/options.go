@@ -8,6 +8,7 @@ import (
 
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/silero"
 )
 
 // Option configures a Session.
@@ -85,21 +86,22 @@ const (
 	DefaultToolTimeout = 10 * time.Second
 )
 
+// loadSilero reads the default VAD model (the one loader, in vad/silero).
+var loadSilero = silero.Load
+
 // fill completes the configuration the options left: the tuned settings
 // from the preset, then from PresetDefault; the others from the defaults.
-// It is the one place defaults are applied.
-func (c *config) fill() {
+// It is the one place defaults are applied. It fails only when the default
+// VAD's model cannot be read.
+func (c *config) fill() error {
 	hold := c.numberHold
 	c.tuning.fill(presets[c.preset])
 	c.tuning.fill(presets[PresetDefault])
 	if c.numberHoldSet {
 		c.numberHold = hold
 	}
-	if c.newVAD == nil {
-		c.newVAD = defaultVAD
-	}
 	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		c.log = slog.Default()
 	}
 	if c.fallback == "" {
 		c.fallback = DefaultFallbackText
@@ -115,6 +117,14 @@ func (c *config) fill() {
 	}
 	c.backchannels = newPhraseSet(builtinBackchannels, c.policy.Backchannels)
 	c.stopWords = newPhraseSet(builtinStopWords, c.policy.StopWords)
+	if c.newVAD == nil {
+		w, err := loadSilero()
+		if err != nil {
+			return fmt.Errorf("agent: the default VAD (pass WithVAD for another): %w", err)
+		}
+		c.newVAD = func() (vad.Model, error) { return w.NewModel(16000) }
+	}
+	return nil
 }
 
 // fill sets the zero settings of t from d.
@@ -246,7 +256,8 @@ func WithTTS(tts pipeline.TTS) Option {
 }
 
 // WithVAD sets the factory of the voice-activity model; the session calls
-// it once per Run (default: Silero v5 at 16 kHz, see vad/silero).
+// it once per Run (default: Silero v5 at 16 kHz, its model read by New with
+// silero.Load).
 func WithVAD(newModel func() (vad.Model, error)) Option {
 	return func(c *config) error {
 		if newModel == nil {
@@ -345,12 +356,18 @@ func WithVoices(voices map[string]string) Option {
 	}
 }
 
-// WithTools registers tools the model may call.
+// WithTools registers tools the model may call. A tool's Parameters must
+// be empty (no arguments) or a JSON schema of type object (NewTool makes
+// one from a Go struct); any other is refused here, with ErrToolSchema,
+// rather than by the model's server at the first call.
 func WithTools(tools ...Tool) Option {
 	return func(c *config) error {
 		for _, t := range tools {
 			if t.Name == "" || t.Func == nil || t.Timeout < 0 {
 				return fmt.Errorf("%w: tool %q needs a name and a function", ErrOption, t.Name)
+			}
+			if err := checkSchema(t.Parameters); err != nil {
+				return fmt.Errorf("%w: tool %q: %w", ErrToolSchema, t.Name, err)
 			}
 			if _, dup := c.tools[t.Name]; dup {
 				return fmt.Errorf("%w: tool %q registered twice", ErrOption, t.Name)
@@ -368,7 +385,9 @@ func WithEventHandler(f func(Event)) Option {
 	return func(c *config) error { c.onEvent = f; return nil }
 }
 
-// WithLogger sets the logger (default: discard).
+// WithLogger sets the logger. The default is slog.Default(), as in the
+// transports; pass slog.New(slog.DiscardHandler) for silence. Provider
+// failures are logged at warn level, the session's decisions at debug.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -14,17 +14,7 @@ import (
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/echoguard"
-	"github.com/harkvoice/hark/vad/silero"
 )
-
-// defaultVAD returns a Silero v5 model at 16 kHz.
-func defaultVAD() (vad.Model, error) {
-	w, err := silero.Load()
-	if err != nil {
-		return nil, err
-	}
-	return w.NewModel(16000)
-}
 
 // Session owns one conversation: it reads the Transport's audio, detects
 // speech, transcribes user turns, streams the LLM's reply through the TTS to
@@ -46,7 +36,10 @@ type Session struct {
 }
 
 // New makes a session on tr. It needs an LLM, a TTS and an STT (WithSTT or
-// WithStreamingSTT). The VAD is Silero v5 unless WithVAD says otherwise.
+// WithStreamingSTT). The VAD is Silero v5 unless WithVAD says otherwise;
+// its model file is read here, and when it is missing New fails with an
+// error (wrapping silero.ErrModelNotFound) that gives the command fetching
+// it.
 func New(tr Transport, opts ...Option) (*Session, error) {
 	if tr == nil {
 		return nil, ErrNoTransport
@@ -71,7 +64,9 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 	if err := tr.OutputFormat().Validate(); err != nil {
 		return nil, fmt.Errorf("%w: transport output: %w", ErrOption, err)
 	}
-	cfg.fill()
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
 	s := &Session{cfg: cfg, tr: tr, state: StateListening, in: newInbox()}
 	s.sink, _ = tr.(EventSink)
 	s.marker, _ = tr.(Marker)
@@ -157,47 +152,25 @@ func (sp *speaker) WriteAudio(ctx context.Context, fr pcm.Frame) error {
 }
 
 // Run drives the conversation until ctx is done (returning its cause) or the
-// transport's ReadAudio returns io.EOF (returning nil). It leaves no
+// transport's input ends with io.EOF (returning nil). At the end of the
+// input the client has gone: a reply in progress stops (the history keeps
+// what was heard of it, marked interrupted, with no interruption event),
+// and the user's turn in progress is recognised and kept in the history,
+// unanswered, before Run returns. It leaves no
 // goroutine behind.
 func (s *Session) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
-	model, err := s.cfg.newVAD()
+	l, det, err := s.start()
 	if err != nil {
-		return fmt.Errorf("agent: VAD model: %w", err)
-	}
-	if model == nil {
-		return fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
-	}
-	var guard *echoguard.Guard
-	if !s.cfg.echo.Disabled {
-		if guard, err = newEchoGuard(s.cfg.echo); err != nil {
-			return err
-		}
-		model = guard.Wrap(model)
-	}
-	det, err := vad.NewDetector(model, s.cfg.vad)
-	if err != nil {
+		s.emit(Event{Type: EventError, Text: err.Error()})
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	s.in.keepCommands() // a previous Run may have left audio and progress behind
-	l := newLoop(s, det.Rate())
-	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, playoutMsg{ev}) })}
-	if guard != nil {
-		popts = append(popts, pipeline.WithTap(guard.Reference))
-	}
-	if s.marker != nil {
-		popts = append(popts, pipeline.WithMarker(s.marker))
-	}
-	l.play, err = pipeline.NewPlayout(&speaker{tr: s.tr, in: s.in}, s.tr.OutputFormat(), &l.gens, popts...)
-	if err != nil {
-		return err
-	}
 	l.wg.Add(2)
 	go func() {
 		defer l.wg.Done()
@@ -216,6 +189,54 @@ func (s *Session) Run(ctx context.Context) error {
 	l.wg.Wait()
 	s.setState(StateListening)
 	return err
+}
+
+// start prepares a run: the VAD, the echo guard, the playout.
+func (s *Session) start() (*loop, *vad.Detector, error) {
+	model, err := s.cfg.newVAD()
+	if err != nil {
+		return nil, nil, fmt.Errorf("agent: VAD model: %w", err)
+	}
+	if model == nil {
+		return nil, nil, fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
+	}
+	var guard *echoguard.Guard
+	if !s.cfg.echo.Disabled {
+		if guard, err = newEchoGuard(s.cfg.echo); err != nil {
+			return nil, nil, err
+		}
+		model = guard.Wrap(model)
+	}
+	det, err := vad.NewDetector(model, s.cfg.vad)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.in.keepCommands() // a previous Run may have left audio and progress behind
+	l := newLoop(s, det.Rate())
+	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, playoutMsg{ev}) })}
+	if guard != nil {
+		popts = append(popts, pipeline.WithTap(guard.Reference))
+	}
+	if s.marker != nil {
+		popts = append(popts, pipeline.WithMarker(s.marker))
+	}
+	l.play, err = pipeline.NewPlayout(&speaker{tr: s.tr, in: s.in}, s.tr.OutputFormat(), &l.gens, popts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, det, nil
+}
+
+// emit sends an event to the handler and the transport.
+func (s *Session) emit(ev Event) {
+	if s.cfg.onEvent != nil {
+		s.cfg.onEvent(ev)
+	}
+	if s.sink != nil {
+		if err := s.sink.SendEvent(ev); err != nil {
+			s.cfg.log.Debug("event not delivered", "type", ev.Type, "err", err)
+		}
+	}
 }
 
 // ingest reads the transport, converts to the VAD's format and runs the
@@ -255,9 +276,15 @@ func (l *loop) run(ctx context.Context) error {
 			if done, err := l.handle(ctx, m); done {
 				return err
 			}
+			if l.inputEnded && l.settled() {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
+			if l.inputEnded {
+				return nil
+			}
 			return context.Cause(ctx)
 		case <-l.in.signal:
 		}
@@ -269,11 +296,16 @@ func (l *loop) handle(ctx context.Context, m message) (bool, error) {
 	case micMsg:
 		l.onMic(ctx, m)
 	case endMsg:
-		if errors.Is(m.err, io.EOF) {
-			return true, nil
+		if errors.Is(m.err, io.EOF) && !l.inputEnded {
+			l.inputEnded = true
+			l.endInput(ctx)
+			return false, nil
 		}
 		if ctx.Err() != nil {
 			return true, context.Cause(ctx)
+		}
+		if l.inputEnded {
+			return true, nil
 		}
 		return true, m.err
 	case speakerFailed:
@@ -312,19 +344,12 @@ func (l *loop) setState(st State) {
 	}
 }
 
-// emit sends an event to the handler and the transport.
+// emit sends an event, of the current turn unless it names one.
 func (l *loop) emit(ev Event) {
 	if ev.Turn == 0 {
 		ev.Turn = l.gens.Current()
 	}
-	if l.cfg.onEvent != nil {
-		l.cfg.onEvent(ev)
-	}
-	if l.s.sink != nil {
-		if err := l.s.sink.SendEvent(ev); err != nil {
-			l.cfg.log.Debug("event not delivered", "type", ev.Type, "err", err)
-		}
-	}
+	l.s.emit(ev)
 }
 
 func (l *loop) emitError(stage string, err error) {

@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -99,6 +102,12 @@ func TestConversation(t *testing.T) {
 		if len(h) != 3 || h[0].Role != pipeline.RoleSystem || h[1].Content != "where is my order" || h[2].Interrupted {
 			t.Fatalf("history = %+v", h)
 		}
+		b, err := json.Marshal(h)
+		want := `[{"role":"system","content":"You are a shop assistant."},{"role":"user","content":"where is my order"},` +
+			`{"role":"assistant","content":"Your order shipped yesterday. It should arrive on Friday."}]`
+		if err != nil || string(b) != want {
+			t.Errorf("history JSON %s, %v; want %s", b, err, want)
+		}
 		if _, _, err := r.tr.WaitEvent(t.Context(), 0, is(agent.EventMetrics)); err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +125,48 @@ func TestRunEOF(t *testing.T) {
 		r.tr.Close()
 		if err := <-r.done; err != nil {
 			t.Fatalf("Run after EOF = %v, want nil", err)
+		}
+	})
+}
+
+// TestRunEOFFinishesTurn ends the input while the user is still speaking:
+// the turn is recognised and kept in the history, unanswered, and Run
+// returns.
+func TestRunEOFFinishesTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT("what are your opening hours"), agenttest.NewLLM(agenttest.Text("We open at nine.")))
+		r.start(t.Context())
+		r.tr.Play(agenttest.Speech(800*time.Millisecond, 16000, 1))
+		r.tr.Close()
+		if err := <-r.done; err != nil {
+			t.Fatalf("Run after EOF = %v, want nil", err)
+		}
+		evs := r.tr.Events()
+		if count(evs, agent.EventUserFinal) != 1 || count(evs, agent.EventAgentText) != 0 {
+			t.Errorf("events %+v", evs)
+		}
+		if h := r.s.History(); len(h) != 1 || h[0].Content != "what are your opening hours" {
+			t.Errorf("history %+v", h)
+		}
+		if n := len(r.llm.Requests()); n != 0 {
+			t.Errorf("LLM called %d times after the client left", n)
+		}
+	})
+}
+
+// TestRunEOFCutsReply ends the input while the agent speaks: the history
+// keeps what was heard of the reply, marked interrupted.
+func TestRunEOFCutsReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text(longReply)))
+		r.start(t.Context())
+		r.s.SendText("tell me")
+		r.wait(0, is(agent.EventAgentText))
+		time.Sleep(time.Second)
+		r.stop()
+		h := r.s.History()
+		if len(h) != 2 || !h[1].Interrupted || h[1].Content == "" || !strings.HasPrefix(longReply, h[1].Content) {
+			t.Errorf("history %+v", h)
 		}
 	})
 }
@@ -149,6 +200,25 @@ func TestRunTwice(t *testing.T) {
 			t.Errorf("history %+v", h)
 		}
 	})
+}
+
+func TestRunCannotStart(t *testing.T) {
+	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+	var handled []agent.Event
+	broken := errors.New("no model here")
+	s, err := agent.New(tr, agent.WithSTT(agenttest.NewSTT()), agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(&agenttest.TTS{}),
+		agent.WithVAD(func() (vad.Model, error) { return nil, broken }),
+		agent.WithEventHandler(func(ev agent.Event) { handled = append(handled, ev) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(t.Context()); !errors.Is(err, broken) {
+		t.Fatalf("Run = %v", err)
+	}
+	evs := tr.Events()
+	if len(evs) != 1 || evs[0].Type != agent.EventError || !strings.Contains(evs[0].Text, "no model here") || len(handled) != 1 {
+		t.Errorf("events %+v, handled %+v", evs, handled)
+	}
 }
 
 func TestRunConcurrent(t *testing.T) {

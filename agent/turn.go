@@ -115,21 +115,43 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 }
 
 func (l *loop) onSpeechEnd(ctx context.Context, ev vad.Event, m micMsg) {
+	l.endSpeech(ctx, ev.End, m.at)
+}
+
+// endSpeech ends the user's speech at stream position end and asks for its
+// words.
+func (l *loop) endSpeech(ctx context.Context, end int64, at time.Time) {
 	u := &l.user
 	u.speaking = false
 	l.feed(ctx, speechEnded{})
 	if !u.active {
 		return
 	}
-	u.speechEnd = ev.End
-	u.endWall = m.at
+	u.speechEnd = end
+	u.endWall = at
 	// Transcribe up to the end of speech plus a little silence.
-	u.target = min(len(u.audio), int(ev.End-u.audioStart)+l.rate/5)
+	u.target = min(len(u.audio), int(end-u.audioStart)+l.rate/5)
 	if u.target < 0 {
 		u.target = len(u.audio)
 	}
 	l.transcribe(ctx)
 }
+
+// endInput winds the conversation down when the transport's input has
+// ended (the client has gone): a reply in progress stops, its history cut
+// to what was heard, and the user's turn in progress ends there; it is
+// recognised and recorded, not answered.
+func (l *loop) endInput(ctx context.Context) {
+	l.feed(ctx, replyStopped{reason: "input ended"})
+	if l.user.active && l.user.speaking {
+		l.endSpeech(ctx, l.micPos, time.Now())
+	}
+	l.checkEndOfTurn(ctx)
+}
+
+// settled reports whether nothing is left to do once the input has ended:
+// no user turn being captured and no reply running.
+func (l *loop) settled() bool { return !l.user.active && l.rep == nil }
 
 // transcribe asks for a transcript of the turn so far: the streaming
 // recogniser's partial result, or a batch recognition in the background.
@@ -231,8 +253,9 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 		return
 	}
 	// Speech that paused a reply is settled as soon as it ends: the reply
-	// resumes sooner, and words that follow start a turn of their own.
-	paused := l.barge.paused()
+	// resumes sooner, and words that follow start a turn of their own. Once
+	// the input has ended, no more words can come.
+	paused := l.barge.paused() || l.inputEnded
 	eot := l.cfg.endOfTurn
 	if paused {
 		eot = 0
@@ -291,11 +314,11 @@ func (l *loop) commit(ctx context.Context) {
 }
 
 // userTurn takes up a finished user turn: into the history, and answered
-// unless answer is false or it is only a stop word.
+// unless answer is false, it is only a stop word, or the input has ended.
 func (l *loop) userTurn(ctx context.Context, w userWords, answer bool) {
 	tr := w.tr
 	l.emit(Event{Type: EventUserFinal, Text: tr.Text, Language: tr.Language})
-	if !answer || l.cfg.stopWords.only(tr.Text, tr.Language) {
+	if !answer || l.inputEnded || l.cfg.stopWords.only(tr.Text, tr.Language) {
 		// "Stop." alone: the reply is cancelled, nothing to answer.
 		l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: tr.Text})
 		return

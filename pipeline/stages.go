@@ -66,29 +66,30 @@ const (
 	RoleTool      Role = "tool"
 )
 
-// Image is a picture attached to a user message.
+// Image is a picture attached to a user message. In JSON, Data is base64.
 type Image struct {
-	Data     []byte
-	MIMEType string // "image/png", "image/jpeg", ...
+	Data     []byte `json:"data"`
+	MIMEType string `json:"mime_type"` // "image/png", "image/jpeg", ...
 }
 
 // ToolCall is a function call requested by the model.
 type ToolCall struct {
-	ID        string
-	Name      string
-	Arguments string // JSON object
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"` // JSON object
 }
 
-// Message is one entry of a conversation history.
+// Message is one entry of a conversation history. It marshals to JSON with
+// snake_case names, leaving out the fields its role does not use.
 type Message struct {
-	Role       Role
-	Content    string
-	Images     []Image    // user messages only
-	ToolCalls  []ToolCall // assistant messages only
-	ToolCallID string     // tool messages only: the call answered
+	Role       Role       `json:"role"`
+	Content    string     `json:"content"`
+	Images     []Image    `json:"images,omitempty"`       // user messages only
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`   // assistant messages only
+	ToolCallID string     `json:"tool_call_id,omitempty"` // tool messages only: the call answered
 	// Interrupted marks an assistant message the user cut off; Content then
 	// holds only what the user heard.
-	Interrupted bool
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Tool describes a function the model may call.

@@ -12,8 +12,14 @@ import (
 // call, in any format and of any length the frame states (10 or 20 ms is
 // usual); the session resamples it once to its detector's rate. The session
 // calls ReadAudio from one goroutine, in a loop, until it returns an error.
-// io.EOF means the client has gone: the session ends its Run without an
-// error. Any other error ends Run with that error.
+// Input needs no pacing: the session keeps time by the samples it has read,
+// so a recording may be read as fast as the session takes it. io.EOF means
+// the client has gone: a reply in progress stops (the history keeps what
+// was heard of it), the user's turn in progress is recognised and kept in
+// the history without an answer, and the session's Run returns nil. A
+// client that wants the answer to its last words keeps the input open
+// (silence will do) until it has it (EventAgentDone). Any other error ends
+// Run with that error.
 //
 // Output: WriteAudio is called by the session's playout clock, one frame
 // per 20 ms tick, always in OutputFormat and always 20 ms long. The clock

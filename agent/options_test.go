@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/silero"
+)
+
+// nullTransport is a Transport that is never read.
+type nullTransport struct{ Transport }
+
+func (nullTransport) OutputFormat() pcm.Format { return pcm.Mono16k }
+
+// stages are the providers New requires.
+func stages() []Option {
+	return []Option{
+		WithSTT(pipeline.STTFunc(nil)),
+		WithLLM(pipeline.LLMFunc(nil)),
+		WithTTS(pipeline.TTSFunc(nil)),
+	}
+}
+
+func TestNewFailsWithoutTheDefaultModel(t *testing.T) {
+	missing := fmt.Errorf("%w: /cache/silero_vad.onnx; fetch it with `go run getmodel`", silero.ErrModelNotFound)
+	defer func(f func() (*silero.Weights, error)) { loadSilero = f }(loadSilero)
+	loadSilero = func() (*silero.Weights, error) { return nil, missing }
+	_, err := New(nullTransport{}, stages()...)
+	if !errors.Is(err, silero.ErrModelNotFound) || !strings.Contains(err.Error(), "go run getmodel") {
+		t.Errorf("New = %v, want the model's error with its fetch command", err)
+	}
+	if _, err := New(nullTransport{}, append(stages(), WithVAD(func() (vad.Model, error) { return nil, nil }))...); err != nil {
+		t.Errorf("New with WithVAD needs no model: %v", err)
+	}
+}
+
+// TestPresets checks that options win over presets and presets over the
+// defaults, whatever the order of the options.
+func TestPresets(t *testing.T) {
+	vadOpt := WithVAD(func() (vad.Model, error) { return nil, nil })
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want tuning
+	}{
+		{"default", nil, tuning{endOfTurn: 500 * time.Millisecond, numberHold: 1500 * time.Millisecond,
+			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2}}},
+		{"practice", []Option{WithPreset(PresetLanguagePractice)}, tuning{endOfTurn: 1200 * time.Millisecond, numberHold: 3 * time.Second,
+			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 3}}},
+		{"option before preset", []Option{WithEndOfTurn(700 * time.Millisecond), WithNumberHold(0), WithPreset(PresetSmartSpeaker)},
+			tuning{endOfTurn: 700 * time.Millisecond,
+				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
+				echo:   EchoGuard{Threshold: 0.3}, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond}}},
+		{"policy over preset", []Option{WithPreset(PresetLanguagePractice), WithInterruptionPolicy(InterruptionPolicy{MinWords: 1})},
+			tuning{endOfTurn: 1200 * time.Millisecond, numberHold: 3 * time.Second,
+				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 1}}},
+	} {
+		s, err := New(nullTransport{}, append(append(stages(), vadOpt), tc.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.cfg.tuning; fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: tuning %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
