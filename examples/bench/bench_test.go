@@ -53,7 +53,7 @@ func TestSmoke(t *testing.T) {
 	dir := t.TempDir()
 	md, js := filepath.Join(dir, "B.md"), filepath.Join(dir, "b.json")
 	args := []string{"-speech", speechDir, "-md", md, "-json", js, "-trials", "1", "-turns", "1", "-engines", "openai,realtime_stt", "-reply", "500ms",
-		"-mem-sessions", "2", "-cap-start", "2", "-cap-budget", "1ms", "-cap-warmup", "500ms", "-cap-window", "1s"}
+		"-mem-sessions", "2", "-cap-start", "2", "-cap-budget", "1ms", "-cap-warmup", "500ms", "-cap-window", "1s", "-aec-scenes", "1"}
 	if err := run(context.Background(), args, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,8 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95",
 		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95", "sessions_per_core",
-		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs"} {
+		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs",
+		"aec_erle_db", "aec_erle_filter_db", "aec_us_per_10ms"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("bench.json lacks %q", k)
 		}
@@ -96,7 +97,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 3b. Capacity of one core (SIP", "## 4. Per-frame", "make bench"} {
+	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 3b. Capacity of one core (SIP", "## 4. Per-frame", "## 5. Echo cancellation", "make bench"} {
 		if !strings.Contains(string(text), h) {
 			t.Errorf("BENCHMARKS.md lacks %q", h)
 		}

@@ -8,12 +8,14 @@
 //  3. how many device-WebSocket sessions one pinned core sustains with no
 //     playout frame more than 10 ms late, and memory per idle and active
 //     session;
-//  4. per-frame costs of the codecs, the resampler and the VAD.
+//  4. per-frame costs of the codecs, the resampler and the VAD;
+//  5. the echo canceller on synthetic rooms, beside speexdsp's when built
+//     with the speexdsp tag (as make bench does).
 //
 // Run it from the repository root:
 //
 //	make bench
-//	go run ./examples/bench [-sections bargein,v2v,capacity,phone,frame] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
+//	go run ./examples/bench [-sections bargein,v2v,capacity,phone,frame,aec] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
 //
 // Progress goes to standard error. The capacity server and the scalar VAD
 // benchmark run as child processes of the same program.

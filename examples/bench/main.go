@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harkvoice/hark/vad/aec/aectest"
 	"github.com/harkvoice/hark/vad/silero"
 )
 
@@ -67,6 +68,7 @@ type config struct {
 	realtime    bool
 	verbose     bool
 	engines     []string // voice-to-voice engine sets
+	aecScenes   int      // echo cancellation: how many standard scenes
 }
 
 // Sections of the benchmark.
@@ -84,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,livekit,v2v,capacity,phone,frame", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,v2v,capacity,phone,frame,aec", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
 	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
@@ -98,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.capWindow, "cap-window", 8*time.Second, "capacity: measured window per session count")
 	fs.BoolVar(&cfg.realtime, "realtime", true, "run the capacity server and the per-frame benchmarks with SCHED_FIFO on their CPU, as on a dedicated core")
 	engines := fs.String("engines", "offline,openai,"+engineRealtimeSTT, "voice-to-voice engine sets: offline, openai (openaitest), realtime_stt (Realtime transcription against realtimetest, chat and speech as openai)")
+	fs.IntVar(&cfg.aecScenes, "aec-scenes", len(aectest.Specs), "aec: how many of aectest's standard scenes to run (the first is the headline)")
 	fs.BoolVar(&cfg.verbose, "v", false, "print the session events of every barge-in trial and voice-to-voice turn")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -108,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secLiveKit, secV2V, secCapacity, secPhone, secFrame:
+		case secBargeIn, secLiveKit, secV2V, secCapacity, secPhone, secFrame, secAEC:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -124,8 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			return cfg, fmt.Errorf("unknown engine set %q", e)
 		}
 	}
-	if cfg.trials < 1 || cfg.turns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 {
-		return cfg, errors.New("-trials, -turns, -mem-sessions and -cap-start must be positive")
+	if cfg.trials < 1 || cfg.turns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 || cfg.aecScenes < 1 {
+		return cfg, errors.New("-trials, -turns, -mem-sessions, -cap-start and -aec-scenes must be positive")
 	}
 	return cfg, nil
 }
@@ -191,6 +194,12 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	if err := section(secAEC, "echo cancellation on synthetic rooms", func() (err error) {
+		rep.AEC, err = runAEC(ctx, cfg, progress)
+		return err
+	}); err != nil {
+		return err
+	}
 	http.DefaultClient.CloseIdleConnections()
 	rep.Duration = time.Since(began).Round(time.Second)
 	if err := rep.write(cfg); err != nil {
@@ -226,6 +235,8 @@ func runChild(ctx context.Context, job string, stdin io.Reader, stdout io.Writer
 		return frameChild(cfg, stdout)
 	case childLiveKit:
 		return liveKitChild(ctx, cfg, stdout)
+	case childAEC, childAECPortable:
+		return aecChild(cfg, stdout, job == childAECPortable)
 	case childScalarSilero:
 		return scalarSileroChild(cfg, stdout)
 	}

@@ -59,6 +59,7 @@ type report struct {
 	Capacity *capacityResult
 	Phone    *capacityResult
 	Frame    []frameCost
+	AEC      *aecResult
 }
 
 // flat returns the JSON results: the headline keys at the top level and
@@ -72,7 +73,7 @@ func (r *report) flat() map[string]any {
 		"go_version": r.Machine.GoVersion,
 		"os":         r.Machine.OS,
 		"command":    "make bench",
-		"units":      "keys ending in _ms are milliseconds, _kb kibibytes",
+		"units":      "keys ending in _ms are milliseconds, _kb kibibytes, _db decibels, _us_per_10ms microseconds per 10 ms of audio",
 	}
 	put := func(prefix string, s summary) {
 		out[prefix+"_p50"], out[prefix+"_p95"], out[prefix+"_max"] = round1(s.P50), round1(s.P95), round1(s.Max)
@@ -119,6 +120,9 @@ func (r *report) flat() map[string]any {
 	}
 	if len(r.Frame) > 0 {
 		out["frame_costs"] = r.Frame
+	}
+	if r.AEC != nil {
+		r.AEC.flat(out)
 	}
 	return out
 }
@@ -282,7 +286,10 @@ func (r *report) markdown(cfg config) string {
 		p("GOMAXPROCS=1 pinned to one CPU (with SCHED_FIFO where allowed, as for the capacity server); the scalar Silero row ")
 		p("runs in another such child with `GODEBUG=cpu.avx2=off`, which makes the model use its portable Go kernels.\n\n")
 	}
-	p("## Reproduce\n\n```\nmake bench          # or: go run ./examples/bench -h\n```\n")
+	if r.AEC != nil {
+		r.AEC.markdown(p)
+	}
+	p("## Reproduce\n\n```\nmake bench          # or: go run -tags speexdsp ./examples/bench -h\n```\n")
 	return b.String()
 }
 

@@ -16,7 +16,7 @@ func BenchmarkProcess(b *testing.B) { benchProcess(b) }
 func BenchmarkProcessPortable(b *testing.B) { benchProcess(b, aec.WithPortableKernels()) }
 
 func benchProcess(b *testing.B, opts ...aec.Option) {
-	sc := scene(b, aectest.Specs[1])
+	sc := scene(b, aectest.Specs[0])
 	c, err := aec.New(16000, opts...)
 	if err != nil {
 		b.Fatal(err)

@@ -69,7 +69,7 @@ func run(t testing.TB, c *aec.Canceller, sc *aectest.Scene) aectest.Result {
 func TestScenes(t *testing.T) {
 	specs := aectest.Specs
 	if testing.Short() || raceEnabled {
-		specs = specs[1:2]
+		specs = specs[:1]
 	}
 	for _, s := range specs {
 		t.Run(s.Name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestScenes(t *testing.T) {
 // The headline: a room of RT60 0.4 s, ERLE ≥ 30 dB with the suppressor,
 // and the filter ahead of where it was when the targets were set.
 func TestHeadline(t *testing.T) {
-	sc := scene(t, aectest.Specs[1])
+	sc := scene(t, aectest.Specs[0])
 	c, err := aec.New(16000)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestPortableKernels(t *testing.T) {
 	if !aec.HaveSIMD {
 		t.Skip("the portable kernels are the only ones here; TestScenes covers them")
 	}
-	sc := scene(t, aectest.Specs[1])
+	sc := scene(t, aectest.Specs[0])
 	var erle [2]float64
 	for i, opts := range [][]aec.Option{{aec.WithPortableKernels()}, nil} {
 		c, err := aec.New(16000, append(opts, aec.WithSuppressor(false))...)

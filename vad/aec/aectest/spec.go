@@ -18,11 +18,11 @@ type Spec struct {
 
 // Specs is the standard set: reverberation times from 0.2 to 0.6 s,
 // transport delays from 20 to 300 ms, the echo 0 to 20 dB below the user,
-// quiet rooms (noise 60 dB below the user) and noisy ones. The second is
+// quiet rooms (noise 60 dB below the user) and noisy ones. The first is
 // the headline scene (RT60 0.4 s).
 var Specs = []Spec{
-	{Name: "rt0.2-d20ms-echo0dB", RT60: 0.2, Delay: 20 * time.Millisecond, EchoToNear: 0, NoiseToNear: -60, Seed: 2},
 	{Name: "rt0.4-d100ms-echo-10dB", RT60: 0.4, Delay: 100 * time.Millisecond, EchoToNear: -10, NoiseToNear: -60, Seed: 1},
+	{Name: "rt0.2-d20ms-echo0dB", RT60: 0.2, Delay: 20 * time.Millisecond, EchoToNear: 0, NoiseToNear: -60, Seed: 2},
 	{Name: "rt0.4-d300ms-echo0dB-noise-30dB", RT60: 0.4, Delay: 300 * time.Millisecond, EchoToNear: 0, NoiseToNear: -30, Seed: 5},
 	{Name: "rt0.6-d200ms-echo-20dB", RT60: 0.6, Delay: 200 * time.Millisecond, EchoToNear: -20, NoiseToNear: -60, Seed: 3},
 	{Name: "rt0.6-d150ms-echo-10dB-noise-40dB", RT60: 0.6, Delay: 150 * time.Millisecond, EchoToNear: -10, NoiseToNear: -40, Seed: 4},
