@@ -16,8 +16,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 
@@ -44,6 +47,7 @@ type options struct {
 	engines  string
 	preset   string
 	parallel int
+	repeat   int
 	jsonOut  string
 	verbose  bool
 }
@@ -54,7 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.engines, "engines", "offline", "speech engines: offline, openai (OPENAI_BASE_URL, OPENAI_API_KEY), or realtime (streaming recognition over the OpenAI Realtime API: HARK_REALTIME_URL, HARK_REALTIME_DIALECT, HARK_STT_MODEL; chat and speech as openai)")
 	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
-	fs.IntVar(&o.parallel, "parallel", 2, "scenarios played at once (each runs in real time)")
+	fs.IntVar(&o.parallel, "parallel", 1, "scenarios played at once (each runs in real time; more than one lets them compete for the CPU, which moves timings)")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs of each scenario (outcomes and pass rates over all runs)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
 	fs.BoolVar(&o.verbose, "v", false, "log session events")
 	fs.Usage = func() {
@@ -67,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errors.New("want one scenario file")
+	}
+	if o.repeat < 1 || o.parallel < 1 {
+		return errors.New("-repeat and -parallel must be at least 1")
 	}
 	preset, err := parsePreset(o.preset)
 	if err != nil {
@@ -88,23 +96,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer closeEngines()
 	base = append(base, agent.WithPreset(preset), agent.WithLogger(log))
 
-	results := make([]result, len(tracks))
-	sem := make(chan struct{}, max(1, o.parallel))
+	// Runs of one scenario sit together in results, in file order.
+	results := make([]result, len(tracks)*o.repeat)
+	sem := make(chan struct{}, o.parallel)
 	var wg sync.WaitGroup
-	for i, t := range tracks {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = play(ctx, t, base, tts)
-			fmt.Fprintf(stderr, "played %s\n", t.Name)
-		})
+	for run := range o.repeat {
+		for i, t := range tracks {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				if ctx.Err() != nil {
+					return
+				}
+				r := play(ctx, t, base, tts)
+				results[i*o.repeat+run] = r
+				fmt.Fprintf(stderr, "played %s (run %d): %s\n", t.Name, run+1, r.Outcome)
+			})
+		}
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sum := summarise(results)
-	printTable(stdout, results)
+	sum := summarise(results, o.repeat)
+	printTable(stdout, sum)
 	out, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {
 		return err
@@ -169,15 +184,41 @@ func newEngines(name string) ([]agent.Option, pipeline.TTS, func(), error) {
 	return nil, nil, nil, fmt.Errorf("unknown engines %q", name)
 }
 
-func printTable(w io.Writer, rs []result) {
+// printTable prints one row per scenario: its pass rate over the runs,
+// the outcomes, onset-to-silence delays (median and worst), how often and by
+// how much the session noticed speech before the onset rule, pauses of
+// false interruptions, committed turns and the echo canceller's ERLE.
+func printTable(w io.Writer, s summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\texpect\toutcome\tok\tdetail")
-	for _, r := range rs {
-		ok := "yes"
-		if !r.OK {
-			ok = "NO"
+	fmt.Fprintln(tw, "scenario\texpect\tpass\toutcomes\tdelay ms\tVAD<onset ms\tpause ms\tturns\tERLE dB\tlast failure")
+	for _, sc := range s.PerScene {
+		var outs []string
+		for _, k := range slices.Sorted(maps.Keys(sc.Outcomes)) {
+			outs = append(outs, fmt.Sprintf("%s %d", k, sc.Outcomes[k]))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Expect, r.Outcome, ok, r.Detail)
+		var turns []string
+		for _, n := range sc.Turns {
+			turns = append(turns, fmt.Sprint(n))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.Name, sc.Expect, sc.Passed, sc.Runs,
+			strings.Join(outs, ", "), spread(sc.DelayMS), spread(sc.EarlyMS), spread(sc.PauseMS),
+			strings.Join(turns, " "), spread(sc.ERLEdB), sc.Detail)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\n%d scenarios x %d runs: %d/%d passed; missed %d/%d barge-ins, false %d/%d, split %d/%d; "+
+		"onset to silence p50 %.0f ms, p95 %.0f ms, max %.0f ms; VAD before onset %d\n",
+		s.Scenarios, s.Runs, s.Passed, len(s.Results), s.Missed, s.BargeIns, s.False, s.NoBargeIns, s.Split, s.OneTurns,
+		s.DelayP50MS, s.DelayP95MS, s.DelayMaxMS, s.Early)
+}
+
+// spread prints the median and the largest of xs ("-" for none).
+func spread(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s) == 1 {
+		return fmt.Sprintf("%.0f", s[0])
+	}
+	return fmt.Sprintf("%.0f (max %.0f)", percentile(s, 0.5), s[len(s)-1])
 }

@@ -57,7 +57,7 @@ type timedEvent struct {
 	ev agent.Event
 }
 
-// result is one scenario's outcome.
+// result is the outcome of one run of a scenario.
 type result struct {
 	Name    string `json:"name"`
 	Expect  string `json:"expect"`
@@ -65,11 +65,18 @@ type result struct {
 	OK      bool   `json:"ok"`
 	Detail  string `json:"detail,omitempty"`
 	// DelayMS is, for a detected barge-in, the time from the speech onset
-	// of the interrupting clip to agent silence.
+	// of the interrupting clip to agent silence (negative when the agent
+	// fell silent before the onset: see EarlyMS).
 	DelayMS float64 `json:"delay_ms,omitempty"`
+	// EarlyMS is, when the session noticed the interrupting clip before its
+	// onset (a soft first sound below the onset rule), by how much.
+	EarlyMS float64 `json:"vad_before_onset_ms,omitempty"`
 	// PauseMS is, for a reply paused and resumed, how long it paused.
 	PauseMS float64 `json:"pause_ms,omitempty"`
 	Turns   int     `json:"turns"`
+	// ERLEdB is the echo canceller's echo return loss enhancement over
+	// the scenario, once sessions report one.
+	ERLEdB *float64 `json:"erle_db,omitempty"`
 }
 
 // play runs one scenario in real time against a fresh session.
@@ -99,14 +106,27 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 		<-done
 	}()
 
+	// The microphone's t = 0 is the agent's first audible frame (so an
+	// echo clip lines up with the reply it echoes), or now when the agent
+	// is silent.
+	skip := 0
 	if t.Agent != nil {
 		s.Say(replyText)
-		if !waitFor(ctx, 10*time.Second, func() bool { return slices.ContainsFunc(tr.Frames(), audible) }) {
+		var first agenttest.Output
+		if !waitFor(ctx, 10*time.Second, func() bool {
+			i := slices.IndexFunc(tr.Frames(), audible)
+			if i >= 0 {
+				first = tr.Frames()[i]
+			}
+			return i >= 0
+		}) {
 			res.Outcome, res.Detail = "error", "the agent never started speaking"
 			return res
 		}
+		skip = min(len(t.Mic), int(time.Since(first.At).Seconds()*rate))
 	}
-	p0 := tr.Play(t.Mic)
+	// Sample k of the track is at microphone position p0+k.
+	p0 := tr.Play(t.Mic[skip:]) - int64(skip)
 	// Let the microphone run out, then give the session time to decide
 	// (end of turn, resume after a false interruption).
 	waitFor(ctx, seconds(len(t.Mic))+5*time.Second, func() bool { return tr.Queued() == 0 })
@@ -118,23 +138,29 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 	mu.Lock()
 	evs := slices.Clone(events)
 	mu.Unlock()
-	var onsets []time.Time
+	var clips []clipTimes
 	for _, c := range t.Clips {
 		if !c.HasOnset {
 			continue
 		}
-		if at, ok := tr.Delivered(p0 + int64(c.Onset)); ok {
-			onsets = append(onsets, at)
+		start, ok1 := tr.Delivered(p0 + int64(max(c.Start, skip)))
+		onset, ok2 := tr.Delivered(p0 + int64(max(c.Onset, skip)))
+		if ok1 && ok2 {
+			clips = append(clips, clipTimes{start: start, onset: onset})
 		}
 	}
-	judge(&res, t, evs, tr.Frames(), onsets)
+	judge(&res, t, evs, tr.Frames(), clips)
 	return res
 }
+
+// clipTimes is when a user clip started and when its speech began, as a
+// live microphone would have captured them.
+type clipTimes struct{ start, onset time.Time }
 
 func audible(o agenttest.Output) bool { return o.Audible }
 
 // judge fills res from what the session did.
-func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agenttest.Output, onsets []time.Time) {
+func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agenttest.Output, clips []clipTimes) {
 	var interrupted, cancelled, resumed bool
 	var firstInt, resumedAt time.Time
 	for _, e := range evs {
@@ -163,11 +189,12 @@ func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agentte
 			return
 		}
 		// The interrupting clip is the latest one to start before the
-		// interruption.
-		var onset time.Time
-		for _, o := range onsets {
-			if !o.After(firstInt) {
-				onset = o
+		// interruption; the session may notice its soft first sound
+		// before the onset rule does.
+		var clip *clipTimes
+		for i := range clips {
+			if !clips[i].start.After(firstInt) {
+				clip = &clips[i]
 			}
 		}
 		res.Outcome = "paused"
@@ -178,14 +205,24 @@ func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agentte
 			res.Outcome = "resumed"
 		}
 		res.OK = cancelled
-		if !onset.IsZero() {
-			if at, ok := silenceAfter(frames, onset); ok {
-				res.DelayMS = ms(at.Sub(onset))
-				res.Detail = fmt.Sprintf("onset to silence %.0f ms", res.DelayMS)
-			}
-		} else {
-			res.Detail = "interrupted before any user speech"
+		if clip == nil {
+			res.Detail = "interrupted before any user clip"
 			res.OK = false
+			break
+		}
+		if firstInt.Before(clip.onset) {
+			res.EarlyMS = ms(clip.onset.Sub(firstInt))
+		}
+		from := clip.onset
+		if firstInt.Before(from) {
+			from = firstInt
+		}
+		if at, ok := silenceAfter(frames, from); ok {
+			res.DelayMS = ms(at.Sub(clip.onset))
+			res.Detail = fmt.Sprintf("onset to silence %.0f ms", res.DelayMS)
+			if res.EarlyMS > 0 {
+				res.Detail += fmt.Sprintf(", VAD %.0f ms before the onset", res.EarlyMS)
+			}
 		}
 	case agenttest.ExpectNoBargeIn:
 		switch {
@@ -238,32 +275,83 @@ func silenceAfter(frames []agenttest.Output, from time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// summary is the JSON the program prints last.
+// summary is the JSON the program prints last. With -repeat, the counts
+// and rates are over all runs and each scenario reports its pass rate.
 type summary struct {
-	Scenarios  int      `json:"scenarios"`
-	Passed     int      `json:"passed"`
-	BargeIns   int      `json:"bargein_scenarios"`
-	Missed     int      `json:"missed"`
-	NoBargeIns int      `json:"no_bargein_scenarios"`
-	False      int      `json:"false_bargeins"`
-	Paused     int      `json:"paused_resumed"`
-	OneTurns   int      `json:"one_turn_scenarios"`
-	Split      int      `json:"split"`
-	MissRate   float64  `json:"miss_rate"`
-	FalseRate  float64  `json:"false_bargein_rate"`
-	SplitRate  float64  `json:"split_rate"`
-	DelayP50MS float64  `json:"delay_ms_p50"`
-	DelayP95MS float64  `json:"delay_ms_p95"`
-	DelayMaxMS float64  `json:"delay_ms_max"`
-	Results    []result `json:"results"`
+	Runs       int        `json:"runs_per_scenario"`
+	Scenarios  int        `json:"scenarios"`
+	Passed     int        `json:"passed"`
+	BargeIns   int        `json:"bargein_runs"`
+	Missed     int        `json:"missed"`
+	NoBargeIns int        `json:"no_bargein_runs"`
+	False      int        `json:"false_bargeins"`
+	Paused     int        `json:"paused_resumed"`
+	OneTurns   int        `json:"one_turn_runs"`
+	Split      int        `json:"split"`
+	Early      int        `json:"vad_before_onset"`
+	MissRate   float64    `json:"miss_rate"`
+	FalseRate  float64    `json:"false_bargein_rate"`
+	SplitRate  float64    `json:"split_rate"`
+	DelayP50MS float64    `json:"delay_ms_p50"`
+	DelayP95MS float64    `json:"delay_ms_p95"`
+	DelayMaxMS float64    `json:"delay_ms_max"`
+	PauseP50MS float64    `json:"pause_ms_p50"`
+	PauseMaxMS float64    `json:"pause_ms_max"`
+	PerScene   []scenario `json:"per_scenario"`
+	Results    []result   `json:"results"`
 }
 
-func summarise(rs []result) summary {
-	s := summary{Scenarios: len(rs), Results: rs}
-	var delays []float64
+// scenario is one scenario over all its runs.
+type scenario struct {
+	Name     string         `json:"name"`
+	Expect   string         `json:"expect"`
+	Runs     int            `json:"runs"`
+	Passed   int            `json:"passed"`
+	PassRate float64        `json:"pass_rate"`
+	Outcomes map[string]int `json:"outcomes"`
+	DelayMS  []float64      `json:"delay_ms,omitempty"`
+	EarlyMS  []float64      `json:"vad_before_onset_ms,omitempty"`
+	PauseMS  []float64      `json:"pause_ms,omitempty"`
+	Turns    []int          `json:"turns,omitempty"`
+	ERLEdB   []float64      `json:"erle_db,omitempty"`
+	Detail   string         `json:"detail,omitempty"` // of the last failed run
+}
+
+// summarise aggregates the runs, which come scenario by scenario in file
+// order (runs of a scenario together).
+func summarise(rs []result, runs int) summary {
+	s := summary{Runs: runs, Results: rs}
+	var delays, pauses []float64
+	index := map[string]int{}
 	for _, r := range rs {
+		i, ok := index[r.Name]
+		if !ok {
+			i = len(s.PerScene)
+			index[r.Name] = i
+			s.PerScene = append(s.PerScene, scenario{Name: r.Name, Expect: r.Expect, Outcomes: map[string]int{}})
+		}
+		sc := &s.PerScene[i]
+		sc.Runs++
+		sc.Outcomes[r.Outcome]++
 		if r.OK {
+			sc.Passed++
 			s.Passed++
+		} else if r.Detail != "" {
+			sc.Detail = r.Detail
+		}
+		if r.DelayMS != 0 {
+			sc.DelayMS = append(sc.DelayMS, r.DelayMS)
+		}
+		if r.EarlyMS > 0 {
+			sc.EarlyMS = append(sc.EarlyMS, r.EarlyMS)
+			s.Early++
+		}
+		if r.PauseMS > 0 {
+			sc.PauseMS = append(sc.PauseMS, r.PauseMS)
+			pauses = append(pauses, r.PauseMS)
+		}
+		if r.ERLEdB != nil {
+			sc.ERLEdB = append(sc.ERLEdB, *r.ERLEdB)
 		}
 		switch r.Expect {
 		case agenttest.ExpectBargeIn:
@@ -271,7 +359,7 @@ func summarise(rs []result) summary {
 			if !r.OK {
 				s.Missed++
 			}
-			if r.DelayMS > 0 {
+			if r.DelayMS != 0 {
 				delays = append(delays, r.DelayMS)
 			}
 		case agenttest.ExpectNoBargeIn:
@@ -284,11 +372,17 @@ func summarise(rs []result) summary {
 			}
 		case agenttest.ExpectOneTurn:
 			s.OneTurns++
+			sc.Turns = append(sc.Turns, r.Turns)
 			if r.Outcome == "split" {
 				s.Split++
 			}
 		}
 	}
+	for i := range s.PerScene {
+		sc := &s.PerScene[i]
+		sc.PassRate = rate0(sc.Passed, sc.Runs)
+	}
+	s.Scenarios = len(s.PerScene)
 	s.MissRate = rate0(s.Missed, s.BargeIns)
 	s.FalseRate = rate0(s.False, s.NoBargeIns)
 	s.SplitRate = rate0(s.Split, s.OneTurns)
@@ -296,6 +390,11 @@ func summarise(rs []result) summary {
 	s.DelayP50MS, s.DelayP95MS = percentile(delays, 0.5), percentile(delays, 0.95)
 	if len(delays) > 0 {
 		s.DelayMaxMS = delays[len(delays)-1]
+	}
+	sort.Float64s(pauses)
+	s.PauseP50MS = percentile(pauses, 0.5)
+	if len(pauses) > 0 {
+		s.PauseMaxMS = pauses[len(pauses)-1]
 	}
 	return s
 }
