@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -57,8 +59,8 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.addr, "addr", ":8080", "listen address")
-	flag.StringVar(&c.publicURL, "public-url", os.Getenv("PUBLIC_URL"), "public https:// base URL Twilio reaches this server at (default: the request's host)")
-	flag.StringVar(&c.token, "token", os.Getenv("HARK_TOKEN"), "stream token passed from the TwiML to the stream (recommended)")
+	flag.StringVar(&c.publicURL, "public-url", os.Getenv("PUBLIC_URL"), "public https:// base URL Twilio reaches this server at (required)")
+	flag.StringVar(&c.token, "token", os.Getenv("HARK_TOKEN"), "secret the per-call stream credentials are signed with (default: a random one per run)")
 	flag.StringVar(&c.twilioAuthToken, "twilio-auth-token", os.Getenv("TWILIO_AUTH_TOKEN"), "check X-Twilio-Signature on the webhook; also needed for -transfer-to")
 	flag.StringVar(&c.transferTo, "transfer-to", os.Getenv("TRANSFER_TO"), "phone number (E.164) that hand-offs are dialled to; empty: hand-offs are only logged")
 	flag.StringVar(&c.sipListen, "sip-listen", os.Getenv("SIP_LISTEN"), "also answer SIP calls on these transports, e.g. udp:0.0.0.0:5060,tcp:0.0.0.0:5060")
@@ -183,24 +185,28 @@ func newHandler(c config, stages []agent.Option, log *slog.Logger) (http.Handler
 				s.SendText("I want to talk to a person")
 			}
 		})}
-	twopts := []twilio.TwiMLOption{twilio.WithStreamPath("/twilio/stream")}
+	// Each call's stream gets its own short-lived credential in the TwiML,
+	// signed with a secret derived from -token (or a random one).
+	secret := make([]byte, 32)
 	if c.token != "" {
-		topts = append(topts, twilio.WithToken(c.token))
-		twopts = append(twopts, twilio.WithTwiMLToken(c.token))
+		sum := sha256.Sum256([]byte("hark twilio stream credentials\x00" + c.token))
+		secret = sum[:]
+	} else if _, err := rand.Read(secret); err != nil {
+		return nil, nil, err
 	}
-	if c.publicURL != "" {
-		u, err := url.Parse(c.publicURL)
-		if err != nil || u.Host == "" {
-			return nil, nil, fmt.Errorf("-public-url %q is not a URL", c.publicURL)
-		}
-		twopts = append(twopts, twilio.WithStreamURL("wss://"+u.Host+strings.TrimSuffix(u.Path, "/")+"/twilio/stream"))
+	auth, err := twilio.NewStreamAuth(secret, 30*time.Second)
+	if err != nil {
+		return nil, nil, err
 	}
+	topts = append(topts, twilio.WithStreamAuth(auth))
+	u, err := url.Parse(c.publicURL)
+	if err != nil || u.Host == "" {
+		return nil, nil, fmt.Errorf("-public-url %q: want the https:// URL Twilio reaches this server at", c.publicURL)
+	}
+	twopts := []twilio.TwiMLOption{twilio.WithStreamCredentials(auth),
+		twilio.WithStreamURL("wss://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/twilio/stream")}
 	if c.twilioAuthToken != "" {
-		public := ""
-		if c.publicURL != "" {
-			public = strings.TrimSuffix(c.publicURL, "/") + "/twilio/voice"
-		}
-		twopts = append(twopts, twilio.WithSignatureValidation(c.twilioAuthToken, public))
+		twopts = append(twopts, twilio.WithSignatureValidation(c.twilioAuthToken, strings.TrimSuffix(c.publicURL, "/")+"/twilio/voice"))
 	}
 	stream, err := twilio.NewHandler(newSession, topts...)
 	if err != nil {

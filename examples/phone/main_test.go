@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,11 +47,14 @@ func TestPhoneLine(t *testing.T) {
 		default:
 		}
 	}}
+	srv := httptest.NewUnstartedServer(nil)
+	c.publicURL = "https://" + srv.Listener.Addr().String()
 	h, wait, err := newHandler(c, stages, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	defer srv.Close()
 	defer wait()
 
@@ -62,8 +66,18 @@ func TestPhoneLine(t *testing.T) {
 	twiml, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	if !strings.Contains(string(twiml), `<Stream url="wss://`+host+`/twilio/stream"><Parameter name="token" value="tok">`) {
-		t.Fatalf("TwiML %s", twiml)
+	var tw struct {
+		Stream struct {
+			URL   string `xml:"url,attr"`
+			Param struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"Parameter"`
+		} `xml:"Connect>Stream"`
+	}
+	if err := xml.Unmarshal(twiml, &tw); err != nil || tw.Stream.URL != "wss://"+host+"/twilio/stream" ||
+		tw.Stream.Param.Name != "token" || tw.Stream.Param.Value == "" || tw.Stream.Param.Value == c.token {
+		t.Fatalf("TwiML %s (%v)", twiml, err)
 	}
 
 	// The stream.
@@ -84,7 +98,7 @@ func TestPhoneLine(t *testing.T) {
 	send(twilio.Message{Event: twilio.EventConnected, Protocol: "Call", Version: "1.0.0"})
 	send(twilio.Message{Event: twilio.EventStart, StreamSid: "MZ1", Start: &twilio.Start{
 		StreamSid: "MZ1", AccountSid: "AC1", CallSid: "CA1", Tracks: []string{"inbound"},
-		CustomParameters: map[string]string{"token": "tok"},
+		CustomParameters: map[string]string{"token": tw.Stream.Param.Value},
 		MediaFormat:      twilio.MediaFormat{Encoding: "audio/x-mulaw", SampleRate: 8000, Channels: 1},
 	}})
 	// Twilio's side: echo marks, count media.

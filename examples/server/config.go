@@ -13,6 +13,7 @@ import (
 	pion "github.com/pion/webrtc/v4"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/language"
 )
 
 // config is the server's configuration from flags and environment.
@@ -37,7 +38,8 @@ type config struct {
 	publicURL       string
 	logLevel        slog.Level
 
-	sip sipConfig // SIP calls (sip.go)
+	sip    sipConfig    // SIP calls (sip.go)
+	limits limitsConfig // sessions and timeouts (limits.go)
 }
 
 type openAIConfig struct {
@@ -75,7 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str(&c.openAI.voice, "tts-voice", "HARK_TTS_VOICE", "", "speech voice")
 	str(&c.openAI.realtimeURL, "realtime-url", "HARK_REALTIME_URL", "", "Realtime API base URL for -engines realtime (default: the OpenAI base URL)")
 	str(&c.openAI.realtimeDialect, "realtime-dialect", "HARK_REALTIME_DIALECT", "openai", "what the Realtime server speaks: openai, localai or speaches")
-	str(&c.token, "token", "HARK_AUTH_TOKEN", "", "if set, clients must present it (Bearer header or ?token= for WebRTC, hello token for devices, stream parameter for Twilio)")
+	str(&c.token, "token", "HARK_AUTH_TOKEN", "", "if set, clients must present it: an Authorization header (Bearer, or Basic with it as the password) for WebRTC, /metrics and the Twilio webhook, the hello's token for devices")
 	str(&c.language, "language", "HARK_LANGUAGE", "en", "conversation language (BCP-47); the page may override it with ?lang=")
 	str(&preset, "preset", "HARK_PRESET", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
 	str(&c.prompt, "system-prompt", "HARK_SYSTEM_PROMPT", "", "system prompt for the LLM")
@@ -91,12 +93,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	str(&c.publicURL, "public-url", "HARK_PUBLIC_URL", "", "the server's public base URL (https://host) as Twilio sees it")
 	str(&level, "log-level", "HARK_LOG_LEVEL", "info", "debug, info, warn or error")
 	addSIPFlags(fs, env, &c.sip)
+	addLimitFlags(fs, env, &c.limits)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if err := c.sip.check(); err != nil {
 		return config{}, err
 	}
+	if err := c.limits.check(); err != nil {
+		return config{}, err
+	}
+	lang, err := language.Parse(c.language)
+	if err != nil {
+		return config{}, fmt.Errorf("-language: %w", err)
+	}
+	c.language = lang
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

@@ -39,22 +39,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer eng.close()
-	srv, err := newServer(cfg, eng, log)
-	if err != nil {
-		return err
-	}
-	defer srv.close()
-	stopSIP, err := startSIP(ctx, cfg, eng, log)
-	if err != nil {
-		return err
-	}
-	defer stopSIP()
-
 	ln, err := net.Listen("tcp", cfg.addr())
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	return serve(ctx, cfg, eng, log, ln)
+}
+
+// serve answers on ln until ctx is done, then drains: it stops accepting,
+// lets replies in progress finish (up to -drain-timeout), ends every
+// session (WebSocket clients get a goodbye and close 1001), waits for the
+// WebSocket handlers, which http.Server.Shutdown does not wait for, and
+// returns.
+func serve(ctx context.Context, cfg config, eng *engines, log *slog.Logger, ln net.Listener) error {
+	cfg.limits = cfg.limits.orDefault()
+	srv, err := newServer(cfg, eng, log)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	// Sessions live in base, not in the request's connection: cancelling
+	// it is what ends them at shutdown.
+	base, endSessions := context.WithCancel(context.Background())
+	defer endSessions()
+	defer srv.close()
+	stopSIP, err := startSIP(base, cfg, eng, log)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	defer stopSIP()
+
+	hs := &http.Server{
+		Handler:           srv,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ReadHeaderTimeout: min(10*time.Second, cfg.limits.readTimeout),
+		ReadTimeout:       cfg.limits.readTimeout,
+		IdleTimeout:       cfg.limits.idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
 	scheme := "http"
 	if cfg.tlsCert != "" {
 		scheme = "https"
@@ -74,13 +95,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+
+	_, sessions := srv.busy()
+	log.Info("shutting down: draining", "sessions", sessions, "drain_timeout", cfg.limits.drainTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), cfg.limits.drainTimeout)
 	defer cancel()
-	err = hs.Shutdown(sctx)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	srv.draining.Store(true)
+	if err := hs.Shutdown(dctx); err != nil { // no new connections; plain requests finish
+		log.Warn("requests still in progress at the drain deadline", "err", err)
 	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
+	}
+	srv.drain(dctx)
+	endSessions() // WebSocket sessions: goodbye, close 1001
+	if cerr := srv.close(); cerr != nil {
+		log.Debug("closing WebRTC sessions", "err", cerr)
+	}
+	stopSIP()
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if werr := srv.waitRequests(wctx); werr != nil {
+		log.Warn("WebSocket handlers still running at exit", "err", werr)
+	}
+	log.Info("stopped")
 	return err
 }
 

@@ -1,23 +1,21 @@
 package main
 
 import (
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 
 	pion "github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/language"
 	"github.com/harkvoice/hark/agent/promrec"
+	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/agent/transport/twilio"
 	"github.com/harkvoice/hark/agent/transport/webrtc"
@@ -39,10 +37,12 @@ type server struct {
 	mux         *http.ServeMux
 	webrtc      *webrtc.Handler
 	loopbackICE bool
+	*guard      // requests, sessions and draining (guard.go)
 }
 
 // newServer builds the handlers; eng makes the conversations.
 func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
+	cfg.limits = cfg.limits.orDefault()
 	metrics := promrec.New()
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(metrics); err != nil {
@@ -51,20 +51,27 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	if err := reg.Register(prometheus.NewGoCollector()); err != nil {
 		return nil, err
 	}
-	s := &server{mux: http.NewServeMux(), loopbackICE: cfg.iceLoopback}
+	s := &server{mux: http.NewServeMux(), loopbackICE: cfg.iceLoopback, guard: newGuard(log)}
 
 	// session starts a conversation on any transport; the WebRTC page may
-	// pick the language with ?lang=.
-	session := func(r *http.Request, tr agent.Transport, lang string) (*agent.Session, error) {
+	// pick the language with ?lang= (ServeHTTP has checked it).
+	session := func(r *http.Request, tr agent.Transport, lang string) (transport.Session, error) {
 		if q := r.URL.Query().Get("lang"); q != "" {
-			lang = q
+			var err error
+			if lang, err = language.Parse(q); err != nil {
+				return nil, err
+			}
 		}
-		return agent.New(tr, eng.options(cfg, lang, log.With("remote", r.RemoteAddr),
+		sess, err := agent.New(tr, eng.options(cfg, lang, log.With("remote", r.RemoteAddr),
 			agent.WithMetrics(metrics))...)
+		if err != nil {
+			return nil, err
+		}
+		return s.track(sess), nil
 	}
 
 	// WebRTC: the page's calls.
-	wopts := []webrtc.Option{webrtc.WithLogger(log)}
+	wopts := []webrtc.Option{webrtc.WithLogger(log), webrtc.WithMaxSessions(cfg.limits.maxSessions)}
 	if cfg.iceLoopback {
 		wopts = append(wopts, webrtc.WithLoopbackOnly())
 	}
@@ -78,80 +85,49 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		wopts = append(wopts, webrtc.WithUDPPortRange(cfg.portMin, cfg.portMax))
 	}
 	wh, err := webrtc.NewHandler(func(r *http.Request, c *webrtc.Conn) (webrtc.Session, error) {
-		sess, err := session(r, c, cfg.language)
-		if err != nil {
-			return nil, err
-		}
-		return sess, nil
+		return session(r, c, cfg.language)
 	}, wopts...)
 	if err != nil {
 		return nil, err
 	}
 	s.webrtc = wh
-	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "hark_webrtc_sessions",
-		Help: "WebRTC sessions running.",
-	}, func() float64 { return float64(wh.Sessions()) })); err != nil {
-		return nil, errors.Join(err, wh.Close())
-	}
+	fail := func(err error) (*server, error) { return nil, errors.Join(err, wh.Close()) }
 	authed := requireToken(cfg.token, wh)
 	s.mux.Handle(pathWebRTC, authed)
 	s.mux.Handle(pathWebRTC+"/", authed)
 
 	// Device WebSocket and Twilio Media Streams.
-	dopts := []device.Option{device.WithLogger(log)}
-	topts := []twilio.Option{twilio.WithLogger(log)}
-	twopts := []twilio.TwiMLOption{twilio.WithStreamPath(pathTwilioStream)}
+	dopts := []device.Option{device.WithLogger(log), device.WithMaxSessions(cfg.limits.maxSessions)}
 	if cfg.token != "" {
 		dopts = append(dopts, device.WithToken(cfg.token))
-		topts = append(topts, twilio.WithToken(cfg.token))
-		twopts = append(twopts, twilio.WithTwiMLToken(cfg.token))
-	}
-	if cfg.publicURL != "" {
-		u, err := url.Parse(strings.TrimSuffix(cfg.publicURL, "/"))
-		if err != nil || u.Host == "" {
-			return nil, errors.Join(fmt.Errorf("-public-url %q: want https://host[/path]", cfg.publicURL), wh.Close())
-		}
-		twopts = append(twopts, twilio.WithStreamURL("wss://"+u.Host+u.Path+pathTwilioStream))
-	}
-	if cfg.twilioAuthToken != "" {
-		public := ""
-		if cfg.publicURL != "" {
-			public = strings.TrimSuffix(cfg.publicURL, "/") + pathTwilioVoice
-		}
-		twopts = append(twopts, twilio.WithSignatureValidation(cfg.twilioAuthToken, public))
 	}
 	dh, err := device.NewHandler(func(r *http.Request, c *device.Conn) (device.Session, error) {
-		lang := c.Hello().Language
+		lang := c.Hello().Language // checked by the device package
 		if lang == "" {
 			lang = cfg.language
 		}
-		sess, err := session(r, c, lang)
-		if err != nil {
-			return nil, err
-		}
-		return sess, nil
+		return session(r, c, lang)
 	}, dopts...)
 	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+		return fail(err)
 	}
 	s.mux.Handle(pathDevice, dh)
-	th, err := twilio.NewHandler(func(r *http.Request, c *twilio.Conn) (twilio.Session, error) {
-		sess, err := session(r, c, cfg.language)
-		if err != nil {
-			return nil, err
-		}
-		return sess, nil
-	}, topts...)
+	voice, th, err := twilioHandlers(cfg, log, func(r *http.Request, c *twilio.Conn) (twilio.Session, error) {
+		return session(r, c, cfg.language)
+	})
 	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+		return fail(err)
 	}
 	s.mux.Handle(pathTwilioStream, th)
-	twiml, err := twilio.NewTwiMLHandler(twopts...)
-	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+	s.mux.Handle(pathTwilioVoice, voice)
+	for name, n := range map[string]func() int{"webrtc": wh.Sessions, "device": dh.Sessions, "twilio": th.Sessions} {
+		if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hark_" + name + "_sessions",
+			Help: "Sessions running over " + name + ".",
+		}, func() float64 { return float64(n()) })); err != nil {
+			return fail(err)
+		}
 	}
-	s.mux.Handle(pathTwilioVoice, twiml)
 
 	// OpenAI Realtime API clients (realtime.go).
 	rt, err := newRealtimeEndpoint(cfg, eng, log, metrics)
@@ -163,7 +139,7 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	// The page, its settings, health and metrics.
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+		return fail(err)
 	}
 	s.mux.Handle("/", http.FileServerFS(web))
 	pageCfg, err := json.Marshal(map[string]any{
@@ -171,7 +147,7 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		"ice_servers": append([]pion.ICEServer{}, cfg.iceServers...),
 	})
 	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+		return fail(err)
 	}
 	s.mux.HandleFunc("/config.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -182,33 +158,9 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	s.mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	s.mux.Handle("/metrics", requireToken(cfg.token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	return s, nil
 }
 
-// ServeHTTP routes a request.
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
-
 // close ends every WebRTC session.
 func (s *server) close() error { return s.webrtc.Close() }
-
-// requireToken lets a request through only if it carries token as a Bearer
-// token or a ?token= parameter; an empty token lets everything through.
-func requireToken(token string, next http.Handler) http.Handler {
-	if token == "" {
-		return next
-	}
-	want := []byte(token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.URL.Query().Get("token")
-		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			got = h
-		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}

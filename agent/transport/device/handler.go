@@ -172,6 +172,12 @@ func WithCheckOrigin(fn func(r *http.Request) bool) Option {
 	}
 }
 
+// WithMaxSessions bounds the devices served at once (default 256); more are
+// refused with 503 Service Unavailable before the WebSocket upgrade.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error { return optErr(c.core.SetMaxSessions(n)) }
+}
+
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { return optErr(c.core.SetLogger(l)) }
@@ -226,11 +232,11 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 // ServeHTTP upgrades the request, waits for the hello, runs the session and
 // closes the connection, leaving no goroutine behind.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws := h.cfg.core.Upgrade(w, r)
+	ws, done := h.cfg.core.Accept(w, r)
 	if ws == nil {
 		return
 	}
-	defer ws.Close()
+	defer done()
 	c, err := h.handshake(ws)
 	if err != nil {
 		h.cfg.core.Log.Info("device refused", "remote", r.RemoteAddr, "err", err)
@@ -251,6 +257,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.log.Info("device connected", "remote", r.RemoteAddr, "audio", c.hello.Audio.Encoding, "rate", c.hello.Audio.SampleRate, "language", c.hello.Language)
 	c.core.Serve(r.Context(), sess.Run, c.handle)
 }
+
+// Sessions returns how many connections are being served.
+func (h *Handler) Sessions() int { return h.cfg.core.Sessions() }
 
 // handshake waits for a valid hello, answering refused messages with error
 // messages, and builds the connection.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/harkvoice/hark/agent/language"
 	"github.com/harkvoice/hark/agent/transport/internal/wscore"
 	"github.com/harkvoice/hark/codecs/pcm"
 )
@@ -45,6 +46,10 @@ const maxMarkName = 128
 
 // maxTextRunes bounds a typed user turn.
 const maxTextRunes = 4000
+
+// maxDeviceName bounds the device name of a hello, which every log line of
+// the session carries.
+const maxDeviceName = 64
 
 // AudioFormat is the audio a device sends, and (in the server hello) the
 // audio the server sends back: the same encoding and rate.
@@ -87,11 +92,13 @@ func (a AudioFormat) validate() error {
 // Hello is the first message of a device: who it is and what audio it
 // sends.
 type Hello struct {
-	Version  int         `json:"version"`
-	Token    string      `json:"token,omitempty"`    // checked by the handler's authenticator
-	Language string      `json:"language,omitempty"` // BCP-47 code of the user's language ("en", "de")
+	Version int    `json:"version"`
+	Token   string `json:"token,omitempty"` // checked by the handler's authenticator
+	// Language is the BCP 47 tag of the user's language ("en", "pt-BR"),
+	// checked and in canonical form (see package language).
+	Language string      `json:"language,omitempty"`
 	Audio    AudioFormat `json:"audio"`
-	Device   string      `json:"device,omitempty"` // free-form device name, for logs
+	Device   string      `json:"device,omitempty"` // free-form device name, for logs (at most 64 bytes)
 	// Marks asks for mark messages: the device then echoes each mark's
 	// name in a played message once its speaker has played the audio
 	// before the mark, so the agent knows what the user heard.
@@ -181,10 +188,17 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 		if err := w.Audio.validate(); err != nil {
 			return ClientMessage{}, err
 		}
-		if len(w.Language) > 35 {
-			return ClientMessage{}, protoErr(CodeBadMessage, "language code too long")
+		lang := w.Language
+		if lang != "" {
+			var err error
+			if lang, err = language.Parse(lang); err != nil {
+				return ClientMessage{}, protoErr(CodeBadMessage, "%v", err)
+			}
 		}
-		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: w.Language, Audio: *w.Audio, Device: w.Device, Marks: w.Marks}
+		if len(w.Device) > maxDeviceName || !utf8.ValidString(w.Device) {
+			return ClientMessage{}, protoErr(CodeBadMessage, "device name: at most %d bytes of UTF-8", maxDeviceName)
+		}
+		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: lang, Audio: *w.Audio, Device: w.Device, Marks: w.Marks}
 		m.Hello.Audio.Channels = 1
 	case TypeText:
 		if w.Text == nil || *w.Text == "" {

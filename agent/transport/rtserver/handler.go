@@ -94,11 +94,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusUnauthorized, "invalid_api_key", "Incorrect API key provided.")
 		return
 	}
-	ws := h.cfg.core.Upgrade(w, r)
+	ws, done := h.cfg.core.Accept(w, r)
 	if ws == nil {
 		return
 	}
-	defer ws.Close()
+	defer done()
 	ws.SetReadLimit(int64(h.cfg.core.MaxMessage))
 	id := sessionID()
 	log := h.cfg.core.Log.With("session", id, "model", model, "remote", r.RemoteAddr)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/internal/wscore"
@@ -35,6 +36,7 @@ type Conn struct {
 	inPos   int64
 	sess    transport.Session
 	refused int
+	limiter *rate.Limiter
 }
 
 var (
@@ -99,15 +101,24 @@ func (c *Conn) read(_ int, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	m, err := ParseMessage(data)
-	if err == nil {
-		err = c.handle(m)
+	var m Message
+	if c.limiter.Allow() {
+		m, err = ParseMessage(data)
+		if err == nil {
+			err = c.handle(m)
+		}
+	} else {
+		err = fmt.Errorf("%w: over %g messages per second; discarded", ErrMessage, c.cfg.rate)
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		return err
 	}
 	c.refused++
-	c.log.Warn("twilio message refused", "err", err, "count", c.refused)
+	level := slog.LevelDebug
+	if c.refused == 1 {
+		level = slog.LevelWarn // the first one; a flood logs one line
+	}
+	c.log.Log(context.Background(), level, "twilio message refused", "err", err, "count", c.refused)
 	if c.refused > c.cfg.maxErrors {
 		return fmt.Errorf("%w: too many malformed messages; the last: %w", ErrProtocol, err)
 	}

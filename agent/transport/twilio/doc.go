@@ -4,15 +4,17 @@
 // Two handlers do it. The TwiML handler (NewTwiMLHandler) is the phone
 // number's voice webhook: it answers an incoming call with
 //
-//	<Response><Connect><Stream url="wss://HOST/twilio/stream"/></Connect></Response>
+//	<Response><Connect><Stream url="wss://voice.example.com/twilio/stream"/></Connect></Response>
 //
 // and Twilio then opens a bidirectional Media Stream to the stream handler
 // (NewHandler), which runs one session per call:
 //
-//	twiml, _ := twilio.NewTwiMLHandler(twilio.WithTwiMLToken(token))
+//	auth, _ := twilio.NewStreamAuth(secret, 30*time.Second)
+//	twiml, _ := twilio.NewTwiMLHandler(twilio.WithStreamURL("wss://voice.example.com/twilio/stream"),
+//		twilio.WithStreamCredentials(auth), twilio.WithSignatureValidation(authToken, "https://voice.example.com/twilio/voice"))
 //	stream, _ := twilio.NewHandler(func(r *http.Request, c *twilio.Conn) (twilio.Session, error) {
 //		return agent.New(c, agent.WithPreset(agent.PresetPhone), ...)
-//	}, twilio.WithToken(token))
+//	}, twilio.WithStreamAuth(auth))
 //	mux.Handle("/twilio/voice", twiml)
 //	mux.Handle("/twilio/stream", stream)
 //
@@ -39,7 +41,11 @@
 // sends more malformed messages than WithMaxErrors allows is closed with
 // code 1008; one ended by a server shutdown with 1001.
 //
-// Authentication: a stream token passed as a <Parameter> (WithTwiMLToken on
-// the TwiML handler, WithToken on the stream handler), and optionally the
-// X-Twilio-Signature check of the webhook (WithSignatureValidation).
+// Authentication: the webhook checks Twilio's X-Twilio-Signature
+// (WithSignatureValidation); each call's TwiML carries a credential for that
+// call's stream only, signed, short-lived and good for one stream
+// (StreamAuth: WithStreamCredentials on the TwiML handler, WithStreamAuth on
+// the stream handler). No shared secret ever appears in TwiML, and the
+// stream URL comes from configuration (WithStreamURL), never from the
+// request's Host header.
 package twilio

@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/internal/wscore"
@@ -28,7 +28,9 @@ type NewSessionFunc = transport.NewSessionFunc[*Conn]
 type Option func(*config) error
 
 type config struct {
-	token        string
+	auth         *StreamAuth
+	rate         float64
+	burst        int
 	dtmf         func(s Session, digit string)
 	maxErrors    int
 	startTimeout time.Duration
@@ -44,18 +46,33 @@ func optErr(err error) error {
 }
 
 // TokenParameter is the <Stream> custom parameter that carries the stream
-// token (see WithToken and WithTwiMLToken).
+// credential (see StreamAuth).
 const TokenParameter = "token"
 
-// WithToken accepts only streams whose start message carries token in the
-// custom parameter "token" (compared in constant time). Give the TwiML
-// handler the same token with WithTwiMLToken.
-func WithToken(token string) Option {
+// WithStreamAuth accepts only streams whose start message carries, in the
+// custom parameter "token", a credential a issued for the stream's call
+// (give the TwiML handler WithStreamCredentials(a)). Without it every
+// stream is accepted.
+func WithStreamAuth(a *StreamAuth) Option {
 	return func(c *config) error {
-		if token == "" {
-			return fmt.Errorf("%w: empty token", ErrOption)
+		if a == nil {
+			return fmt.Errorf("%w: nil StreamAuth", ErrOption)
 		}
-		c.token = token
+		c.auth = a
+		return nil
+	}
+}
+
+// WithRateLimit sets the sustained message rate and burst a stream may use
+// (default 200 per second, burst 400; Twilio sends 50 media messages a
+// second). Messages over it are discarded and count as malformed
+// (WithMaxErrors).
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond <= 0 || burst < 1 {
+			return fmt.Errorf("%w: rate %g/s burst %d", ErrOption, perSecond, burst)
+		}
+		c.rate, c.burst = perSecond, burst
 		return nil
 	}
 }
@@ -100,6 +117,12 @@ func WithTimeouts(start, read, write time.Duration) Option {
 	}
 }
 
+// WithMaxSessions bounds the streams served at once (default 256); more are
+// refused with 503 Service Unavailable before the WebSocket upgrade.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error { return optErr(c.core.SetMaxSessions(n)) }
+}
+
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { return optErr(c.core.SetLogger(l)) }
@@ -138,6 +161,9 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if c.maxErrors == 0 {
 		c.maxErrors = 20
 	}
+	if c.rate == 0 {
+		c.rate, c.burst = 200, 400
+	}
 	if c.startTimeout == 0 {
 		c.startTimeout, c.core.ReadTimeout, c.core.WriteTimeout = 10*time.Second, 30*time.Second, 5*time.Second
 	}
@@ -149,11 +175,11 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 // ServeHTTP upgrades the request, waits for the start message, runs the
 // session and closes the stream, leaving no goroutine behind.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ws := h.cfg.core.Upgrade(w, r)
+	ws, done := h.cfg.core.Accept(w, r)
 	if ws == nil {
 		return
 	}
-	defer ws.Close()
+	defer done()
 	ws.SetReadLimit(int64(h.cfg.core.MaxMessage))
 	start, err := h.awaitStart(ws)
 	if err != nil {
@@ -164,6 +190,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.cfg.core.Log.With("call", start.CallSid, "stream", start.StreamSid)
 	c := &Conn{
 		core:        wscore.New(ws, &h.cfg.core, log),
+		limiter:     rate.NewLimiter(rate.Limit(h.cfg.rate), h.cfg.burst),
 		cfg:         &h.cfg,
 		start:       start,
 		mediaPrefix: mediaPrefix(start.StreamSid),
@@ -179,6 +206,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.log.Info("call connected", "parameters", len(start.CustomParameters))
 	c.core.Serve(r.Context(), sess.Run, c.read)
 }
+
+// Sessions returns how many streams are being served.
+func (h *Handler) Sessions() int { return h.cfg.core.Sessions() }
 
 // closeCode returns the close frame for a stream refused for malformed
 // messages: 1008 with the reason.
@@ -207,8 +237,10 @@ func (h *Handler) awaitStart(ws *websocket.Conn) (Start, error) {
 		case EventConnected:
 			continue
 		case EventStart:
-			if h.cfg.token != "" && subtle.ConstantTimeCompare([]byte(m.Start.CustomParameters[TokenParameter]), []byte(h.cfg.token)) != 1 {
-				return Start{}, fmt.Errorf("%w: stream token refused", ErrUnauthorized)
+			if h.cfg.auth != nil {
+				if err := h.cfg.auth.Check(m.Start.CallSid, m.Start.CustomParameters[TokenParameter]); err != nil {
+					return Start{}, err
+				}
 			}
 			return *m.Start, nil
 		default:

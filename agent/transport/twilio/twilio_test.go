@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,9 +40,10 @@ var (
 // echoed before the clear counted as heard (Twilio also echoes the marks a
 // clear discarded; those must not count).
 func TestTwilioStream(t *testing.T) {
-	u, sessions := serve(t, WithToken("tok"))
+	auth := testAuth(t)
+	u, sessions := serve(t, WithStreamAuth(auth))
 	c := dial(t, u)
-	c.start(map[string]string{"token": "tok", "customer": "42"})
+	c.start(map[string]string{"token": auth.Issue("CA0001"), "customer": "42"})
 	s := <-sessions
 	if st := s.conn.Start(); st.CallSid != "CA0001" || st.CustomParameters["customer"] != "42" {
 		t.Fatalf("start %+v", st)
@@ -120,13 +122,71 @@ func TestTwilioStream(t *testing.T) {
 	}
 }
 
+// testAuth returns a StreamAuth with a fixed test secret.
+func testAuth(t *testing.T) *StreamAuth {
+	t.Helper()
+	a, err := NewStreamAuth([]byte("0123456789abcdef"), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestTwilioAuth opens streams with credentials that must be refused: none,
+// the operator's kind of shared token, one for another call, and one used
+// already.
 func TestTwilioAuth(t *testing.T) {
-	u, _ := serve(t, WithToken("tok"))
+	auth := testAuth(t)
+	u, sessions := serve(t, WithStreamAuth(auth))
+	good := auth.Issue("CA0001")
 	c := dial(t, u)
-	c.start(map[string]string{"token": "nope"})
-	ce := c.closed()
-	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "unauthorized") {
-		t.Fatalf("close %d %q", ce.Code, ce.Text)
+	c.start(map[string]string{"token": good})
+	<-sessions
+	for name, cred := range map[string]string{
+		"none":        "",
+		"shared":      "s3cret",
+		"other call":  auth.Issue("CA0002"),
+		"used":        good,
+		"tampered":    good[:len(good)-2] + "xx",
+		"wrong order": strings.Replace(good, "v1.", "v2.", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dial(t, u)
+			c.start(map[string]string{"token": cred})
+			ce := c.closed()
+			if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "unauthorized") {
+				t.Fatalf("close %d %q", ce.Code, ce.Text)
+			}
+		})
+	}
+}
+
+// TestStreamAuthExpiry checks the credential's lifetime on a fake clock.
+func TestStreamAuthExpiry(t *testing.T) {
+	a := testAuth(t)
+	now := time.Unix(1_700_000_000, 0)
+	a.now = func() time.Time { return now }
+	cred := a.Issue("CA1")
+	now = now.Add(31 * time.Second)
+	if err := a.Check("CA1", cred); !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired credential: %v", err)
+	}
+	if len(a.used) != 0 {
+		t.Fatal("an expired credential was remembered")
+	}
+	cred = a.Issue("CA1")
+	if err := a.Check("CA1", cred); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	_ = a.Check("CA2", a.Issue("CA2"))
+	if _, ok := a.used[cred]; ok || len(a.used) != 1 {
+		t.Fatalf("used credentials kept past their expiry: %d", len(a.used))
+	}
+	for _, secret := range [][]byte{nil, []byte("short")} {
+		if _, err := NewStreamAuth(secret, time.Second); !errors.Is(err, ErrOption) {
+			t.Errorf("secret %q: %v, want ErrOption", secret, err)
+		}
 	}
 }
 
@@ -192,13 +252,20 @@ func TestTwilioDTMF(t *testing.T) {
 	}
 }
 
+// TestTwiML checks the TwiML: the configured stream URL whatever the Host
+// header says, a credential for the call, the custom parameters, and no
+// TwiML without a stream URL or, with credentials, without a CallSid.
 func TestTwiML(t *testing.T) {
-	h, err := NewTwiMLHandler(WithTwiMLToken("tok"), WithParameter("line", "support & returns"))
+	auth := testAuth(t)
+	h, err := NewTwiMLHandler(WithStreamURL("wss://hark.example/twilio/stream"), WithStreamCredentials(auth),
+		WithParameter("line", "support & returns"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://hark.example/twilio/voice", nil))
+	req := httptest.NewRequest(http.MethodPost, "http://attacker.example/twilio/voice", strings.NewReader("CallSid=CA9&From=%2B15550001"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.ServeHTTP(rec, req)
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") {
 		t.Fatalf("content type %q", ct)
 	}
@@ -214,37 +281,44 @@ func TestTwiML(t *testing.T) {
 	if err := xml.Unmarshal([]byte(body), &resp); err != nil {
 		t.Fatalf("%v in %s", err, body)
 	}
-	if resp.Connect.Stream.URL != "wss://hark.example/twilio/stream" {
+	if resp.Connect.Stream.URL != "wss://hark.example/twilio/stream" || strings.Contains(body, "attacker") {
 		t.Errorf("stream URL %q", resp.Connect.Stream.URL)
 	}
-	want := []Parameter{{"token", "tok"}, {"line", "support & returns"}}
-	if !slices.Equal(resp.Connect.Stream.Params, want) {
-		t.Errorf("params %+v", resp.Connect.Stream.Params)
+	params := resp.Connect.Stream.Params
+	if len(params) != 2 || params[0].Name != TokenParameter || params[1] != (Parameter{"line", "support & returns"}) {
+		t.Fatalf("params %+v", params)
+	}
+	if err := auth.Check("CA9", params[0].Value); err != nil {
+		t.Errorf("the TwiML's credential: %v", err)
 	}
 	if !strings.Contains(body, "<Response><Connect><Stream url=") {
 		t.Errorf("body %s", body)
 	}
 
-	h, err = NewTwiMLHandler(WithStreamURL("wss://public.example/s"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://10.0.0.1/voice", nil))
-	if !strings.Contains(rec.Body.String(), `url="wss://public.example/s"`) {
-		t.Errorf("body %s", rec.Body.String())
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://hark.example/twilio/voice", nil))
+	if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "Stream") {
+		t.Errorf("no CallSid: %d %s", rec.Code, rec.Body.String())
 	}
 
-	for _, o := range []TwiMLOption{WithStreamURL("http://x"), WithStreamPath("x"), WithParameter("", "v"), WithSignatureValidation("", "")} {
-		if _, err := NewTwiMLHandler(o); !errors.Is(err, ErrOption) {
-			t.Errorf("err %v, want ErrOption", err)
+	for _, opts := range [][]TwiMLOption{
+		{},
+		{WithStreamURL("http://x")},
+		{WithStreamURL("wss://x/s"), WithParameter("", "v")},
+		{WithStreamURL("wss://x/s"), WithParameter(TokenParameter, "s3cret")},
+		{WithStreamURL("wss://x/s"), WithSignatureValidation("", "https://x/v")},
+		{WithStreamURL("wss://x/s"), WithSignatureValidation("tok", "")},
+		{WithStreamURL("wss://x/s"), WithStreamCredentials(nil)},
+	} {
+		if _, err := NewTwiMLHandler(opts...); !errors.Is(err, ErrOption) {
+			t.Errorf("%d options: err %v, want ErrOption", len(opts), err)
 		}
 	}
 }
 
 func TestTwiMLSignature(t *testing.T) {
 	const token, public = "authtok", "https://hark.example/twilio/voice"
-	h, err := NewTwiMLHandler(WithSignatureValidation(token, public))
+	h, err := NewTwiMLHandler(WithStreamURL("wss://hark.example/twilio/stream"), WithSignatureValidation(token, public))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +352,8 @@ func TestNewHandlerOptions(t *testing.T) {
 		t.Error("nil constructor accepted")
 	}
 	ns := func(*http.Request, *Conn) (Session, error) { return nil, nil }
-	for _, o := range []Option{WithToken(""), WithMaxMessageBytes(1), WithMaxErrors(-1), WithTimeouts(0, 1, 1), WithLogger(nil)} {
+	for _, o := range []Option{WithStreamAuth(nil), WithMaxMessageBytes(1), WithMaxErrors(-1), WithTimeouts(0, 1, 1),
+		WithLogger(nil), WithRateLimit(0, 1), WithMaxSessions(0), WithSendQueue(0, 1<<20)} {
 		if _, err := NewHandler(ns, o); !errors.Is(err, ErrOption) {
 			t.Errorf("err %v, want ErrOption", err)
 		}
@@ -439,5 +514,72 @@ func TestTwilioStopsReading(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the session loop is held up by a stream that does not read")
+	}
+}
+
+// lineCounter counts log lines whose message contains a word.
+type lineCounter struct {
+	word string
+	mu   sync.Mutex
+	n    int
+}
+
+func (l *lineCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *lineCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *lineCounter) WithGroup(string) slog.Handler            { return l }
+func (l *lineCounter) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, l.word) {
+		l.mu.Lock()
+		l.n++
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *lineCounter) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+// TestTwilioFlood sends a stream's worth of media far faster than real
+// time to a session that reads nothing: the overruns are logged a few
+// times, not once per message; and a stream over the message rate limit is
+// closed with 1008.
+func TestTwilioFlood(t *testing.T) {
+	overruns := &lineCounter{word: "overrun"}
+	idle := &idleSession{ended: make(chan error, 1)}
+	h, err := NewHandler(func(*http.Request, *Conn) (Session, error) { return idle, nil },
+		WithLogger(slog.New(overruns)), WithRateLimit(1e6, 1e6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	c.start(nil)
+	payload := base64.StdEncoding.EncodeToString(make([]byte, 8)) // 1 ms of μ-law
+	start := time.Now()
+	for range 5000 {
+		c.send(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{Track: "inbound", Payload: payload}})
+	}
+	c.send(Message{Event: EventStop, StreamSid: "MZ0001", Stop: &Stop{}})
+	c.closed()
+	<-idle.ended
+	// The first overrun at once, then at most one a second.
+	if n, most := overruns.count(), 2+int(time.Since(start)/time.Second); n == 0 || n > most {
+		t.Fatalf("%d overrun log lines for 5000 messages in %v, want 1 to %d", n, time.Since(start), most)
+	}
+
+	u, _ := serve(t, WithRateLimit(10, 20), WithMaxErrors(5))
+	c = dial(t, u)
+	c.start(nil)
+	for range 100 {
+		if c.write(Message{Event: EventMark, StreamSid: "MZ0001", Mark: &Mark{Name: "x"}}) != nil {
+			break // closed already
+		}
+	}
+	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "per second") {
+		t.Fatalf("close %d %q, want 1008 for the rate", ce.Code, ce.Text)
 	}
 }

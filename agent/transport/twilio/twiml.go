@@ -17,11 +17,11 @@ import (
 type TwiMLOption func(*twimlConfig) error
 
 type twimlConfig struct {
-	streamURL  string
-	streamPath string
-	params     []Parameter
-	authToken  string
-	publicURL  string
+	streamURL string
+	params    []Parameter
+	auth      *StreamAuth
+	authToken string
+	publicURL string
 }
 
 // Parameter is a <Parameter> of the <Stream>: Twilio passes it back in the
@@ -31,8 +31,9 @@ type Parameter struct {
 	Value string `xml:"value,attr"`
 }
 
-// WithStreamURL sets the wss:// URL of the stream handler. Without it the
-// URL is built from the request's host ("wss://HOST" + the stream path).
+// WithStreamURL sets the wss:// URL of the stream handler, as Twilio
+// reaches it (required: the URL never comes from the request, whose Host
+// header the caller chooses).
 func WithStreamURL(u string) TwiMLOption {
 	return func(c *twimlConfig) error {
 		p, err := url.Parse(u)
@@ -44,44 +45,43 @@ func WithStreamURL(u string) TwiMLOption {
 	}
 }
 
-// WithStreamPath sets the path used with the request's host when no stream
-// URL is set (default "/twilio/stream").
-func WithStreamPath(path string) TwiMLOption {
-	return func(c *twimlConfig) error {
-		if !strings.HasPrefix(path, "/") {
-			return fmt.Errorf("%w: stream path %q does not start with /", ErrOption, path)
-		}
-		c.streamPath = path
-		return nil
-	}
-}
-
-// WithParameter adds a custom parameter to the <Stream>.
+// WithParameter adds a custom parameter to the <Stream>. Anyone who can
+// fetch the TwiML can read it: never pass a secret this way.
 func WithParameter(name, value string) TwiMLOption {
 	return func(c *twimlConfig) error {
-		if name == "" {
-			return fmt.Errorf("%w: empty parameter name", ErrOption)
+		if name == "" || name == TokenParameter {
+			return fmt.Errorf("%w: parameter name %q (empty, or the credential's)", ErrOption, name)
 		}
 		c.params = append(c.params, Parameter{Name: name, Value: value})
 		return nil
 	}
 }
 
-// WithTwiMLToken passes token to the stream as the "token" custom
-// parameter, for the stream handler's WithToken.
-func WithTwiMLToken(token string) TwiMLOption {
-	return WithParameter(TokenParameter, token)
+// WithStreamCredentials gives each call's <Stream> a credential from a,
+// bound to the call's CallSid, in the parameter "token"; the stream
+// handler checks it with WithStreamAuth(a). A request without a CallSid
+// (not from Twilio) is answered 400.
+func WithStreamCredentials(a *StreamAuth) TwiMLOption {
+	return func(c *twimlConfig) error {
+		if a == nil {
+			return fmt.Errorf("%w: nil StreamAuth", ErrOption)
+		}
+		c.auth = a
+		return nil
+	}
 }
 
 // WithSignatureValidation makes the handler check each webhook request's
 // X-Twilio-Signature with the account's auth token, answering 403 when it
 // does not match. publicURL is the webhook's URL as configured in Twilio
-// (scheme and host as Twilio sees them, behind any proxy); empty means the
-// request's own URL with scheme https.
+// (scheme and host as Twilio sees them, behind any proxy), required.
 func WithSignatureValidation(authToken, publicURL string) TwiMLOption {
 	return func(c *twimlConfig) error {
 		if authToken == "" {
 			return fmt.Errorf("%w: empty auth token", ErrOption)
+		}
+		if p, err := url.Parse(publicURL); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return fmt.Errorf("%w: webhook URL %q is not an http(s) URL", ErrOption, publicURL)
 		}
 		c.authToken, c.publicURL = authToken, publicURL
 		return nil
@@ -97,9 +97,10 @@ type twimlResponse struct {
 }
 
 // NewTwiMLHandler returns the webhook for incoming calls: it answers with
-// TwiML that connects the call to a bidirectional Media Stream,
+// TwiML that connects the call to a bidirectional Media Stream at the
+// stream URL (WithStreamURL, required),
 //
-//	<Response><Connect><Stream url="wss://HOST/twilio/stream"/></Connect></Response>
+//	<Response><Connect><Stream url="wss://host/twilio/stream"/></Connect></Response>
 //
 // Point the phone number's voice webhook at it.
 func NewTwiMLHandler(opts ...TwiMLOption) (http.Handler, error) {
@@ -109,8 +110,8 @@ func NewTwiMLHandler(opts ...TwiMLOption) (http.Handler, error) {
 			return nil, err
 		}
 	}
-	if c.streamPath == "" {
-		c.streamPath = "/twilio/stream"
+	if c.streamURL == "" {
+		return nil, fmt.Errorf("%w: no stream URL (WithStreamURL)", ErrOption)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.authToken != "" {
@@ -121,10 +122,15 @@ func NewTwiMLHandler(opts ...TwiMLOption) (http.Handler, error) {
 		}
 		var resp twimlResponse
 		resp.Stream.URL = c.streamURL
-		if resp.Stream.URL == "" {
-			resp.Stream.URL = "wss://" + r.Host + c.streamPath
+		if c.auth != nil {
+			call := r.FormValue("CallSid")
+			if call == "" {
+				http.Error(w, "no CallSid: not a Twilio voice webhook request", http.StatusBadRequest)
+				return
+			}
+			resp.Stream.Params = append(resp.Stream.Params, Parameter{Name: TokenParameter, Value: c.auth.Issue(call)})
 		}
-		resp.Stream.Params = c.params
+		resp.Stream.Params = append(resp.Stream.Params, c.params...)
 		body, err := xml.Marshal(resp)
 		if err != nil {
 			http.Error(w, "twiml: "+err.Error(), http.StatusInternalServerError)
@@ -144,9 +150,7 @@ func (c *twimlConfig) validate(r *http.Request) error {
 		return ErrUnauthorized
 	}
 	u := c.publicURL
-	if u == "" {
-		u = "https://" + r.Host + r.URL.RequestURI()
-	} else if r.URL.RawQuery != "" && !strings.Contains(u, "?") {
+	if r.URL.RawQuery != "" && !strings.Contains(u, "?") {
 		u += "?" + r.URL.RawQuery
 	}
 	if r.Method == http.MethodPost {

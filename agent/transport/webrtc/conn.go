@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/internal/frameq"
@@ -26,6 +28,8 @@ const (
 	inQueue = 50
 	// overrunReport is how often dropped input is logged at most.
 	overrunReport = time.Second
+	// maxTextRunes bounds a typed user turn, as in the device protocol.
+	maxTextRunes = 4000
 	// maxConceal is the longest loss, in packets, filled by concealment.
 	maxConceal = 5
 	// pendingEvents is how many events wait for the data channel to open.
@@ -48,11 +52,14 @@ type NewSessionFunc = transport.NewSessionFunc[*Conn]
 // Conn is one peer connection. It implements agent.Transport (Opus in and
 // out at 48 kHz) and agent.EventSink (JSON on the data channel).
 type Conn struct {
-	id  string
-	pc  *pion.PeerConnection
-	log *slog.Logger
+	id     string
+	client string // the address the offer came from
+	pc     *pion.PeerConnection
+	log    *slog.Logger
 
 	maxMessage int
+	msgs       *rate.Limiter // client messages
+	refusals   *rate.Limiter // error events answering refused messages
 
 	in        *frameq.Queue
 	done      chan struct{} // closed by end
@@ -212,6 +219,9 @@ func (c *Conn) attachDataChannel(dc *pion.DataChannel) {
 	dc.OnMessage(func(m pion.DataChannelMessage) {
 		if err := c.handleMessage(m); err != nil {
 			c.log.Debug("webrtc: client message", "err", err)
+			if !c.refusals.Allow() {
+				return // a flood: the first refusals were answered
+			}
 			if err := c.SendEvent(transport.Event{Type: transport.EventError, Text: err.Error()}); err != nil {
 				c.log.Debug("webrtc: send error event", "err", err)
 			}
@@ -243,6 +253,9 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 		if m.Text == "" {
 			return ClientMessage{}, &MessageError{Reason: `"text" message without text`}
 		}
+		if n := utf8.RuneCountInString(m.Text); n > maxTextRunes {
+			return ClientMessage{}, &MessageError{Reason: fmt.Sprintf("text has %d characters; the limit is %d", n, maxTextRunes)}
+		}
 	case "image":
 		if len(m.Data) == 0 {
 			return ClientMessage{}, &MessageError{Reason: `"image" message without data`}
@@ -266,6 +279,9 @@ func (c *Conn) handleMessage(m pion.DataChannelMessage) error {
 	case <-c.done:
 		return nil
 	default:
+	}
+	if !c.msgs.Allow() {
+		return &MessageError{Reason: "over the message rate limit; message discarded"}
 	}
 	if !m.IsString {
 		return &MessageError{Reason: "binary messages are not accepted"}

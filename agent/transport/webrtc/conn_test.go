@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/transport/internal/frameq"
@@ -42,6 +43,7 @@ func bareConn(t *testing.T, w rtpWriter) *Conn {
 	}
 	return &Conn{
 		enc: enc, pace: newPacer(w), log: slog.New(slog.DiscardHandler), maxMessage: 1024,
+		msgs: rate.NewLimiter(10, 20), refusals: rate.NewLimiter(1, 5),
 		in: frameq.New(inQueue, overrunReport), done: make(chan struct{}),
 	}
 }
@@ -143,8 +145,19 @@ func TestHandleMessageLimits(t *testing.T) {
 	if err := c.handleMessage(pion.DataChannelMessage{IsString: true, Data: []byte(`{"type":"stop"}`)}); err != nil || s.interrupts != 1 {
 		t.Errorf("stop: %v, %d interrupts", err, s.interrupts)
 	}
+	// A flood: past the burst, messages are refused.
+	refused := 0
+	for range 100 {
+		if err := c.handleMessage(pion.DataChannelMessage{IsString: true, Data: []byte(`{"type":"stop"}`)}); err != nil {
+			refused++
+		}
+	}
+	if s.interrupts > 25 || refused < 75 {
+		t.Errorf("a flood of 100 messages: %d went through, %d refused; want at most the burst through", s.interrupts-1, refused)
+	}
 	c.end(io.EOF)
-	if err := c.handleMessage(pion.DataChannelMessage{IsString: true, Data: []byte(`{"type":"stop"}`)}); err != nil || s.interrupts != 1 {
-		t.Errorf("stop after close: %v, %d interrupts", err, s.interrupts)
+	before := s.interrupts
+	if err := c.handleMessage(pion.DataChannelMessage{IsString: true, Data: []byte(`{"type":"stop"}`)}); err != nil || s.interrupts != before {
+		t.Errorf("stop after close: %v, %d interrupts", err, s.interrupts-before)
 	}
 }

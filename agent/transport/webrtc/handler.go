@@ -17,6 +17,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	pion "github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport/internal/frameq"
 	"github.com/harkvoice/hark/codecs/opus"
@@ -169,6 +170,9 @@ func (h *Handler) connect(r *http.Request, offer string) (*Conn, string, error) 
 	case len(h.conns) >= h.cfg.maxSessions:
 		h.mu.Unlock()
 		return nil, "", fmt.Errorf("%w (%d)", ErrSessionLimit, h.cfg.maxSessions)
+	case h.pendingLocked(clientAddr(r)) >= h.cfg.maxPending:
+		h.mu.Unlock()
+		return nil, "", fmt.Errorf("%w: %d sessions of this client are waiting for their peer to connect", ErrSessionLimit, h.cfg.maxPending)
 	}
 	h.mu.Unlock()
 
@@ -176,7 +180,7 @@ func (h *Handler) connect(r *http.Request, offer string) (*Conn, string, error) 
 	if err != nil {
 		return nil, "", fmt.Errorf("webrtc: new peer connection: %w", err)
 	}
-	c, err := h.newConn(pc)
+	c, err := h.newConn(pc, clientAddr(r))
 	if err != nil {
 		return nil, "", errors.Join(err, pc.Close())
 	}
@@ -198,13 +202,34 @@ func (h *Handler) connect(r *http.Request, offer string) (*Conn, string, error) 
 	return c, answer, nil
 }
 
+// pendingLocked counts the sessions of a client address whose peer has
+// not connected yet.
+func (h *Handler) pendingLocked(client string) int {
+	n := 0
+	for _, c := range h.conns {
+		if c.client == client && !c.isConnected() {
+			n++
+		}
+	}
+	return n
+}
+
+// clientAddr returns the address (without port) a request came from.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
 }
 
-func (h *Handler) newConn(pc *pion.PeerConnection) (*Conn, error) {
+func (h *Handler) newConn(pc *pion.PeerConnection, client string) (*Conn, error) {
 	out, err := pion.NewTrackLocalStaticRTP(opusCodec, "audio", "hark")
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: local track: %w", err)
@@ -217,9 +242,12 @@ func (h *Handler) newConn(pc *pion.PeerConnection) (*Conn, error) {
 	id := newID()
 	c := &Conn{
 		id:         id,
+		client:     client,
 		pc:         pc,
 		log:        h.cfg.log.With("session", id),
 		maxMessage: h.cfg.maxMessage,
+		msgs:       rate.NewLimiter(rate.Limit(h.cfg.msgRate), h.cfg.msgBurst),
+		refusals:   rate.NewLimiter(1, 5),
 		in:         frameq.New(inQueue, overrunReport),
 		done:       make(chan struct{}),
 		connected:  make(chan struct{}),
@@ -284,6 +312,9 @@ func (h *Handler) start(c *Conn, sess Session) error {
 		// Offers negotiated at the same time went past the first check.
 		h.mu.Unlock()
 		return fmt.Errorf("%w (%d)", ErrSessionLimit, h.cfg.maxSessions)
+	case !c.isConnected() && h.pendingLocked(c.client) >= h.cfg.maxPending:
+		h.mu.Unlock()
+		return fmt.Errorf("%w: %d sessions of this client are waiting for their peer to connect", ErrSessionLimit, h.cfg.maxPending)
 	}
 	h.conns[c.id] = c
 	h.wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -289,6 +290,39 @@ func TestSignallingErrors(t *testing.T) {
 			t.Errorf("status %d, want 503", got)
 		}
 	})
+}
+
+// TestRepeatedOffers: a client that posts offers and never connects holds
+// at most its pending slots; a client at another address still gets a
+// session.
+func TestRepeatedOffers(t *testing.T) {
+	_, url, sessions := startServer(t, echoRun, WithMaxSessions(4), WithMaxPending(2), WithConnectTimeout(time.Minute))
+	// The flood comes from 127.0.0.2 (loopback too).
+	from := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
+	defer from.CloseIdleConnections()
+	refused := 0
+	for range 6 {
+		flood := newTestClient(t)
+		defer flood.close()
+		res, err := from.Post(url, "application/sdp", strings.NewReader(flood.offer()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			refused++
+		}
+	}
+	if refused != 4 {
+		t.Fatalf("%d of 6 unconnected offers refused, want 4 (2 pending slots)", refused)
+	}
+	<-sessions
+	<-sessions
+	honest := newTestClient(t)
+	defer honest.close()
+	honest.post(url)
+	<-sessions
 }
 
 func TestNewSessionError(t *testing.T) {

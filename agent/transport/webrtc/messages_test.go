@@ -3,6 +3,7 @@ package webrtc
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 
 	pion "github.com/pion/webrtc/v4"
@@ -20,6 +21,8 @@ func TestParseClientMessage(t *testing.T) {
 		{in: `{"type":"stop"}`, want: "stop"},
 		{in: `{"type":"image","mime_type":"image/jpeg","data":"/9j/4AAQ"}`, want: "image"},
 		{in: `{"type":"text"}`, wantErr: `"text" message without text`},
+		{in: `{"type":"text","text":"` + strings.Repeat("é", 4001) + `"}`, wantErr: "text has 4001 characters; the limit is 4000"},
+		{in: `{"type":"text","text":"` + strings.Repeat("é", 4000) + `"}`, want: "text"},
 		{in: `{"type":"image","mime_type":"image/jpeg"}`, wantErr: `"image" message without data`},
 		{in: `{"type":"image","mime_type":"text/html","data":"AAAA"}`, wantErr: `unsupported image type "text/html"`},
 		{in: `{"type":"image","mime_type":"image/png","data":"not base64!"}`, wantErr: "not a JSON object"},

@@ -24,7 +24,10 @@ type config struct {
 	loopbackOnly   bool
 	connectTimeout time.Duration
 	maxSessions    int
+	maxPending     int
 	maxMessage     int
+	msgRate        float64
+	msgBurst       int
 	log            *slog.Logger
 }
 
@@ -107,6 +110,35 @@ func WithMaxSessions(n int) Option {
 	}
 }
 
+// WithMaxPending limits how many sessions of one client address may be
+// waiting for their peer to connect (default 2): a client that repeats
+// offers it never connects holds at most that many slots until they time
+// out, not all of them. Its further offers get 503 Service Unavailable.
+// (Behind a reverse proxy every client has the proxy's address: have the
+// proxy limit offers per client instead, or raise this.)
+func WithMaxPending(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: max pending %d", ErrOption, n)
+		}
+		c.maxPending = n
+		return nil
+	}
+}
+
+// WithMessageRate limits the data channel messages a client may send: a
+// sustained rate and a burst (default 10 per second, burst 20). Messages
+// over it are refused with an error event (at most one a second).
+func WithMessageRate(perSecond float64, burst int) Option {
+	return func(c *config) error {
+		if perSecond <= 0 || burst < 1 {
+			return fmt.Errorf("%w: message rate %g/s burst %d", ErrOption, perSecond, burst)
+		}
+		c.msgRate, c.msgBurst = perSecond, burst
+		return nil
+	}
+}
+
 // WithMaxMessageSize limits data channel messages from the client, in bytes
 // (default 256 KiB, what browsers send at most); an image travels base64
 // encoded in one message.
@@ -148,6 +180,12 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.maxMessage == 0 {
 		c.maxMessage = 256 << 10
+	}
+	if c.maxPending == 0 {
+		c.maxPending = 2
+	}
+	if c.msgRate == 0 {
+		c.msgRate, c.msgBurst = 10, 20
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -4,7 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const token = params.get("token") || "";
+// The token comes in the fragment (#token=...), which the browser never
+// sends to the server, and goes out only in the Authorization header.
+const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
 if (params.get("aec") === "0") $("aec").checked = false;
 
 const hark = { pc: null, dc: null, location: null, events: [] };

@@ -47,6 +47,7 @@ const (
 	DefaultMaxQueueBytes = 256 << 10
 	DefaultSendBuffer    = 64 << 10
 	DefaultInQueue       = 100 // 2 s of 20 ms frames
+	DefaultMaxSessions   = 256
 	// Grace is how long a session may take to notice by itself that its
 	// peer has gone before its context is cancelled.
 	Grace = 2 * time.Second
@@ -104,7 +105,12 @@ type Config struct {
 	// order of preference; the upgrade picks the first the client offers.
 	Subprotocols []string
 
+	// MaxSessions bounds the connections served at once; more are
+	// refused with 503 Service Unavailable before the upgrade.
+	MaxSessions int
+
 	upgrader *websocket.Upgrader
+	live     *atomic.Int64 // connections holding a slot
 }
 
 // SetDefaults fills the fields left zero.
@@ -124,9 +130,13 @@ func (cfg *Config) SetDefaults() {
 	if cfg.InQueue == 0 {
 		cfg.InQueue = DefaultInQueue
 	}
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.live = new(atomic.Int64)
 	cfg.upgrader = &websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096, CheckOrigin: cfg.CheckOrigin, Subprotocols: cfg.Subprotocols}
 }
 

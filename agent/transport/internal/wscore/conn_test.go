@@ -169,11 +169,11 @@ func serveOne(t *testing.T, base context.Context, cfg *Config, run func(context.
 	cfg.SetDefaults()
 	conns := make(chan served, 1)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws := cfg.Upgrade(w, r)
+		ws, done := cfg.Accept(w, r)
 		if ws == nil {
 			return
 		}
-		defer ws.Close()
+		defer done()
 		c := New(ws, cfg, discard())
 		s := served{c: c, handled: make(chan struct{})}
 		defer close(s.handled)
@@ -289,4 +289,34 @@ func TestShutdown(t *testing.T) {
 	if !errors.Is(s.c.Err(), ErrShutdown) {
 		t.Fatalf("connection ended with %v", s.c.Err())
 	}
+}
+
+// TestMaxSessions fills every slot: the next client is refused with 503
+// before the upgrade, and gets a slot once one is free.
+func TestMaxSessions(t *testing.T) {
+	cfg := Config{MaxSessions: 1}
+	release := make(chan struct{})
+	first, conns := serveOne(t, context.Background(), &cfg, func(ctx context.Context, _ *Conn) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	s := <-conns
+	url := "ws://" + first.RemoteAddr().String()
+	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second client: %v, %v; want 503", resp, err)
+	}
+	resp.Body.Close()
+	close(release)
+	<-s.handled
+	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("a client after the first left: %v", err)
+	}
+	resp.Body.Close()
+	ws.Close()
+	<-(<-conns).handled
 }

@@ -57,16 +57,42 @@ func (cfg *Config) SetMaxMessage(n int) error {
 	return nil
 }
 
-// Upgrade upgrades the request to a WebSocket. On failure the upgrader has
-// answered with an HTTP error; Upgrade logs it and returns nil.
-func (cfg *Config) Upgrade(w http.ResponseWriter, r *http.Request) *websocket.Conn {
+// SetMaxSessions sets MaxSessions.
+func (cfg *Config) SetMaxSessions(n int) error {
+	if n < 1 {
+		return fmt.Errorf("max sessions %d", n)
+	}
+	cfg.MaxSessions = n
+	return nil
+}
+
+// Accept takes a session slot and upgrades the request to a WebSocket. When
+// every slot is taken it answers 503 Service Unavailable; when the upgrade
+// fails the upgrader has answered with an HTTP error. Either way it logs
+// why and returns nil. Otherwise the caller must call done once the
+// connection has ended: it closes the socket and frees the slot.
+func (cfg *Config) Accept(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, done func()) {
+	if cfg.live.Add(1) > int64(cfg.MaxSessions) {
+		cfg.live.Add(-1)
+		cfg.Log.Warn("session refused: every slot is taken", "path", r.URL.Path, "remote", r.RemoteAddr, "max_sessions", cfg.MaxSessions)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many sessions; try again later", http.StatusServiceUnavailable)
+		return nil, nil
+	}
 	ws, err := cfg.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		cfg.live.Add(-1)
 		cfg.Log.Debug("websocket upgrade failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-		return nil
+		return nil, nil
 	}
-	return ws
+	return ws, func() {
+		_ = ws.Close()
+		cfg.live.Add(-1)
+	}
 }
+
+// Sessions returns how many connections hold a slot.
+func (cfg *Config) Sessions() int { return int(cfg.live.Load()) }
 
 // NewSession calls a transport handler's session constructor, turning a nil
 // session into an error.
