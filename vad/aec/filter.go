@@ -69,6 +69,7 @@ const (
 	filterCeiling   = 4       // P's ceiling over the coupling times the prior
 	filterShrink    = 0.25    // share of the Kalman variance reduction applied
 	filterNoiseRise = 1.005   // noise floor's rise per block (+2.7 dB/s)
+	filterNoiseBias = 2       // noise power over the floor (the smoothed power's minimum)
 )
 
 func newFilter(b, parts int, plan *fftPlan) *filter {
@@ -204,7 +205,7 @@ func (f *filter) adapt(e []float32, ey float32) {
 			n = sm[k]
 		}
 		nf[k] = n
-		noise += n
+		noise += n * filterNoiseBias
 	}
 	f.coupling(ey, noise/float32(b))
 	if !f.ready {
@@ -224,7 +225,7 @@ func (f *filter) adapt(e []float32, ey float32) {
 		// large).
 		ps := max(e2-0.5*r[k], f.psiDecay*psi[k])
 		psi[k] = ps
-		ps = max(ps, nf[k])
+		ps = max(ps, filterNoiseBias*nf[k])
 		f.rexp[k] = 0.5 * r[k]
 		inv := 1 / (r[k] + 2*ps + f.delta)
 		gr[k], gi[k] = er[k]*inv, ei[k]*inv

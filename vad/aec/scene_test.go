@@ -49,7 +49,7 @@ func scene(t testing.TB, s aectest.Spec) *aectest.Scene {
 // measures the output.
 func run(t testing.TB, c *aec.Canceller, sc *aectest.Scene) aectest.Result {
 	t.Helper()
-	const fl = 160
+	fl := sc.Rate / 100
 	out := make([]int16, 0, len(sc.Mic))
 	var err error
 	for i := 0; i+fl <= len(sc.Mic); i += fl {
@@ -140,5 +140,36 @@ func TestPortableKernels(t *testing.T) {
 	}
 	if d := erle[0] - erle[1]; d > 1 || d < -1 {
 		t.Errorf("ERLE %.2f dB portable, %.2f dB vector kernels", erle[0], erle[1])
+	}
+}
+
+// The same canceller at 8 kHz (phone band): the headline room.
+func TestScene8k(t *testing.T) {
+	f, err := aectest.LoadClips(speechDir, 8000, aectest.FarClips...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := aectest.LoadClips(speechDir, 8000, aectest.NearClips...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := aectest.Specs[0].Build(8000, f, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sup := range []bool{false, true} {
+		c, err := aec.New(8000, aec.WithSuppressor(sup))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, c, sc)
+		if min := map[bool]float64{false: 18, true: 30}[sup]; r.ERLE < min {
+			t.Errorf("8 kHz, suppressor %v: ERLE %.1f dB, want ≥ %.0f", sup, r.ERLE, min)
+		}
+		if r.NearLossSingle > 1 || r.NearLossDouble > 3 {
+			t.Errorf("8 kHz, suppressor %v: near-end loss %.2f / %.2f dB", sup, r.NearLossSingle, r.NearLossDouble)
+		}
+		t.Logf("8 kHz, suppressor %v: ERLE %.1f dB (after double talk %.1f), near-end loss %.2f / %.2f dB, delay %v",
+			sup, r.ERLE, r.ERLEAfterDouble, r.NearLossSingle, r.NearLossDouble, c.Stats().Delay)
 	}
 }

@@ -39,7 +39,7 @@ const (
 	supLeakMin = 1e-3  // leakage bounds: -30 dB …
 	supLeakMax = 1     // … 0 dB
 	supLeak0   = 0.5   // leakage before any measurement
-	supOver    = 2     // residual echo overestimation
+	supOver    = 1.5   // residual echo overestimation
 	supDD      = 0.9   // decision-directed smoothing
 	supFloor   = 0.003 // gain floor (-50 dB)
 )
