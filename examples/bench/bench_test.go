@@ -66,7 +66,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95",
-		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95", "sessions_per_core",
+		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95",
+		"realtime_bargein_onset_to_silence_ms_p95", "realtime_v2v_ms_p50", "sessions_per_core",
 		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs",
 		"aec_erle_db", "aec_erle_filter_db", "aec_us_per_10ms"} {
 		if _, ok := got[k]; !ok {
@@ -78,7 +79,10 @@ func TestSmoke(t *testing.T) {
 	if v, _ := got["bargein_onset_to_silence_ms_max"].(float64); v <= 0 || v > 1000 {
 		t.Errorf("barge-in onset to silence max = %v ms", v)
 	}
-	for _, k := range []string{"v2v_ms_p50", "v2v_realtime_stt_ms_p50"} {
+	if v, _ := got["realtime_bargein_onset_to_silence_ms_max"].(float64); v <= 0 || v > 1000 {
+		t.Errorf("Realtime barge-in onset to silence max = %v ms", v)
+	}
+	for _, k := range []string{"v2v_ms_p50", "v2v_realtime_stt_ms_p50", "realtime_v2v_ms_p50"} {
 		if v, _ := got[k].(float64); v <= 0 || v > 5000 {
 			t.Errorf("%s = %v ms", k, v)
 		}
@@ -97,7 +101,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 3b. Capacity of one core (SIP", "## 4. Per-frame", "## 5. Echo cancellation", "make bench"} {
+	for _, h := range []string{"## 1. Barge-in", "## 2. Voice-to-voice", "## 3. Capacity", "## 3b. Capacity of one core (SIP", "## 4. Per-frame", "## 5. Echo cancellation", "Realtime endpoint", "make bench"} {
 		if !strings.Contains(string(text), h) {
 			t.Errorf("BENCHMARKS.md lacks %q", h)
 		}

@@ -10,12 +10,14 @@
 //     session;
 //  4. per-frame costs of the codecs, the resampler and the VAD;
 //  5. the echo canceller on synthetic rooms, beside speexdsp's when built
-//     with the speexdsp tag (as make bench does).
+//     with the speexdsp tag (as make bench does);
+//  6. barge-in and voice-to-voice latency through the OpenAI Realtime
+//     endpoint (agent/transport/rtserver).
 //
 // Run it from the repository root:
 //
 //	make bench
-//	go run ./examples/bench [-sections bargein,v2v,capacity,phone,frame,aec] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
+//	go run ./examples/bench [-sections bargein,livekit,realtime,v2v,capacity,phone,frame,aec] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
 //
 // Progress goes to standard error. The capacity server and the scalar VAD
 // benchmark run as child processes of the same program.

@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,livekit,v2v,capacity,phone,frame,aec", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,realtime,v2v,capacity,phone,frame,aec", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
 	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
@@ -111,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secLiveKit, secV2V, secCapacity, secPhone, secFrame, secAEC:
+		case secBargeIn, secLiveKit, secRealtime, secV2V, secCapacity, secPhone, secFrame, secAEC:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -172,6 +172,12 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}
 	if err := section(secLiveKit, fmt.Sprintf("barge-in through LiveKit, %d trials", cfg.trials), func() (err error) {
 		rep.LiveKit, err = runLiveKit(ctx, cfg, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secRealtime, fmt.Sprintf("barge-in (%d trials) and voice-to-voice (%d turns) through the Realtime endpoint", cfg.trials, cfg.turns), func() (err error) {
+		rep.Realtime, err = runRealtime(ctx, cfg, w, progress)
 		return err
 	}); err != nil {
 		return err

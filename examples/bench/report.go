@@ -55,6 +55,7 @@ type report struct {
 	Duration time.Duration
 	BargeIn  *bargeInResult
 	LiveKit  *liveKitResult
+	Realtime *realtimeResult
 	V2V      []*v2vResult
 	Capacity *capacityResult
 	Phone    *capacityResult
@@ -88,6 +89,9 @@ func (r *report) flat() map[string]any {
 	}
 	if r.LiveKit != nil {
 		r.LiveKit.flat(out, put)
+	}
+	if r.Realtime != nil {
+		r.Realtime.flat(out, put)
 	}
 	for _, v := range r.V2V {
 		p := "v2v_" + v.Engines
@@ -192,6 +196,9 @@ func (r *report) markdown(cfg config) string {
 	}
 	if r.LiveKit != nil {
 		r.LiveKit.markdown(p)
+	}
+	if r.Realtime != nil {
+		r.Realtime.markdown(p)
 	}
 	if len(r.V2V) > 0 {
 		p("## 2. Voice-to-voice latency over WebRTC (loopback)\n\n")
