@@ -342,3 +342,33 @@ func TestBargeInDuringToolCall(t *testing.T) {
 		r.stop()
 	})
 }
+
+// TestBargeInWhileThinkingStaysSilent pauses a reply before its first audio
+// and keeps it silent while the words of the interruption are recognised:
+// its audio, when it comes, waits for the resume.
+func TestBargeInWhileThinkingStaysSilent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		llm := agenttest.NewLLM(agenttest.Text(longReply))
+		llm.FirstDelay = 1500 * time.Millisecond
+		stt := agenttest.NewSTT("hello", "uh huh")
+		stt.Delay = 3 * time.Second // the interruption's words come after the reply's audio
+		r := newRig(t, stt, llm)
+		r.start(t.Context())
+		r.speak(600 * time.Millisecond)
+		_, i := r.wait(0, state(agent.StateThinking))
+		r.speak(time.Second)
+		_, j := r.wait(i, is(agent.EventInterruption))
+		r.wait(j, is(agent.EventResumed))
+		resumed := time.Now()
+		done, _ := r.wait(j, is(agent.EventAgentDone))
+		if done.Text != longReply {
+			t.Errorf("agent_done %q", done.Text)
+		}
+		for _, o := range r.tr.Frames() {
+			if o.Audible && o.At.Before(resumed) {
+				t.Fatalf("audible frame at %v, before the resume at %v", o.At, resumed)
+			}
+		}
+		r.stop()
+	})
+}

@@ -303,13 +303,20 @@ func TestUninterruptibleSay(t *testing.T) {
 	})
 }
 
+// midReply starts a session that answers a typed turn with longReply, and
+// returns a second into the reply's audio.
+func midReply(t *testing.T) *rig {
+	r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text(longReply)))
+	r.start(t.Context())
+	r.s.SendText("tell me")
+	r.wait(0, is(agent.EventAgentText))
+	time.Sleep(time.Second)
+	return r
+}
+
 func TestClientInterrupt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text(longReply)))
-		r.start(t.Context())
-		r.s.SendText("tell me")
-		r.wait(0, is(agent.EventAgentText))
-		time.Sleep(time.Second)
+		r := midReply(t)
 		r.s.Interrupt()
 		ev, _ := r.wait(0, cancelled)
 		if ev.Interruption.Heard == "" {

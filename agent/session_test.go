@@ -158,11 +158,7 @@ func TestRunEOFFinishesTurn(t *testing.T) {
 // keeps what was heard of the reply, marked interrupted.
 func TestRunEOFCutsReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text(longReply)))
-		r.start(t.Context())
-		r.s.SendText("tell me")
-		r.wait(0, is(agent.EventAgentText))
-		time.Sleep(time.Second)
+		r := midReply(t)
 		r.stop()
 		h := r.s.History()
 		if len(h) != 2 || !h[1].Interrupted || h[1].Content == "" || !strings.HasPrefix(longReply, h[1].Content) {

@@ -182,10 +182,10 @@ type Playout struct {
 	mu          sync.Mutex
 	gen         uint64 // generation of chunks
 	chunks      []*chunk
-	next        int  // index of the chunk being sent
-	finished    bool // no more chunks for gen
-	active      bool // a reply is in progress (sending or paused)
-	paused      bool
+	next        int    // index of the chunk being sent
+	finished    bool   // no more chunks for gen
+	active      bool   // a reply is in progress (sending or paused)
+	paused      uint64 // the generation paused, 0 for none
 	lastAudible time.Time
 	markLatency time.Duration // smoothed mark round trip
 }
@@ -270,21 +270,22 @@ func (p *Playout) Finish(gen uint64) error {
 	return nil
 }
 
-// Pause stops sending the reply: from the next tick the playout sends
+// Pause stops sending the reply of the current generation, also one whose
+// first chunk has not begun yet: from the next tick the playout sends
 // silence and keeps its position, so Resume continues where the listener
 // stopped hearing. It returns when the last frame carrying reply audio was
 // sent; no later frame carries any until Resume.
 func (p *Playout) Pause() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.paused = true
+	p.paused = p.gens.Current()
 	return p.lastAudible
 }
 
 // Resume continues a paused reply.
 func (p *Playout) Resume() {
 	p.mu.Lock()
-	p.paused = false
+	p.paused = 0
 	p.mu.Unlock()
 }
 
@@ -292,7 +293,7 @@ func (p *Playout) Resume() {
 func (p *Playout) Paused() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.paused
+	return p.paused != 0 && p.paused == p.gens.Current()
 }
 
 // Uninterruptible reports whether the chunk being sent is marked
@@ -340,10 +341,10 @@ func (p *Playout) Stop(gen uint64) []ChunkRecord {
 	p.mu.Lock()
 	if gen == p.gen {
 		p.active = false
-		p.paused = false
 		p.chunks = nil
 		p.next = 0
 		p.finished = false
+		p.paused = 0
 	}
 	p.mu.Unlock()
 	return recs
@@ -354,7 +355,6 @@ func (p *Playout) reset(gen uint64) {
 	p.chunks = nil
 	p.next = 0
 	p.finished = false
-	p.paused = false
 	p.active = false
 }
 
@@ -442,7 +442,7 @@ func (p *Playout) fill(buf []int16, now time.Time, events *[]PlayoutEvent, marks
 		return false, false
 	}
 	clear(buf)
-	if p.paused {
+	if p.paused != 0 && p.paused == p.gen {
 		return true, false
 	}
 	got := 0

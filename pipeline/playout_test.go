@@ -159,6 +159,50 @@ func TestPlayoutPauseResumeKeepsClock(t *testing.T) {
 	})
 }
 
+// TestPlayoutPauseBeforeFirstChunk pauses a reply that is still being
+// prepared (the user talks while it thinks): its first chunk, when it
+// comes, stays silent until Resume; the next reply is not paused.
+func TestPlayoutPauseBeforeFirstChunk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var gens pipeline.Generations
+		s := &sink{}
+		p, _ := pipeline.NewPlayout(s, pcm.Mono16k, &gens)
+		go func() { _ = p.Run(t.Context()) }()
+		_, gen := gens.Start(t.Context())
+		p.Pause()
+		must(t, p.Begin(pipeline.Segment{Gen: gen, Text: "one two"}))
+		must(t, p.Write(gen, 0, ones(3200, 7)))
+		must(t, p.End(gen, 0))
+		must(t, p.Finish(gen))
+		time.Sleep(500 * time.Millisecond)
+		if !p.Paused() {
+			t.Error("the reply is not paused")
+		}
+		frames, _ := s.snapshot()
+		if slices.ContainsFunc(frames, audible) {
+			t.Fatal("a reply paused before its first chunk played it")
+		}
+		p.Resume()
+		time.Sleep(500 * time.Millisecond)
+		frames, _ = s.snapshot()
+		if !slices.ContainsFunc(frames, audible) {
+			t.Fatal("nothing played after Resume")
+		}
+		// A reply paused and never begun does not pause the next one.
+		_, gen = gens.Start(t.Context())
+		p.Pause()
+		_, gen = gens.Start(t.Context())
+		must(t, p.Begin(pipeline.Segment{Gen: gen, Text: "three"}))
+		must(t, p.Write(gen, 0, ones(3200, 9)))
+		must(t, p.End(gen, 0))
+		time.Sleep(300 * time.Millisecond)
+		frames, _ = s.snapshot()
+		if !slices.ContainsFunc(frames, func(fr pcm.Frame) bool { return slices.Contains(fr.Samples, 9) }) {
+			t.Fatal("the next reply did not play")
+		}
+	})
+}
+
 func TestPlayoutDropsStaleGeneration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var gens pipeline.Generations
