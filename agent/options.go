@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harkvoice/hark/agent/language"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/silero"
@@ -38,6 +39,8 @@ type config struct {
 	metrics         recorder
 	fallback        string
 	providerTimeout time.Duration
+	maxImages       int // images waiting for the next user turn
+	maxImageBytes   int // their bytes
 
 	// From the policy's phrase lists.
 	backchannels, stopWords phraseSet
@@ -108,6 +111,9 @@ func (c *config) fill() error {
 	}
 	if c.providerTimeout == 0 {
 		c.providerTimeout = DefaultProviderTimeout
+	}
+	if c.maxImages == 0 {
+		c.maxImages, c.maxImageBytes = DefaultMaxImages, DefaultMaxImageBytes
 	}
 	for name, t := range c.tools {
 		if t.Timeout == 0 {
@@ -338,10 +344,23 @@ func WithSystemPrompt(prompt string) Option {
 	return func(c *config) error { c.systemPrompt = prompt; return nil }
 }
 
-// WithLanguage sets the conversation's starting language (BCP-47). The
-// session then follows the language the STT reports.
+// WithLanguage sets the conversation's starting language, a BCP 47 tag
+// that package language accepts ("en", "pt-BR"); anything else is an
+// error, since the language reaches the LLM's prompt. The session then
+// follows the language the STT reports (tags language accepts only).
 func WithLanguage(lang string) Option {
-	return func(c *config) error { c.lang = lang; return nil }
+	return func(c *config) error {
+		if lang == "" {
+			c.lang = ""
+			return nil
+		}
+		tag, err := language.Parse(lang)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrOption, err)
+		}
+		c.lang = tag
+		return nil
+	}
 }
 
 // WithVoices maps languages ("en", "es", "zh-CN") to TTS voices; a reply in

@@ -319,7 +319,7 @@ func (l *loop) handle(ctx context.Context, m message) (bool, error) {
 	case textCmd:
 		l.onText(ctx, m)
 	case imageCmd:
-		l.images = append(l.images, m.img)
+		l.addImage(m.img)
 	case interruptCmd:
 		l.feed(ctx, replyStopped{reason: "client"})
 	case sayCmd:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harkvoice/hark/agent/language"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
@@ -222,8 +223,8 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 	if m.final {
 		u.sttFinal = m.at
 	}
-	if m.err == nil && tr.Language != "" {
-		l.lang = tr.Language
+	if tag, err := language.Parse(tr.Language); m.err == nil && err == nil {
+		l.lang = tag // a recogniser's odd tag never reaches the prompt
 	}
 	if u.closing {
 		if m.err == nil && strings.TrimSpace(tr.Text) == "" && l.barge.paused() && !u.retried {
