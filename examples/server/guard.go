@@ -54,7 +54,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // startsSession reports whether r would start a session.
 func startsSession(r *http.Request) bool {
 	switch r.URL.Path {
-	case pathDevice, pathTwilioStream, pathTwilioVoice:
+	case pathDevice, pathTwilioStream, pathTwilioVoice, pathRealtime:
 		return true
 	case pathWebRTC:
 		return r.Method == http.MethodPost

@@ -6,6 +6,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/promrec"
+	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/rtserver"
 )
 
@@ -30,7 +31,9 @@ var openAIVoices = []string{"alloy", "ash", "ballad", "coral", "echo", "sage", "
 
 // newRealtimeEndpoint serves the OpenAI Realtime API on the server's
 // engines; the server's token, when set, is the API key clients present.
-func newRealtimeEndpoint(cfg config, eng *engines, log *slog.Logger, metrics *promrec.Recorder) (http.Handler, error) {
+// track registers each session for the drain on shutdown.
+func newRealtimeEndpoint(cfg config, eng *engines, log *slog.Logger, metrics *promrec.Recorder,
+	track func(*agent.Session) transport.Session) (http.Handler, error) {
 	opts := []rtserver.Option{rtserver.WithLogger(log), rtserver.WithModels(realtimeModels...)}
 	if cfg.token != "" {
 		opts = append(opts, rtserver.WithAPIKeys(cfg.token))
@@ -43,7 +46,11 @@ func newRealtimeEndpoint(cfg config, eng *engines, log *slog.Logger, metrics *pr
 		opts = append(opts, rtserver.WithVoices(voices))
 	}
 	return rtserver.NewHandler(func(r *http.Request, c *rtserver.Conn) (rtserver.Session, error) {
-		return agent.New(c, eng.options(cfg, cfg.language, log.With("remote", r.RemoteAddr, "model", c.Model()),
+		sess, err := agent.New(c, eng.options(cfg, cfg.language, log.With("remote", r.RemoteAddr, "model", c.Model()),
 			agent.WithMetrics(metrics), agent.WithLLM(c.LLM(eng.llm)), agent.WithTTS(c.TTS(eng.tts)))...)
+		if err != nil {
+			return nil, err
+		}
+		return track(sess), nil
 	}, opts...)
 }

@@ -130,9 +130,9 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	}
 
 	// OpenAI Realtime API clients (realtime.go).
-	rt, err := newRealtimeEndpoint(cfg, eng, log, metrics)
+	rt, err := newRealtimeEndpoint(cfg, eng, log, metrics, s.track)
 	if err != nil {
-		return nil, errors.Join(err, wh.Close())
+		return fail(err)
 	}
 	s.mux.Handle(pathRealtime, rt)
 
