@@ -94,6 +94,7 @@ func (s *server) session(i int) *agent.Session {
 // client is a test client of the protocol.
 type client struct {
 	t   *testing.T
+	wmu sync.Mutex // serialises writes
 	ws  *websocket.Conn
 	evs chan realtimeapi.Event
 	raw chan []byte
@@ -138,7 +139,7 @@ func (c *client) send(ev realtimeapi.Event) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	if err := c.write(websocket.TextMessage, b); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -146,9 +147,15 @@ func (c *client) send(ev realtimeapi.Event) {
 // sendRaw sends a text message as is.
 func (c *client) sendRaw(s string) {
 	c.t.Helper()
-	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+	if err := c.write(websocket.TextMessage, []byte(s)); err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+func (c *client) write(kind int, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.ws.WriteMessage(kind, b)
 }
 
 // errTimeout reports an event that did not come.
@@ -204,3 +211,51 @@ func runCtx(t *testing.T) context.Context {
 
 // text is a scripted reply.
 func text(s string) []pipeline.Delta { return agenttest.Text(s) }
+
+// mic streams 20 ms of 24 kHz audio every 20 ms, as a microphone: what
+// say queued, else silence. It stops when the test ends.
+type mic struct {
+	mu    sync.Mutex
+	queue []int16
+}
+
+func (c *client) mic() *mic {
+	m := &mic{}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		silence := make([]int16, 480)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			m.mu.Lock()
+			frame := silence
+			if len(m.queue) > 0 {
+				frame = m.queue[:min(480, len(m.queue))]
+				m.queue = m.queue[len(frame):]
+			}
+			m.mu.Unlock()
+			b, _ := realtimeapi.Marshal(&realtimeapi.InputAudioBufferAppend{Audio: realtimeapi.EncodePCM16(frame)})
+			if c.write(websocket.TextMessage, b) != nil {
+				return
+			}
+		}
+	}()
+	c.t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+	return m
+}
+
+// say queues samples (24 kHz) after what is queued.
+func (m *mic) say(samples []int16) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.queue = append(m.queue, samples...)
+}

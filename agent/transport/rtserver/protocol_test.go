@@ -144,7 +144,7 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: error %+v, want code %q param %q event_id %q", tt.name, e, tt.code, tt.param, wantID)
 		}
 	}
-	if err := c.ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2}); err != nil {
+	if err := c.write(websocket.BinaryMessage, []byte{1, 2}); err != nil {
 		t.Fatal(err)
 	}
 	if ev, _ := c.until(realtimeapi.TypeError); ev.(*realtimeapi.ErrorEvent).Error.Code != "invalid_message" {
