@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -38,6 +39,8 @@ type Conn struct {
 	m  *machine
 
 	refused int // client events refused; read by the reader only
+	timers  []*time.Timer // guarded by mu; stopped when the connection ends
+	ended   bool          // guarded by mu
 }
 
 var (
@@ -106,6 +109,11 @@ func (c *Conn) flush() error {
 			c.sess.SendText(cmd.text)
 		case cmdInterrupt:
 			c.sess.Interrupt()
+		case cmdExpire:
+			if !c.ended {
+				id := cmd.text
+				c.timers = append(c.timers, time.AfterFunc(commitWait, func() { c.locked(func() { c.m.expire(id) }) }))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -234,6 +242,16 @@ func (c *Conn) TTS(inner pipeline.TTS) pipeline.TTS {
 		}
 		return inner.Synthesize(ctx, req)
 	})
+}
+
+// end stops the connection's timers once the session has returned.
+func (c *Conn) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended = true
+	for _, t := range c.timers {
+		t.Stop()
+	}
 }
 
 // locked runs f on the machine and sends what it produced.

@@ -41,7 +41,9 @@
 //
 // Turn detection null turns the session's listening off: appended audio is
 // buffered, input_audio_buffer.commit hands it to the session to
-// transcribe, and only response.create makes a reply. create_response false
+// transcribe, and only response.create makes a reply (a commit in which the
+// session hears no speech reports its transcription failed after 20 s).
+// create_response false
 // keeps the transcripts and leaves the replies to response.create.
 // Audio goes both ways as 24 kHz PCM, μ-law or A-law (8 kHz).
 //

@@ -128,6 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Info("realtime session started")
 	c.core.Serve(r.Context(), sess.Run, c.read)
+	c.end()
 }
 
 // sessionFailed tells the client that its session ended with an error.

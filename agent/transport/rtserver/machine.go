@@ -83,6 +83,9 @@ const (
 	cmdSendText
 	// cmdInterrupt cancels the session's reply.
 	cmdInterrupt
+	// cmdExpire calls expire(text) after commitWait: the committed turn
+	// text names was not transcribed by then.
+	cmdExpire
 )
 
 // command is one thing for the connection to do.
@@ -330,6 +333,30 @@ func (m *machine) commit(ev *realtimeapi.InputAudioBufferCommit) {
 	m.manual, m.manualLen = nil, 0
 	m.commitItem(s)
 	m.committed = s
+	m.do(command{kind: cmdExpire, text: s.id})
+}
+
+// commitWait bounds the wait for a committed turn's transcript: the
+// session hears no turn in audio without speech.
+const commitWait = 20 * time.Second
+
+// expire gives up on the committed turn id if it is still untranscribed:
+// its transcription failed, and a response waiting for it is refused.
+func (m *machine) expire(id string) {
+	s := m.committed
+	if s == nil || s.id != id {
+		return
+	}
+	m.committed = nil
+	if it := m.find(id); it != nil {
+		m.send(&realtimeapi.InputAudioTranscriptionFailed{EventID: m.eventID(), ItemID: id, Error: realtimeapi.APIError{
+			Type: realtimeapi.ErrorServer, Code: "no_speech", Message: "no speech was heard in the committed audio"}})
+		m.send(&realtimeapi.ConversationItemDone{EventID: m.eventID(), PreviousItemID: m.prevOf(it), Item: it.wire()})
+	}
+	if m.pending != nil {
+		m.pending = nil
+		m.fail("no_speech", "", "the response waited for the committed audio, in which no speech was heard", "")
+	}
 }
 
 // commitItem reports the user item of speech s committed.

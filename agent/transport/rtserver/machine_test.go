@@ -133,6 +133,49 @@ func TestHistory(t *testing.T) {
 	}
 }
 
+// TestCommitWithoutSpeech checks a manual commit the session hears no turn
+// in: its transcription fails when the wait runs out, and a response that
+// waited for it is refused, so neither stays pending.
+func TestCommitWithoutSpeech(t *testing.T) {
+	m := newMachine("s", "gpt-realtime")
+	for _, line := range []string{
+		`{"type":"session.update","session":{"audio":{"input":{"turn_detection":null}}}}`,
+		`{"type":"input_audio_buffer.append","audio":"` + realtimeapi.EncodePCM16(make([]int16, 4800)) + `"}`,
+		`{"type":"input_audio_buffer.commit"}`,
+		`{"type":"response.create"}`,
+	} {
+		ev, err := realtimeapi.DecodeClient([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.client(ev)
+	}
+	_, cmds := m.take()
+	var expire string
+	for _, c := range cmds {
+		if c.kind == cmdExpire {
+			expire = c.text
+		}
+		if c.kind == cmdSendText {
+			t.Errorf("response.create started a reply before the committed turn was transcribed")
+		}
+	}
+	m.expire(expire)
+	events, _ := m.take()
+	var types []string
+	for _, ev := range events {
+		types = append(types, ev.EventType())
+	}
+	want := []string{realtimeapi.TypeInputAudioTranscriptionFailed, realtimeapi.TypeConversationItemDone, realtimeapi.TypeError}
+	if !reflect.DeepEqual(types, want) || m.committed != nil || m.pending != nil {
+		t.Errorf("after the wait: %v, want %v", types, want)
+	}
+	m.expire(expire) // once only
+	if events, _ := m.take(); len(events) != 0 {
+		t.Errorf("a second expiry sent %d events", len(events))
+	}
+}
+
 // FuzzServerEvents drives one connection's protocol state with any client
 // events interleaved with session events and output frames: nothing
 // panics, every server event has a unique id and encodes, and every
@@ -140,7 +183,7 @@ func TestHistory(t *testing.T) {
 func FuzzServerEvents(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"session.update","session":{"audio":{"input":{"turn_detection":null}}}}` + "\n" +
-			`{"type":"input_audio_buffer.append","audio":"AAAAAAAA"}` + "\n" + `{"type":"input_audio_buffer.commit"}` + "\n!f hi\n!q\n!a\n!t Hi.\n!d",
+			`{"type":"input_audio_buffer.append","audio":"AAAAAAAA"}` + "\n" + `{"type":"input_audio_buffer.commit"}` + "\n!f hi\n!q\n!a\n!t Hi.\n!d\n!z",
 		"!s\n!f where is my order\n!q\n!a\n!t Your order\n!p\n!s\n!c Your\n!f stop\n" + `{"type":"response.cancel"}`,
 		`{"type":"conversation.item.create","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}}` +
 			"\n" + `{"type":"response.create"}` + "\n!q\n!k weather\n!d\n" + `{"type":"conversation.item.truncate","item_id":"item_2","content_index":0,"audio_end_ms":5}`,
@@ -220,6 +263,10 @@ func step(m *machine, cmd, arg string) {
 		m.request(pipeline.Request{Messages: []pipeline.Message{{Role: pipeline.RoleUser, Content: arg}}})
 	case "!x":
 		m.textDelta(arg)
+	case "!z":
+		if m.committed != nil {
+			m.expire(m.committed.id)
+		}
 	case "!k":
 		m.clientCall(pipeline.ToolCall{Name: arg, Arguments: "{}"})
 	}
