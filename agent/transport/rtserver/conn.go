@@ -38,7 +38,7 @@ type Conn struct {
 	mu sync.Mutex
 	m  *machine
 
-	refused int // client events refused; read by the reader only
+	refused int           // client events refused; read by the reader only
 	timers  []*time.Timer // guarded by mu; stopped when the connection ends
 	ended   bool          // guarded by mu
 }
