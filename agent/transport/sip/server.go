@@ -163,6 +163,17 @@ func (s *Server) Addr(network string) netip.AddrPort {
 	return ap
 }
 
+// Close releases the sockets of a server that Listened but will not Serve
+// (Serve releases them when it returns).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeListenersLocked()
+	s.packet, s.stream = map[string]net.PacketConn{}, map[string]net.Listener{}
+	s.listening = false
+	return nil
+}
+
 func (s *Server) closeListenersLocked() {
 	for _, pc := range s.packet {
 		_ = pc.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"slices"
@@ -361,3 +362,58 @@ func TestSIPCancel(t *testing.T) {
 	case <-time.After(time.Second):
 	}
 }
+
+// TestSIPRegister: the server registers with a registrar (sipp) that
+// challenges it; the second REGISTER must carry digest credentials that
+// sipp verifies for the configured user and password. When the server
+// stops, it removes the binding (a REGISTER with Expires: 0).
+func TestSIPRegister(t *testing.T) {
+	port := siptest.FreeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	registrar := make(chan error, 1)
+	regOut := make(chan string, 1)
+	go func() {
+		out, err := siptest.Run(ctx, t, "registrar.xml", netip.AddrPort{}, map[string]string{"reg_user": "hark", "reg_password": "s3cret"},
+			"-p", strconv.Itoa(port))
+		regOut <- out
+		registrar <- err
+	}()
+	registered := make(chan struct{}, 1)
+	log := slog.New(handlerFunc(func(r slog.Record) {
+		if r.Message == "sip: registered" {
+			registered <- struct{}{}
+		}
+	}))
+	srv, err := NewServer(func(*Conn) (Session, error) { return nil, errors.New("no calls expected") },
+		WithListen("udp", "127.0.0.1:0"), WithLogger(log),
+		WithRegister("sip:hark@127.0.0.1:"+strconv.Itoa(port), "hark", "s3cret", time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx) }()
+	select {
+	case <-registered:
+	case err := <-registrar:
+		stop()
+		<-served
+		t.Fatalf("registrar sipp ended first: %v\n%s", err, <-regOut)
+	}
+	stop()
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if err := <-registrar; err != nil {
+		t.Fatalf("registrar sipp: %v\n%s", err, <-regOut)
+	}
+}
+
+// handlerFunc is a slog handler calling a function for each record.
+type handlerFunc func(slog.Record)
+
+func (h handlerFunc) Enabled(context.Context, slog.Level) bool      { return true }
+func (h handlerFunc) Handle(_ context.Context, r slog.Record) error { h(r); return nil }
+func (h handlerFunc) WithAttrs([]slog.Attr) slog.Handler            { return h }
+func (h handlerFunc) WithGroup(string) slog.Handler                 { return h }
