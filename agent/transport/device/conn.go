@@ -175,7 +175,7 @@ func (c *Conn) SendEvent(ev transport.Event) error {
 func (c *Conn) handle(kind int, r io.Reader) error {
 	if !c.limiter.Allow() {
 		_, _ = io.Copy(io.Discard, r)
-		return c.refuse(protoErr(CodeRateLimited, "over %g messages per second; message discarded", c.cfg.rate))
+		return c.refuse(protoErr(CodeRateLimited, "over %g messages per second; message discarded", c.cfg.core.Rate))
 	}
 	data, err := readLimited(r, c.cfg.core.MaxMessage)
 	var pe *ProtocolError

@@ -35,8 +35,6 @@ type Option func(*config) error
 
 type config struct {
 	auth         func(token string) error
-	rate         float64
-	burst        int
 	errRate      float64
 	errBurst     int
 	helloTimeout time.Duration
@@ -95,13 +93,7 @@ func WithMaxMessageBytes(n int) Option {
 // device catching up after a network or server stall is not refused).
 // Messages over it are discarded with a "rate_limited" error.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		if perSecond <= 0 || burst < 1 {
-			return fmt.Errorf("%w: rate %g/s burst %d", ErrOption, perSecond, burst)
-		}
-		c.rate, c.burst = perSecond, burst
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetRate(perSecond, burst)) }
 }
 
 // WithErrorBudget sets how many refused messages a device may cause: a
@@ -206,8 +198,8 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if c.core.MaxMessage == 0 {
 		c.core.MaxMessage = 1 << 20
 	}
-	if c.rate == 0 {
-		c.rate, c.burst = 200, 250
+	if c.core.Rate == 0 {
+		c.core.Rate, c.core.Burst = 200, 250
 	}
 	if c.errRate == 0 {
 		c.errRate, c.errBurst = 10, 50
@@ -324,7 +316,7 @@ func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
 		hello:   hello,
 		id:      id,
 		log:     log,
-		limiter: rate.NewLimiter(rate.Limit(h.cfg.rate), h.cfg.burst),
+		limiter: h.cfg.core.Limiter(),
 		errs:    rate.NewLimiter(rate.Limit(h.cfg.errRate), h.cfg.errBurst),
 	}
 	if hello.Audio.Encoding == EncodingOpus {
@@ -350,7 +342,7 @@ func (h *Handler) sendHello(c *Conn, ws *websocket.Conn) error {
 		Version: ProtocolVersion,
 		Session: c.id,
 		Audio:   out,
-		Limits:  Limits{MaxMessageBytes: h.cfg.core.MaxMessage, MaxMessagesPerSecond: h.cfg.rate, Burst: h.cfg.burst},
+		Limits:  Limits{MaxMessageBytes: h.cfg.core.MaxMessage, MaxMessagesPerSecond: h.cfg.core.Rate, Burst: h.cfg.core.Burst},
 	})
 	if err != nil {
 		return err

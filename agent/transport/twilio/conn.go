@@ -108,7 +108,7 @@ func (c *Conn) read(_ int, r io.Reader) error {
 			err = c.handle(m)
 		}
 	} else {
-		err = fmt.Errorf("%w: over %g messages per second; discarded", ErrMessage, c.cfg.rate)
+		err = fmt.Errorf("%w: over %g messages per second; discarded", ErrMessage, c.cfg.core.Rate)
 	}
 	if err == nil || errors.Is(err, io.EOF) {
 		return err

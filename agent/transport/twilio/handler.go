@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/internal/wscore"
@@ -29,8 +28,6 @@ type Option func(*config) error
 
 type config struct {
 	auth         *StreamAuth
-	rate         float64
-	burst        int
 	dtmf         func(s Session, digit string)
 	maxErrors    int
 	startTimeout time.Duration
@@ -68,13 +65,7 @@ func WithStreamAuth(a *StreamAuth) Option {
 // second). Messages over it are discarded and count as malformed
 // (WithMaxErrors).
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *config) error {
-		if perSecond <= 0 || burst < 1 {
-			return fmt.Errorf("%w: rate %g/s burst %d", ErrOption, perSecond, burst)
-		}
-		c.rate, c.burst = perSecond, burst
-		return nil
-	}
+	return func(c *config) error { return optErr(c.core.SetRate(perSecond, burst)) }
 }
 
 // WithDTMF calls fn (on the stream's reader goroutine; keep it short) for
@@ -161,8 +152,8 @@ func NewHandler(newSession NewSessionFunc, opts ...Option) (*Handler, error) {
 	if c.maxErrors == 0 {
 		c.maxErrors = 20
 	}
-	if c.rate == 0 {
-		c.rate, c.burst = 200, 400
+	if c.core.Rate == 0 {
+		c.core.Rate, c.core.Burst = 200, 400
 	}
 	if c.startTimeout == 0 {
 		c.startTimeout, c.core.ReadTimeout, c.core.WriteTimeout = 10*time.Second, 30*time.Second, 5*time.Second
@@ -190,7 +181,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.cfg.core.Log.With("call", start.CallSid, "stream", start.StreamSid)
 	c := &Conn{
 		core:        wscore.New(ws, &h.cfg.core, log),
-		limiter:     rate.NewLimiter(rate.Limit(h.cfg.rate), h.cfg.burst),
+		limiter:     h.cfg.core.Limiter(),
 		cfg:         &h.cfg,
 		start:       start,
 		mediaPrefix: mediaPrefix(start.StreamSid),

@@ -98,6 +98,10 @@ type Config struct {
 	// MaxMessage is the largest message a peer may send; the transport
 	// decides what a larger one costs.
 	MaxMessage int
+	// Rate and Burst are the message rate a peer may use (see Limiter);
+	// the transport decides what a message over it costs.
+	Rate  float64
+	Burst int
 	// CheckOrigin is the upgrade's origin check; nil keeps gorilla's
 	// default (no Origin header, or the request's own host).
 	CheckOrigin func(r *http.Request) bool

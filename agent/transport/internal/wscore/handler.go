@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/harkvoice/hark/agent/transport"
 )
@@ -56,6 +57,18 @@ func (cfg *Config) SetMaxMessage(n int) error {
 	cfg.MaxMessage = n
 	return nil
 }
+
+// SetRate sets Rate and Burst.
+func (cfg *Config) SetRate(perSecond float64, burst int) error {
+	if perSecond <= 0 || burst < 1 {
+		return fmt.Errorf("rate %g/s burst %d", perSecond, burst)
+	}
+	cfg.Rate, cfg.Burst = perSecond, burst
+	return nil
+}
+
+// Limiter returns a limiter of Rate and Burst for one connection.
+func (cfg *Config) Limiter() *rate.Limiter { return rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst) }
 
 // SetMaxSessions sets MaxSessions.
 func (cfg *Config) SetMaxSessions(n int) error {
