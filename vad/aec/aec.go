@@ -239,12 +239,16 @@ func (c *Canceller) blocks(n int) time.Duration {
 
 func (c *Canceller) delay() time.Duration { return c.blocks(c.lag) }
 
+// maxPosition bounds reference positions (about 550 years at 16 kHz), so
+// that position arithmetic cannot overflow.
+const maxPosition = 1 << 48
+
 // Play records reference audio: samples the agent sent, starting at
 // sample position pos of the playout clock (at the canceller's rate).
 // Positions skipped since the last call are silence. Play may run
 // concurrently with Process.
 func (c *Canceller) Play(pos int64, samples []int16) error {
-	if pos < 0 {
+	if pos < 0 || pos > maxPosition {
 		return fmt.Errorf("%w: %d", ErrPosition, pos)
 	}
 	c.ref.write(pos, samples)

@@ -12,6 +12,6 @@ var (
 	// ErrFrameSize reports a microphone buffer that is not a whole number
 	// of frames.
 	ErrFrameSize = errors.New("aec: buffer is not a whole number of frames")
-	// ErrPosition reports a negative reference position.
-	ErrPosition = errors.New("aec: negative reference position")
+	// ErrPosition reports a reference position out of range (negative).
+	ErrPosition = errors.New("aec: reference position out of range")
 )
