@@ -59,3 +59,11 @@ func TestMeasure(t *testing.T) {
 		t.Errorf("half the user: loss %.2f and %.2f dB, want 6", r.NearLossSingle, r.NearLossDouble)
 	}
 }
+
+func TestSplit(t *testing.T) {
+	c := Clip{Name: "x", Rate: 1000, Samples: make([]float32, 2500)}
+	parts := c.Split(time.Second)
+	if len(parts) != 3 || len(parts[2].Samples) != 500 || parts[1].Name != "x[1]" {
+		t.Errorf("split: %d parts", len(parts))
+	}
+}

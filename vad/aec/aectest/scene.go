@@ -203,3 +203,17 @@ func clip16(v float32) int16 {
 	}
 	return int16(math.Round(float64(v)))
 }
+
+// Split cuts a long recording into pieces of at most d, so that it fits
+// the phases of a Timeline.
+func (c Clip) Split(d time.Duration) []Clip {
+	n := int(int64(d) * int64(c.Rate) / int64(time.Second))
+	if n <= 0 {
+		return []Clip{c}
+	}
+	var out []Clip
+	for i := 0; i < len(c.Samples); i += n {
+		out = append(out, Clip{Name: fmt.Sprintf("%s[%d]", c.Name, len(out)), Rate: c.Rate, Samples: c.Samples[i:min(i+n, len(c.Samples))]})
+	}
+	return out
+}
