@@ -45,10 +45,18 @@ func sileroFactory(w *silero.Weights) func() (vad.Model, error) {
 	return func() (vad.Model, error) { return w.NewModel(16000) }
 }
 
+// questionLen tells the scripted recogniser's two answers apart: a user
+// turn at least this long (pre-roll included) is a question, a shorter one
+// is "Stop.".
+const questionLen = 1500 * time.Millisecond
+
 // runBargeIn measures barge-in latency over WebRTC on loopback: a pion
-// client asks for a long reply by text, talks over it with flite's "Stop."
-// at a random point, and times the silence.
-func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.Writer) (*bargeInResult, error) {
+// client asks for a long reply, talks over it with flite's "Stop." at a
+// random point, and times the silence. In one session (fresh false) the
+// client asks by voice, as in a conversation; with a new session per
+// trial (fresh true) it asks by text, so "Stop." is the first speech the
+// session hears.
+func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, fresh bool, trials int, progress io.Writer) (*bargeInResult, error) {
 	stop, err := loadClip(cfg.speechDir, "stop_slt.wav", rtcRate)
 	if err != nil {
 		return nil, err
@@ -57,8 +65,19 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 	if !ok {
 		return nil, fmt.Errorf("bench: stop_slt.wav is silent")
 	}
+	var questions [][]int16
+	for _, f := range v2vClips {
+		c, err := loadClip(cfg.speechDir, f, rtcRate)
+		if err != nil {
+			return nil, err
+		}
+		questions = append(questions, c)
+	}
 	srv, err := startRTCServer(func(c *webrtc.Conn) (*agent.Session, error) {
-		stt := &agenttest.STT{Fn: func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
+		stt := &agenttest.STT{Fn: func(_ context.Context, fr pcm.Frame, _ string) (pipeline.Transcript, error) {
+			if fr.Duration() >= questionLen {
+				return pipeline.Transcript{Text: "where is my order", Language: "en", Final: true}, nil
+			}
 			return pipeline.Transcript{Text: "stop", Language: "en", Final: true}, nil
 		}}
 		return agent.New(c, agent.WithSTT(stt), agent.WithLLM(agenttest.NewLLM(agenttest.Text(bargeInReply))),
@@ -87,9 +106,13 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	res := &bargeInResult{}
-	for i := range cfg.trials {
+	for i := range trials {
 		offset := 300*time.Millisecond + time.Duration(rng.Int64N(int64(2700*time.Millisecond)))
-		if cfg.freshSession && i > 0 {
+		var question []int16
+		if !fresh {
+			question = questions[i%len(questions)]
+		}
+		if fresh && i > 0 {
 			// The session ends with its peer; the next one starts afresh.
 			c.close()
 			next, err := dial()
@@ -99,7 +122,7 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 			}
 			c = next
 		}
-		ms, err := bargeInTrial(ctx, c, stop, onsetPos, offset)
+		ms, err := bargeInTrial(ctx, c, question, stop, onsetPos, offset)
 		res.Trials++
 		if err != nil {
 			if ctx.Err() != nil {
@@ -118,20 +141,25 @@ func runBargeIn(ctx context.Context, cfg config, w *silero.Weights, progress io.
 		res.OnsetToEvent = append(res.OnsetToEvent, ms[3])
 		res.EventToSilence = append(res.EventToSilence, ms[0]-ms[3])
 		if (i+1)%10 == 0 {
-			fmt.Fprintf(progress, "  %d/%d trials, last onset->silence %.1f ms\n", i+1, cfg.trials, ms[0])
+			fmt.Fprintf(progress, "  %d/%d trials, last onset->silence %.1f ms\n", i+1, trials, ms[0])
 		}
 	}
 	return res, nil
 }
 
-// bargeInTrial runs one interruption offset into the reply and returns
-// onset->silence (client), confirm->silence, onset->silence (server) and
-// onset->interruption event received, in milliseconds.
-func bargeInTrial(ctx context.Context, c *rtcClient, stop []int16, onsetPos int, offset time.Duration) ([4]float64, error) {
+// bargeInTrial asks for the reply (by voice with question, else by text),
+// interrupts it offset into it and returns onset->silence (client),
+// confirm->silence, onset->silence (server) and onset->interruption event
+// received, in milliseconds.
+func bargeInTrial(ctx context.Context, c *rtcClient, question, stop []int16, onsetPos int, offset time.Duration) ([4]float64, error) {
 	var out [4]float64
 	pk, ev := c.mark()
 	defer c.trace(ev, time.Now())
-	if err := c.send(map[string]string{"type": "text", "text": "Where is my order?"}); err != nil {
+	if question != nil {
+		if _, err := c.say(ctx, question); err != nil {
+			return out, err
+		}
+	} else if err := c.send(map[string]string{"type": "text", "text": "Where is my order?"}); err != nil {
 		return out, err
 	}
 	first, err := c.waitAudible(ctx, pk, 10*time.Second)

@@ -52,7 +52,7 @@ func TestSmoke(t *testing.T) {
 	}
 	dir := t.TempDir()
 	md, js := filepath.Join(dir, "B.md"), filepath.Join(dir, "b.json")
-	args := []string{"-speech", speechDir, "-md", md, "-json", js, "-trials", "1", "-turns", "1", "-engines", "openai,realtime_stt", "-reply", "500ms",
+	args := []string{"-speech", speechDir, "-md", md, "-json", js, "-trials", "1", "-fresh-trials", "1", "-turns", "1", "-engines", "openai,realtime_stt", "-reply", "500ms",
 		"-mem-sessions", "2", "-cap-start", "2", "-cap-budget", "1ms", "-cap-warmup", "500ms", "-cap-window", "1s", "-aec-scenes", "1"}
 	if err := run(context.Background(), args, io.Discard); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95",
+	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95", "bargein_fresh_onset_to_silence_ms_p95",
 		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95",
 		"realtime_bargein_onset_to_silence_ms_p95", "realtime_v2v_ms_p50", "sessions_per_core",
 		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs",
@@ -195,6 +195,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-sections", "phone"}, true},
 		{[]string{"-sections", "nope"}, false},
 		{[]string{"-trials", "0"}, false},
+		{[]string{"-fresh-trials", "0"}, true},
+		{[]string{"-fresh-trials", "-1"}, false},
 		{[]string{"-engines", "offline,cloud"}, false},
 		{[]string{"-engines", "realtime_stt"}, true},
 		{[]string{"extra"}, false},

@@ -17,7 +17,7 @@
 // Run it from the repository root:
 //
 //	make bench
-//	go run ./examples/bench [-sections bargein,livekit,realtime,v2v,capacity,phone,frame,aec] [-trials 50] [-turns 20] [-md FILE] [-json FILE]
+//	go run ./examples/bench [-sections bargein,livekit,realtime,v2v,capacity,phone,frame,aec] [-trials 50] [-fresh-trials 20] [-turns 20] [-md FILE] [-json FILE]
 //
 // Progress goes to standard error. The capacity server and the scalar VAD
 // benchmark run as child processes of the same program.

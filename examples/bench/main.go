@@ -53,11 +53,11 @@ type config struct {
 	sections  map[string]bool
 	seed      uint64
 
-	trials int // barge-in trials
-	// freshSession connects a new peer, and so a new session, for every
-	// barge-in trial.
-	freshSession bool
-	turns        int // voice-to-voice turns per engine set
+	trials int // barge-in trials in one ongoing session
+	// freshTrials are barge-in trials with a new peer, and so a new
+	// session, each: the figure reported beside the ongoing one.
+	freshTrials int
+	turns       int // voice-to-voice turns per engine set
 
 	replyLen    time.Duration // capacity: the cached reply's length
 	memSessions int
@@ -88,9 +88,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
 	sections := fs.String("sections", "bargein,livekit,realtime,v2v,capacity,phone,frame,aec", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
-	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials")
-	fs.BoolVar(&cfg.freshSession, "fresh-session", false,
-		"barge-in: connect a new peer and session for every trial (the VAD then meets each \"Stop.\" from a fresh state)")
+	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials in one session (the user asks by voice, then says \"Stop.\" over the reply)")
+	fs.IntVar(&cfg.freshTrials, "fresh-trials", 20,
+		"barge-in trials with a new peer and session each (the VAD meets \"Stop.\" as the session's first speech); 0 skips them")
 	fs.IntVar(&cfg.turns, "turns", 20, "voice-to-voice turns per engine set")
 	fs.DurationVar(&cfg.replyLen, "reply", 3500*time.Millisecond, "capacity: length of the cached spoken reply")
 	fs.IntVar(&cfg.memSessions, "mem-sessions", 32, "capacity: sessions used to measure memory")
@@ -126,6 +126,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		default:
 			return cfg, fmt.Errorf("unknown engine set %q", e)
 		}
+	}
+	if cfg.freshTrials < 0 {
+		return cfg, errors.New("-fresh-trials must not be negative")
 	}
 	if cfg.trials < 1 || cfg.turns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 || cfg.aecScenes < 1 {
 		return cfg, errors.New("-trials, -turns, -mem-sessions, -cap-start and -aec-scenes must be positive")
@@ -165,7 +168,11 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 		return err
 	}
 	if err := section(secBargeIn, fmt.Sprintf("barge-in over WebRTC, %d trials", cfg.trials), func() (err error) {
-		rep.BargeIn, err = runBargeIn(ctx, cfg, w, progress)
+		if rep.BargeIn, err = runBargeIn(ctx, cfg, w, false, cfg.trials, progress); err != nil || cfg.freshTrials == 0 {
+			return err
+		}
+		fmt.Fprintf(progress, "  %d trials with a new session each\n", cfg.freshTrials)
+		rep.BargeInFresh, err = runBargeIn(ctx, cfg, w, true, cfg.freshTrials, progress)
 		return err
 	}); err != nil {
 		return err
