@@ -5,10 +5,16 @@
 // the set, with fixed seeds, so the output is the same on every run.
 //
 //	go run ./examples/eval/mkscenarios [-out testdata/scenarios/clips]
+//
+// With -real DIR it writes instead a scenario set of real human speech to
+// DIR (not for the repository): the recordings of a human voice that the
+// Debian package alsa-utils installs in /usr/share/sounds/alsa, over the
+// reply, over a room's echo, under a television and on a phone line.
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -25,8 +31,16 @@ import (
 
 func main() {
 	out := flag.String("out", filepath.Join("testdata", "scenarios", "clips"), "clip directory (it must hold agent_reply.wav)")
+	real := flag.String("real", "", "write the real-speech scenario set to this directory instead")
+	voices := flag.String("voices", "/usr/share/sounds/alsa", "with -real: the recordings of alsa-utils")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	err := func() error {
+		if *real != "" {
+			return runReal(*real, *voices, *out)
+		}
+		return run(*out)
+	}()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkscenarios:", err)
 		os.Exit(1)
 	}
@@ -512,4 +526,64 @@ func rmsDB(x signal) float64 {
 		return math.Inf(-1)
 	}
 	return 10 * math.Log10(sum/float64(n))
+}
+
+// runReal writes DIR/real_voice.json: the alsa-utils recordings as
+// interruptions, in the clear, over a room's echo, under a television and
+// as a phone line delivers them. Clips of the committed set are referred
+// to by absolute path.
+func runReal(dir, voices, clips string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	clips, err := filepath.Abs(clips)
+	if err != nil {
+		return err
+	}
+	g := &gen{dir: dir}
+	voice := func(name string) string { return filepath.Join(voices, name+".wav") }
+	for _, n := range []string{"Front_Left", "Front_Right", "Rear_Center"} {
+		if _, err := os.Stat(voice(n)); err != nil {
+			return fmt.Errorf("%w (install the Debian package alsa-utils, or run make deps)", err)
+		}
+	}
+	x, err := g.read(voice("Front_Right"))
+	if err != nil {
+		return err
+	}
+	g.write("phone_front_right.wav", bandpass(x, 300, 3400), 8000, true)
+	if g.err != nil {
+		return g.err
+	}
+	type clip struct {
+		Clip   string  `json:"clip"`
+		StartS float64 `json:"start_s"`
+	}
+	type scenario struct {
+		Name   string `json:"name"`
+		User   []clip `json:"user"`
+		Expect string `json:"expect"`
+	}
+	c := func(path string, at float64) clip { return clip{path, at} }
+	set := struct {
+		About        string     `json:"about"`
+		AgentDefault string     `json:"agent_default"`
+		Scenarios    []scenario `json:"scenarios"`
+	}{
+		About:        "A real human voice (the recordings of alsa-utils) interrupting the reply: in the clear, over a room's echo, under a television and on a phone line.",
+		AgentDefault: filepath.Join(clips, "agent_reply.wav"),
+		Scenarios: []scenario{
+			{"real-front-left", []clip{c(voice("Front_Left"), 2.1)}, "bargein"},
+			{"real-rear-right", []clip{c(voice("Rear_Right"), 3.4)}, "bargein"},
+			{"real-side-left", []clip{c(voice("Side_Left"), 1.6)}, "bargein"},
+			{"real-front-center-over-room-echo", []clip{c(filepath.Join(clips, "echo_room_small.wav"), 0), c(voice("Front_Center"), 3.0)}, "bargein"},
+			{"real-rear-left-under-tv", []clip{c(filepath.Join(clips, "tv.wav"), 0.5), c(voice("Rear_Left"), 2.7)}, "bargein"},
+			{"real-phone-front-right", []clip{c("phone_front_right.wav", 2.4)}, "bargein"},
+		},
+	}
+	b, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "real_voice.json"), append(b, '\n'), 0o644)
 }
