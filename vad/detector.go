@@ -262,29 +262,28 @@ func (d *Detector) Write(samples []int16) ([]Event, error) {
 		if len(d.pending) < d.window {
 			break
 		}
-		ev, ok, err := d.score(d.pending)
+		var err error
+		events, err = d.score(d.pending, events)
 		d.pending = d.pending[:0]
 		if err != nil {
 			return events, err
-		}
-		if ok {
-			events = append(events, ev)
 		}
 	}
 	return events, nil
 }
 
-// score runs the model over one full window and steps the state machine.
-func (d *Detector) score(w []int16) (Event, bool, error) {
+// score runs the model over one full window, steps the state machine and
+// appends the events it completes to events.
+func (d *Detector) score(w []int16, events []Event) ([]Event, error) {
 	for i, s := range w {
 		d.win[i] = float32(s) / 32768
 	}
 	p, err := d.model.Probability(d.win)
 	if err != nil {
-		return Event{}, false, err
+		return events, err
 	}
 	if !(p >= 0 && p <= 1) || math.IsNaN(float64(p)) {
-		return Event{}, false, fmt.Errorf("%w: %v", ErrProbability, p)
+		return events, fmt.Errorf("%w: %v", ErrProbability, p)
 	}
 	d.remember(w)
 	d.prob = p
@@ -298,42 +297,48 @@ func (d *Detector) score(w []int16) (Event, bool, error) {
 		// Every window of a start is at or above the activation
 		// threshold and none is the tail of a sound that has stopped.
 		if p < d.params.Activation || tail {
+			if d.state == statePending && d.params.Tentative {
+				events = append(events, Event{Type: SpeechDropped, Start: d.start, At: end})
+			}
 			d.state = stateSilence
-			return Event{}, false, nil
+			return events, nil
 		}
 		if d.state == stateSilence {
 			d.start, d.state = begin, statePending
+			if d.params.Tentative {
+				events = append(events, Event{Type: SpeechPending, Start: begin, At: end})
+			}
 		}
-		return d.confirm(end)
+		return d.confirm(end, events), nil
 	default: // stateSpeech
 		if p >= d.params.Deactivation {
 			d.silStart = -1
-			return Event{}, false, nil
+			return events, nil
 		}
 		if d.silStart < 0 {
 			d.silStart = begin
 		}
 		if end-d.silStart < d.minSilence {
-			return Event{}, false, nil
+			return events, nil
 		}
-		ev := Event{Type: SpeechEnd, Start: d.start, End: d.silStart, At: end}
+		events = append(events, Event{Type: SpeechEnd, Start: d.start, End: d.silStart, At: end})
 		d.state = stateSilence
 		d.silStart = -1
-		return ev, true, nil
+		return events, nil
 	}
 }
 
 // confirm turns pending speech into a SpeechStart once it is long enough.
-func (d *Detector) confirm(end int64) (Event, bool, error) {
+func (d *Detector) confirm(end int64, events []Event) []Event {
 	if end-d.start < d.minSpeech {
-		return Event{}, false, nil
+		return events
 	}
 	d.state = stateSpeech
 	d.silStart = -1
 	from := max(d.start-d.preRoll, d.histPos)
 	audio := make([]int16, end-from)
 	copy(audio, d.history[from-d.histPos:])
-	return Event{Type: SpeechStart, Start: d.start, At: end, Audio: audio}, true, nil
+	return append(events, Event{Type: SpeechStart, Start: d.start, At: end, Audio: audio})
 }
 
 // remember appends a scored window to the pre-roll history, dropping the

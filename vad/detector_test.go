@@ -490,3 +490,44 @@ func FuzzDetector(f *testing.F) {
 		}
 	})
 }
+
+// With Tentative, a possible start is reported at its first window and
+// either confirmed or dropped.
+func TestDetectorTentative(t *testing.T) {
+	const w = 100 // 100 ms windows at 1 kHz
+	ms := time.Millisecond
+	probs := []float32{0, 0.6, 0.1, 0.7, 0.8, 0.9, 0.1, 0.1, 0.1, 0}
+	m := &scripted{rate: 1000, window: w, probs: probs}
+	d, err := vad.NewDetector(m, vad.Params{Tentative: true, MinSpeech: 200 * ms, MinSilence: 300 * ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := d.Write(ramp(0, len(probs)*w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vad.Event{
+		{Type: vad.SpeechPending, Start: 100, At: 200},
+		{Type: vad.SpeechDropped, Start: 100, At: 300},
+		{Type: vad.SpeechPending, Start: 300, At: 400},
+		{Type: vad.SpeechStart, Start: 300, At: 500},
+		{Type: vad.SpeechEnd, Start: 300, End: 600, At: 900},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("events %v, want %v", evs, want)
+	}
+	for i, ev := range evs {
+		if ev.Type != want[i].Type || ev.Start != want[i].Start || ev.End != want[i].End || ev.At != want[i].At {
+			t.Errorf("event %d = %v %d..%d at %d, want %+v", i, ev.Type, ev.Start, ev.End, ev.At, want[i])
+		}
+	}
+	// One window of MinSpeech: pending and confirmed by the same window.
+	m = &scripted{rate: 1000, window: w, probs: []float32{0.9}}
+	d, err = vad.NewDetector(m, vad.Params{Tentative: true, MinSpeech: 100 * ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := d.Write(ramp(0, w)); len(evs) != 2 || evs[0].Type != vad.SpeechPending || evs[1].Type != vad.SpeechStart {
+		t.Fatalf("events %v", evs)
+	}
+}

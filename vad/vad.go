@@ -39,15 +39,29 @@ const (
 	SpeechStart EventType = iota + 1
 	// SpeechEnd is emitted once silence has lasted Params.MinSilence.
 	SpeechEnd
+	// SpeechPending is emitted, with Params.Tentative, at the first window
+	// of a possible start: a SpeechStart or a SpeechDropped follows. A
+	// decision layer can pause playout here, a window or more before the
+	// start is confirmed, and resume on SpeechDropped.
+	SpeechPending
+	// SpeechDropped is emitted, with Params.Tentative, when a possible
+	// start ends before it is confirmed (a knock, a cough, the first
+	// windows of an echo before an echo guard catches it).
+	SpeechDropped
 )
 
-// String returns "speech-start" or "speech-end".
+// String returns "speech-start", "speech-end", "speech-pending" or
+// "speech-dropped".
 func (t EventType) String() string {
 	switch t {
 	case SpeechStart:
 		return "speech-start"
 	case SpeechEnd:
 		return "speech-end"
+	case SpeechPending:
+		return "speech-pending"
+	case SpeechDropped:
+		return "speech-dropped"
 	}
 	return "unknown"
 }
@@ -80,4 +94,7 @@ type Params struct {
 	MinSpeech    time.Duration // speech needed to confirm a start (default 64 ms)
 	MinSilence   time.Duration // silence needed to confirm an end (default 300 ms)
 	PreRoll      time.Duration // audio kept before Start in SpeechStart events (default 300 ms)
+	// Tentative also reports possible starts before they are confirmed
+	// (SpeechPending, then SpeechStart or SpeechDropped).
+	Tentative bool
 }
