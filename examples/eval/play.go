@@ -162,7 +162,9 @@ func audible(o agenttest.Output) bool { return o.Audible }
 // judge fills res from what the session did.
 func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agenttest.Output, clips []clipTimes) {
 	var interrupted, cancelled, resumed bool
-	var firstInt, resumedAt time.Time
+	// pause is when the interruption that led to the cancellation began:
+	// the last pause before it, or the cancellation itself.
+	var firstInt, pause, resumedAt time.Time
 	for _, e := range evs {
 		switch e.ev.Type {
 		case agent.EventInterruption:
@@ -170,14 +172,25 @@ func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agentte
 				firstInt = e.at
 			}
 			interrupted = true
+			if cancelled {
+				break
+			}
 			if e.ev.Interruption != nil && e.ev.Interruption.Cancelled {
 				cancelled = true
+				if pause.IsZero() {
+					pause = e.at
+				}
+				break
 			}
+			pause = e.at
 		case agent.EventResumed:
 			if !resumed {
 				resumedAt = e.at
 			}
 			resumed = true
+			if !cancelled {
+				pause = time.Time{}
+			}
 		case agent.EventUserFinal:
 			res.Turns++
 		}
@@ -188,34 +201,31 @@ func judge(res *result, t agenttest.Scenario, evs []timedEvent, frames []agentte
 			res.Outcome, res.Detail = "missed", "the agent kept talking"
 			return
 		}
-		// The interrupting clip is the latest one to start before the
-		// interruption; the session may notice its soft first sound
-		// before the onset rule does.
-		var clip *clipTimes
-		for i := range clips {
-			if !clips[i].start.After(firstInt) {
-				clip = &clips[i]
-			}
-		}
 		res.Outcome = "paused"
-		if cancelled {
-			res.Outcome = "cancelled"
-		}
-		if resumed && !cancelled {
+		if resumed {
 			res.Outcome = "resumed"
 		}
-		res.OK = cancelled
-		if clip == nil {
-			res.Detail = "interrupted before any user clip"
-			res.OK = false
-			break
+		if !cancelled {
+			return
 		}
-		if firstInt.Before(clip.onset) {
-			res.EarlyMS = ms(clip.onset.Sub(firstInt))
+		res.Outcome, res.OK = "cancelled", true
+		// The interrupting clip is the last one to start (earlier clips
+		// set the scene: echo, noise, other voices). The session may
+		// notice its soft first sound before the onset rule does.
+		if len(clips) == 0 {
+			res.OK, res.Detail = false, "no user clip with speech"
+			return
+		}
+		clip := clips[len(clips)-1]
+		if pause.Before(clip.start) {
+			res.Outcome, res.OK = "cancelled-early", false
+			res.Detail = fmt.Sprintf("cancelled %.0f ms before the interrupting clip started", ms(clip.start.Sub(pause)))
+			return
 		}
 		from := clip.onset
-		if firstInt.Before(from) {
-			from = firstInt
+		if pause.Before(from) {
+			res.EarlyMS = ms(clip.onset.Sub(pause))
+			from = pause
 		}
 		if at, ok := silenceAfter(frames, from); ok {
 			res.DelayMS = ms(at.Sub(clip.onset))

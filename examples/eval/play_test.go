@@ -24,6 +24,10 @@ func TestJudgeBargeIn(t *testing.T) {
 	cancel := func(at time.Time) []timedEvent {
 		return []timedEvent{{at, agent.Event{Type: agent.EventInterruption, Interruption: &agent.Interruption{Cancelled: true}}}}
 	}
+	pause := func(at time.Time) timedEvent {
+		return timedEvent{at, agent.Event{Type: agent.EventInterruption, Interruption: &agent.Interruption{}}}
+	}
+	resume := func(at time.Time) timedEvent { return timedEvent{at, agent.Event{Type: agent.EventResumed}} }
 	sc := agenttest.Scenario{Name: "x", Expect: agenttest.ExpectBargeIn}
 	tests := []struct {
 		name          string
@@ -35,19 +39,24 @@ func TestJudgeBargeIn(t *testing.T) {
 	}{
 		{"after the onset", cancel(ms(2080)), []clipTimes{{ms(1900), ms(2000)}}, true, 100, 0, "cancelled", "onset to silence 100 ms"},
 		{"VAD before the onset", cancel(ms(1960)), []clipTimes{{ms(1900), ms(2000)}}, true, -20, 40, "cancelled", "onset to silence -20 ms, VAD 40 ms before the onset"},
-		{"before any clip", cancel(ms(1500)), []clipTimes{{ms(1900), ms(2000)}}, false, 0, 0, "cancelled", "interrupted before any user clip"},
-		{"the latest clip started", cancel(ms(3100)), []clipTimes{{ms(0), ms(0)}, {ms(2900), ms(3000)}}, true, 120, 0, "cancelled", "onset to silence 120 ms"},
+		{"paused, then cancelled", append([]timedEvent{pause(ms(2080))}, cancel(ms(2500))...), []clipTimes{{ms(1900), ms(2000)}}, true, 0, 0, "cancelled", ""},
+		{"cancelled before the interrupting clip", cancel(ms(1500)), []clipTimes{{ms(0), ms(100)}, {ms(1900), ms(2000)}}, false, 0, 0, "cancelled-early", "cancelled 400 ms before the interrupting clip started"},
+		{"background paused and resumed, then the user", append([]timedEvent{pause(ms(800)), resume(ms(1400))}, cancel(ms(3100))...), []clipTimes{{ms(0), ms(100)}, {ms(2900), ms(3000)}}, true, 120, 0, "cancelled", "onset to silence 120 ms"},
+		{"resumed", []timedEvent{pause(ms(2080)), resume(ms(2600))}, []clipTimes{{ms(1900), ms(2000)}}, false, 0, 0, "resumed", ""},
 		{"missed", nil, []clipTimes{{ms(1900), ms(2000)}}, false, 0, 0, "missed", "the agent kept talking"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			quiet := ms(4000)
-			if len(tt.evs) > 0 {
-				quiet = tt.evs[0].at.Add(40 * time.Millisecond)
+			if n := len(tt.evs); n > 0 && tt.outcome != "resumed" {
+				quiet = tt.evs[n-1].at.Add(40 * time.Millisecond)
+				if n > 1 && tt.evs[n-2].ev.Type == agent.EventInterruption {
+					quiet = tt.evs[n-2].at.Add(40 * time.Millisecond)
+				}
 			}
 			res := result{}
 			judge(&res, sc, tt.evs, output(t0, quiet, 250), tt.clips)
-			if res.OK != tt.ok || res.Outcome != tt.outcome || res.EarlyMS != tt.early || res.Detail != tt.text {
+			if res.OK != tt.ok || res.Outcome != tt.outcome || res.EarlyMS != tt.early || (tt.text != "" && res.Detail != tt.text) {
 				t.Fatalf("judge = %+v", res)
 			}
 			if tt.delay != 0 && res.DelayMS != tt.delay {
