@@ -25,6 +25,12 @@ type userTurn struct {
 	speechEnd  int64 // stream position where speech last ended
 	endWall    time.Time
 	stream     pipeline.STTStream
+	// streamed is how much of audio the stream has been given; committed:
+	// the stream was asked for the words so far (the user stopped), and
+	// takes no more audio until the user speaks again.
+	streamed  int
+	committed bool
+	partial   string // the last partial text reported
 	// Transcription of audio[:target]: seq of the request in flight or
 	// answered, and the answer once it came.
 	target   int
@@ -34,7 +40,6 @@ type userTurn struct {
 	err      error
 	final    bool // result is a final transcript, not a partial one
 	closing  bool // a streaming recogniser is producing its final result
-	polled   int  // len(audio) at the last partial result
 	retried  bool // a second recognition was asked for
 	sttFinal time.Time
 }
@@ -54,17 +59,11 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	if u.active && !u.closing {
 		from := max(first, u.audioStart+int64(len(u.audio)))
 		if from < m.pos && len(u.audio) < maxTurnAudio {
-			add := m.samples[from-first:]
-			u.audio = append(u.audio, add...)
-			if u.stream != nil {
-				if err := u.stream.Write(add); err != nil {
-					l.emitError("stt", err)
-					l.closeStream()
-				}
-			}
+			u.audio = append(u.audio, m.samples[from-first:]...)
 		}
+		l.stream()
 	}
-	if u.active && u.speaking && u.stream != nil && len(u.audio)-u.polled >= l.rate*3/10 {
+	if u.active && u.stream != nil {
 		l.poll(ctx)
 	}
 	if l.timer != 0 && l.micPos >= l.timer {
@@ -74,19 +73,45 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	l.checkEndOfTurn(ctx)
 }
 
-// poll reads a streaming recogniser's partial result while the user
-// speaks: it feeds user_partial events, and a stop word or enough words
-// settle a paused reply before the user has finished.
-func (l *loop) poll(ctx context.Context) {
+// stream gives the streaming recogniser the turn's audio it has not had,
+// unless it was committed and the user has not spoken since.
+func (l *loop) stream() {
 	u := &l.user
-	u.polled = len(u.audio)
-	tr := u.stream.Partial()
-	if tr.Text == "" || (u.result != nil && tr.Text == u.result.Text) {
+	if u.stream == nil || u.committed || u.streamed >= len(u.audio) {
 		return
 	}
-	u.result, u.resultN, u.err, u.final = &tr, -1, nil, false
-	l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
-	l.feed(ctx, wordsHeard{text: tr.Text, lang: cmp.Or(tr.Language, l.lang)})
+	if err := u.stream.Write(u.audio[u.streamed:]); err != nil {
+		l.emitError("stt", err)
+		l.closeStream()
+		return
+	}
+	u.streamed = len(u.audio)
+}
+
+// poll reads a streaming recogniser's partial result on every frame: it
+// feeds user_partial events, and a stop word or enough words settle a
+// paused reply before the user has finished. Once a committed stream's
+// result covers all of the speech, it is the turn's final transcript.
+func (l *loop) poll(ctx context.Context) {
+	u := &l.user
+	tr := u.stream.Partial()
+	if tr.Text != "" && tr.Text != u.partial {
+		u.partial = tr.Text
+		l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
+		if !tr.Final || !u.committed {
+			// After the end of speech, a newer partial result is a better
+			// one for the same speech.
+			n := -1
+			if !u.speaking && u.seq != 0 {
+				n = u.target
+			}
+			u.result, u.resultN, u.err, u.final = &tr, n, nil, false
+			l.feed(ctx, wordsHeard{text: tr.Text, lang: cmp.Or(tr.Language, l.lang), complete: n >= 0})
+		}
+	}
+	if tr.Final && u.committed && u.seq != 0 && !(u.final && u.resultN == u.target) && l.user.stream != nil {
+		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, final: true, at: time.Now()})
+	}
 }
 
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
@@ -101,13 +126,12 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 				l.emitError("stt", err)
 			} else {
 				u.stream = st
-				if err := st.Write(u.audio); err != nil {
-					l.emitError("stt", err)
-					l.closeStream()
-				}
+				l.stream()
 			}
 		}
 	}
+	// The user goes on: the recogniser gets the pause and the new speech.
+	u.committed = false
 	// Audio grows again: an answer for the shorter audio no longer decides.
 	u.seq = 0
 	l.confirmed.at, l.confirmed.lead = m.at, l.samplesDur(m.pos-ev.Start)
@@ -160,9 +184,17 @@ func (l *loop) transcribe(ctx context.Context) {
 	u := &l.user
 	l.sttSeq++
 	u.seq = l.sttSeq
+	if c, ok := u.stream.(pipeline.StreamCommitter); ok {
+		// The final words come while the end of the turn is awaited.
+		c.Commit()
+		u.committed = true
+		l.poll(ctx)
+		return
+	}
 	if u.stream != nil {
 		tr := u.stream.Partial()
-		if tr.Text != "" {
+		if tr.Text != "" && tr.Text != u.partial {
+			u.partial = tr.Text
 			l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
 		}
 		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, at: time.Now()})
@@ -201,16 +233,29 @@ func (l *loop) recognise(ctx context.Context, stt pipeline.STT) {
 	}()
 }
 
-// closeStream abandons the streaming recognition of the current turn.
+// closeStream abandons the streaming recognition of the current turn:
+// aborted when the stream can be, else closed in the background.
 func (l *loop) closeStream() {
-	if st := l.user.stream; st != nil {
-		l.user.stream = nil
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			_, _ = st.Close()
-		}()
+	st := l.user.stream
+	if st == nil {
+		return
 	}
+	l.user.stream = nil
+	if a, ok := st.(pipeline.StreamAborter); ok {
+		a.Abort()
+		return
+	}
+	l.releaseStream(st)
+}
+
+// releaseStream closes a stream whose result is no longer needed, in the
+// background.
+func (l *loop) releaseStream(st pipeline.STTStream) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		_, _ = st.Close()
+	}()
 }
 
 func (l *loop) onSTT(ctx context.Context, m sttMsg) {
@@ -265,8 +310,15 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	if silence < eot {
 		return
 	}
+	committed := u.stream != nil && u.committed
 	if u.result == nil || u.resultN != u.target {
-		return // wait for the transcript: it may end in a number
+		// Wait for the transcript: it may end in a number. A committed
+		// stream whose words are late is closed for them once the
+		// longest hold has passed, or the input has ended.
+		if committed && (l.inputEnded || silence >= eot+l.cfg.numberHold) {
+			l.closeForFinal()
+		}
+		return
 	}
 	hold := eot
 	if lang := u.result.Language; !paused && u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
@@ -275,23 +327,35 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	if silence < hold {
 		return
 	}
-	if u.stream != nil {
-		// The streaming recogniser gives its final result on Close.
-		u.closing = true
+	switch {
+	case committed && u.final:
+		// The committed stream's words cover all of the speech.
 		st := u.stream
 		u.stream = nil
-		l.sttSeq++
-		u.seq = l.sttSeq
-		seq, n := u.seq, u.target
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			tr, err := st.Close()
-			l.in.put(false, sttMsg{seq: seq, n: n, tr: tr, err: err, final: true, at: time.Now()})
-		}()
+		l.releaseStream(st)
+	case u.stream != nil:
+		l.closeForFinal()
 		return
 	}
 	l.commit(ctx)
+}
+
+// closeForFinal closes the turn's stream for its final words, which end the
+// turn when they come.
+func (l *loop) closeForFinal() {
+	u := &l.user
+	u.closing = true
+	st := u.stream
+	u.stream = nil
+	l.sttSeq++
+	u.seq = l.sttSeq
+	seq, n := u.seq, u.target
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		tr, err := st.Close()
+		l.in.put(false, sttMsg{seq: seq, n: n, tr: tr, err: err, final: true, at: time.Now()})
+	}()
 }
 
 // commit ends the user's turn with its transcript and hands it to the

@@ -186,6 +186,7 @@ type Playout struct {
 	finished    bool   // no more chunks for gen
 	active      bool   // a reply is in progress (sending or paused)
 	paused      uint64 // the generation paused, 0 for none
+	held        uint64 // generation whose audio waits for Release (0: none)
 	lastAudible time.Time
 	markLatency time.Duration // smoothed mark round trip
 }
@@ -280,6 +281,25 @@ func (p *Playout) Pause() time.Time {
 	defer p.mu.Unlock()
 	p.paused = p.gens.Current()
 	return p.lastAudible
+}
+
+// Hold keeps the reply of gen from being sent until Release: its chunks and
+// audio are accepted as usual while the playout stays as silent as when idle
+// (no frames, no events). A reply prepared before the user's turn is over
+// (a preemptive reply) is held so that nothing plays before the turn ends.
+func (p *Playout) Hold(gen uint64) {
+	p.mu.Lock()
+	p.held = gen
+	p.mu.Unlock()
+}
+
+// Release lets the held reply of gen play from its start.
+func (p *Playout) Release(gen uint64) {
+	p.mu.Lock()
+	if p.held == gen {
+		p.held = 0
+	}
+	p.mu.Unlock()
 }
 
 // Resume continues a paused reply.
@@ -438,7 +458,7 @@ func (p *Playout) fill(buf []int16, now time.Time, events *[]PlayoutEvent, marks
 	if p.active && p.gens.Stale(p.gen) {
 		p.reset(p.gen)
 	}
-	if !p.active {
+	if !p.active || p.held == p.gen {
 		return false, false
 	}
 	clear(buf)

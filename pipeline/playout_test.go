@@ -203,6 +203,58 @@ func TestPlayoutPauseBeforeFirstChunk(t *testing.T) {
 	})
 }
 
+func TestPlayoutHoldSendsNothingUntilRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var gens pipeline.Generations
+		s := &sink{}
+		var r rec
+		p, _ := pipeline.NewPlayout(s, pcm.Mono16k, &gens, pipeline.WithNotify(r.add))
+		go func() { _ = p.Run(t.Context()) }()
+		_, gen := gens.Start(t.Context())
+		p.Hold(gen)
+		must(t, p.Begin(pipeline.Segment{Gen: gen, Text: "ready before the turn ended"}))
+		must(t, p.Write(gen, 0, ones(3200, 5))) // 200 ms
+		must(t, p.End(gen, 0))
+		must(t, p.Finish(gen))
+		p.Release(gen + 1) // another generation's release changes nothing
+		time.Sleep(300 * time.Millisecond)
+		if frames, _ := s.snapshot(); len(frames) != 0 || len(r.types()) != 0 {
+			t.Fatalf("held reply sent %d frames and events %v", len(frames), r.types())
+		}
+		if recs := p.Records(gen); len(recs) != 1 || recs[0].Sent != 0 {
+			t.Fatalf("records while held: %+v", recs)
+		}
+		p.Release(gen)
+		time.Sleep(300 * time.Millisecond)
+		frames, _ := s.snapshot()
+		played := 0
+		for _, fr := range frames {
+			if audible(fr) {
+				played += len(fr.Samples)
+			}
+		}
+		if played != 3200 {
+			t.Errorf("played %d samples after release, want 3200 from the start", played)
+		}
+		want := []pipeline.PlayoutEventType{pipeline.ChunkStarted, pipeline.ChunkDone, pipeline.Drained}
+		if got := r.types(); !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+
+		// A held reply dropped by a new generation never plays.
+		_, gen = gens.Start(t.Context())
+		p.Hold(gen)
+		must(t, p.Begin(pipeline.Segment{Gen: gen, Text: "dropped"}))
+		must(t, p.Write(gen, 0, ones(3200, 5)))
+		gens.Interrupt(nil)
+		p.Release(gen)
+		time.Sleep(300 * time.Millisecond)
+		if got, _ := s.snapshot(); len(got) != len(frames) {
+			t.Errorf("a dropped held reply sent %d frames", len(got)-len(frames))
+		}
+	})
+}
+
 func TestPlayoutDropsStaleGeneration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var gens pipeline.Generations

@@ -55,6 +55,31 @@ type STTStream interface {
 	Close() (Transcript, error)
 }
 
+// StreamCommitter is an STTStream that can transcribe the audio written so
+// far while the utterance may still go on. The session commits when the user
+// stops speaking, so that the final words overlap the end-of-turn wait.
+type StreamCommitter interface {
+	STTStream
+	// Commit asks for the transcript of the audio written so far. Once it
+	// has come, and as long as no audio is written after it, Partial returns
+	// it with Final set. Audio written later is recognised on and its words
+	// joined to the committed ones; Close returns them all.
+	Commit()
+}
+
+// StreamAborter is an STTStream that can be abandoned (the speech was a
+// false start, or the session ends) without waiting for a transcript.
+type StreamAborter interface {
+	STTStream
+	// Abort ends the stream at once: its audio is not transcribed and its
+	// connection or decoder is released in the background. Close after
+	// Abort returns ErrAborted.
+	Abort()
+}
+
+// ErrAborted is returned by Close on a stream that was aborted.
+var ErrAborted = errors.New("pipeline: recognition aborted")
+
 // Role is who said a message.
 type Role string
 

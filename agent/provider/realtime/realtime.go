@@ -24,8 +24,10 @@ import (
 )
 
 var (
-	_ pipeline.StreamingSTT = (*Recognizer)(nil)
-	_ pipeline.STT          = (*Recognizer)(nil)
+	_ pipeline.StreamingSTT    = (*Recognizer)(nil)
+	_ pipeline.STT             = (*Recognizer)(nil)
+	_ pipeline.StreamCommitter = (*Stream)(nil)
+	_ pipeline.StreamAborter   = (*Stream)(nil)
 )
 
 // minCommit is the least audio a commit carries: OpenAI refuses shorter
@@ -119,9 +121,10 @@ func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language s
 // stream's goroutine connects while audio queues. Write never waits for
 // the network; Partial returns the transcript so far; Commit sends the
 // audio so far for transcription; Close commits the rest and waits for the
-// final transcript. Cancelling ctx closes the connection at once and ends
-// the stream with the context's cause. Close must be called or ctx
-// cancelled, or the stream's goroutine stays.
+// final transcript; Abort drops the stream without a transcript. Cancelling
+// ctx closes the connection at once and ends the stream with the context's
+// cause. Close or Abort must be called or ctx cancelled, or the stream's
+// goroutine stays.
 func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, language string) (pipeline.STTStream, error) {
 	if err := format.Validate(); err != nil {
 		return nil, err
@@ -129,12 +132,14 @@ func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, languag
 	if !slices.Contains(resample.Rates, format.Rate) {
 		return nil, fmt.Errorf("%w: %d Hz (the resampler takes %v)", pcm.ErrFormat, format.Rate, resample.Rates)
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
 	s := &Stream{
-		r:    r,
-		in:   format,
-		lang: isoLanguage(language),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		r:      r,
+		in:     format,
+		lang:   isoLanguage(language),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		cancel: cancel,
 	}
 	if format != r.wire {
 		s.conv = resample.NewConverter(r.wire)
@@ -153,21 +158,25 @@ func isoLanguage(tag string) string {
 	return strings.ToLower(tag)
 }
 
-// Stream is one utterance being recognised. Write, Commit and Close are
-// called from one goroutine at a time; Partial from any.
+// Stream is one utterance being recognised. Write, Commit, Close and Abort
+// are called from one goroutine at a time; Partial from any.
 type Stream struct {
-	r    *Recognizer
-	in   pcm.Format
-	conv *resample.Converter // nil when the input is already in the wire format
-	lang string
-	wake chan struct{}
-	done chan struct{}
+	r      *Recognizer
+	in     pcm.Format
+	conv   *resample.Converter // nil when the input is already in the wire format
+	lang   string
+	wake   chan struct{}
+	done   chan struct{}
+	cancel context.CancelCauseFunc // ends run: Abort, or run's own end
 
 	mu      sync.Mutex
 	pending []byte // audio in the wire format not yet taken by run
 	commit  bool
 	closing bool
 	partial string
+	// covered: partial is the transcript of all the audio written (every
+	// piece committed and transcribed, nothing written since).
+	covered bool
 	final   pipeline.Transcript
 	err     error
 
@@ -205,6 +214,7 @@ func (s *Stream) Write(samples []int16) error {
 		samples = conv
 	}
 	s.pending = s.r.encode(s.pending, samples)
+	s.covered = false
 	s.signal()
 	return nil
 }
@@ -221,12 +231,17 @@ func (s *Stream) Commit() {
 }
 
 // Partial returns the transcript so far: the pieces transcribed and the
-// deltas of the one being transcribed.
+// deltas of the one being transcribed. It is Final once everything written
+// has been committed and transcribed.
 func (s *Stream) Partial() pipeline.Transcript {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return pipeline.Transcript{Text: s.partial, Language: s.lang}
+	return pipeline.Transcript{Text: s.partial, Language: s.lang, Final: s.covered}
 }
+
+// Abort drops the stream: the connection closes without a commit, and
+// Close then returns pipeline.ErrAborted.
+func (s *Stream) Abort() { s.cancel(pipeline.ErrAborted) }
 
 // Close commits what is left and returns the final transcript. Later calls
 // return the same.
@@ -275,6 +290,7 @@ func (r *Recognizer) bytesFor(d time.Duration) int {
 // after a drop, until the stream is closed or ctx is done.
 func (s *Stream) run(ctx context.Context) {
 	defer close(s.done)
+	defer s.cancel(nil)
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = s.attempt(ctx)
@@ -503,8 +519,10 @@ func (s *Stream) item(id string) *segment {
 // publish makes the text so far the partial result.
 func (s *Stream) publish() {
 	text := s.joined()
+	covered := len(s.open) == 0 && s.finished(true)
 	s.mu.Lock()
 	s.partial = text
+	s.covered = covered && len(s.pending) == 0
 	s.mu.Unlock()
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -168,6 +169,60 @@ func TestPieces(t *testing.T) {
 	}
 	if n := len(srv.Commits()); n != 2 {
 		t.Errorf("%d commits, want 2", n)
+	}
+}
+
+func TestCommittedPartialIsFinal(t *testing.T) {
+	_, r := setup(t)
+	st, _ := r.StartStream(context.Background(), pcm.Mono16k, "en")
+	write(t, st, tone(500*time.Millisecond))
+	if tr := st.Partial(); tr.Final {
+		t.Fatalf("partial %+v before any commit", tr)
+	}
+	st.(*realtime.Stream).Commit()
+	waitFinal(t, st, "hello")
+	// Audio written after the commit is not covered until committed too.
+	write(t, st, tone(200*time.Millisecond))
+	if tr := st.Partial(); tr.Final {
+		t.Errorf("partial %+v after more audio", tr)
+	}
+	st.(*realtime.Stream).Commit()
+	waitFinal(t, st, "hello hello")
+	if tr, err := st.Close(); err != nil || tr.Text != "hello hello" {
+		t.Fatalf("Close = %+v, %v", tr, err)
+	}
+}
+
+// waitFinal polls the partial result until it is final and reads want.
+func waitFinal(t *testing.T, st pipeline.STTStream, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for tr := st.Partial(); !tr.Final || tr.Text != want; tr = st.Partial() {
+		if time.Now().After(deadline) {
+			t.Fatalf("partial %+v, want %q final", tr, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestAbort(t *testing.T) {
+	srv, r := setup(t)
+	st, _ := r.StartStream(context.Background(), pcm.Mono16k, "en")
+	write(t, st, tone(500*time.Millisecond))
+	// Wait until the audio is on the wire, then abort: nothing is committed.
+	deadline := time.Now().Add(10 * time.Second)
+	for c := srv.Connections(); len(c) == 0 || !slices.Contains(c[0].Events, realtimeapi.TypeInputAudioBufferAppend); c = srv.Connections() {
+		if time.Now().After(deadline) {
+			t.Fatal("no audio appended")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	st.(pipeline.StreamAborter).Abort()
+	if _, err := st.Close(); !errors.Is(err, pipeline.ErrAborted) {
+		t.Errorf("Close after Abort: %v", err)
+	}
+	if n := len(srv.Commits()); n != 0 {
+		t.Errorf("%d commits after Abort", n)
 	}
 }
 

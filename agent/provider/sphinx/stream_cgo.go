@@ -19,16 +19,22 @@ import (
 	"github.com/harkvoice/hark/pipeline"
 )
 
-var _ pipeline.StreamingSTT = (*Recognizer)(nil)
+var (
+	_ pipeline.StreamingSTT    = (*Recognizer)(nil)
+	_ pipeline.StreamCommitter = (*stream)(nil)
+	_ pipeline.StreamAborter   = (*stream)(nil)
+)
 
 // StartStream starts recognising one utterance as it arrives. It returns at
 // once: the stream's own goroutine takes one of the recogniser's decoders
 // (waiting while all are busy, the audio queuing meanwhile), decodes what
-// Write queues, and gives the decoder back when the stream is closed or ctx
-// is done. Write never waits for the decoder; Partial returns the best
-// hypothesis of the audio decoded so far; Close waits for the rest and
-// returns the final transcript (the same as Transcribe gives for the whole
-// audio).
+// Write queues, and gives the decoder back when the stream is closed or
+// aborted or ctx is done. Write never waits for the decoder; Partial returns
+// the best hypothesis of the audio decoded so far; Commit ends the decoder's
+// utterance at the audio written so far (its final search runs then, so
+// Close has little left to do), and later audio starts another; Close waits
+// for the rest and returns the final transcript (for uncommitted audio, the
+// same as Transcribe gives for the whole of it); Abort drops the stream.
 func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, language string) (pipeline.STTStream, error) {
 	if !englishHint(language) {
 		return nil, fmt.Errorf("%w: %q (only English models are installed)", ErrLanguage, language)
@@ -36,7 +42,8 @@ func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, languag
 	if err := format.Validate(); err != nil {
 		return nil, err
 	}
-	s := &stream{format: format, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &stream{format: format, wake: make(chan struct{}, 1), done: make(chan struct{}), cancel: cancel}
 	if format != pcm.Mono16k {
 		s.conv = resample.NewConverter(pcm.Mono16k)
 	}
@@ -49,11 +56,15 @@ type stream struct {
 	format pcm.Format
 	conv   *resample.Converter // nil for 16 kHz mono input
 	wake   chan struct{}
-	done   chan struct{} // closed when decoding has ended
+	done   chan struct{}           // closed when decoding has ended
+	cancel context.CancelCauseFunc // ends run: Abort, or run's own end
 
 	mu      sync.Mutex
 	pending []int16
 	partial string
+	commit  bool // Commit was called and run has not yet acted on it
+	// covered: partial is the final text of everything written.
+	covered bool
 	closing bool
 	final   pipeline.Transcript
 	err     error
@@ -81,19 +92,37 @@ func (s *stream) Write(samples []int16) error {
 	default:
 		s.pending = append(s.pending, samples...)
 	}
+	s.covered = false
+	s.signal()
+	return nil
+}
+
+func (s *stream) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
-// Partial returns the best hypothesis of the audio decoded so far.
+// Partial returns the best hypothesis of the audio decoded so far; it is
+// Final once a Commit has been decoded and no audio was written since.
 func (s *stream) Partial() pipeline.Transcript {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return pipeline.Transcript{Text: s.partial, Language: "en"}
+	return pipeline.Transcript{Text: s.partial, Language: "en", Final: s.covered}
 }
+
+// Commit ends the decoder's utterance at the audio written so far.
+func (s *stream) Commit() {
+	s.mu.Lock()
+	s.commit = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+// Abort stops decoding and gives the decoder back; Close then returns
+// pipeline.ErrAborted.
+func (s *stream) Abort() { s.cancel(pipeline.ErrAborted) }
 
 // Close decodes what is still queued and returns the final transcript.
 // Later calls return the same.
@@ -101,10 +130,7 @@ func (s *stream) Close() (pipeline.Transcript, error) {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.signal()
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,11 +141,8 @@ func (s *stream) Close() (pipeline.Transcript, error) {
 // ends the utterance and gives the decoder back.
 func (s *stream) run(ctx context.Context, r *Recognizer) {
 	defer close(s.done)
+	defer s.cancel(nil)
 	d, err := r.acquire(ctx)
-	if err == nil && C.ps_start_utt(d) < 0 {
-		r.release(d)
-		err = fmt.Errorf("%w: start", ErrDecode)
-	}
 	if err != nil {
 		s.mu.Lock()
 		s.err = err
@@ -127,11 +150,26 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		return
 	}
 	defer r.release(d)
+	var committed []string // final texts of the committed utterances
+	open := false          // the decoder is inside an utterance
 	fail := func(err error) {
-		C.ps_end_utt(d)
+		if open {
+			C.ps_end_utt(d)
+		}
 		s.mu.Lock()
 		s.err = err
 		s.mu.Unlock()
+	}
+	// end finishes the decoder's utterance and keeps its words.
+	end := func() error {
+		open = false
+		if C.ps_end_utt(d) < 0 {
+			return fmt.Errorf("%w: end", ErrDecode)
+		}
+		if h := hypothesis(d); h != "" {
+			committed = append(committed, h)
+		}
+		return nil
 	}
 	for {
 		select {
@@ -141,9 +179,16 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		case <-s.wake:
 		}
 		s.mu.Lock()
-		audio, closing := s.pending, s.closing
-		s.pending = nil
+		audio, closing, commit := s.pending, s.closing, s.commit
+		s.pending, s.commit = nil, false
 		s.mu.Unlock()
+		if len(audio) > 0 && !open {
+			if C.ps_start_utt(d) < 0 {
+				fail(fmt.Errorf("%w: start", ErrDecode))
+				return
+			}
+			open = true
+		}
 		for off := 0; off < len(audio); off += chunk {
 			if err := context.Cause(ctx); err != nil {
 				fail(err)
@@ -158,20 +203,36 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		if closing {
 			break
 		}
-		if len(audio) > 0 {
-			p := hypothesis(d)
+		switch {
+		case commit && open:
+			if err := end(); err != nil {
+				fail(err)
+				return
+			}
+			text := strings.Join(committed, " ")
 			s.mu.Lock()
-			s.partial = p
+			s.partial = text
+			s.covered = len(s.pending) == 0
+			s.mu.Unlock()
+		case commit:
+			s.mu.Lock()
+			s.covered = len(s.pending) == 0
+			s.mu.Unlock()
+		case len(audio) > 0:
+			p := strings.Join(append(committed[:len(committed):len(committed)], hypothesis(d)), " ")
+			s.mu.Lock()
+			s.partial = strings.TrimSpace(p)
 			s.mu.Unlock()
 		}
 	}
-	if C.ps_end_utt(d) < 0 {
-		err = fmt.Errorf("%w: end", ErrDecode)
+	if open {
+		err = end()
 	}
-	text := hypothesis(d)
+	text := strings.Join(committed, " ")
 	s.mu.Lock()
 	s.final = pipeline.Transcript{Text: text, Language: "en", Final: true}
 	s.partial = text
+	s.covered = true
 	s.err = err
 	s.mu.Unlock()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/harkvoice/hark/agent/provider/sphinx"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 func TestStream(t *testing.T) {
@@ -59,6 +60,70 @@ func TestStream(t *testing.T) {
 	// The decoder went back to the pool: a batch call gets it.
 	if tr, err := r.Transcribe(context.Background(), fr, ""); err != nil || tr.Text != want {
 		t.Errorf("after the stream: %+v, %v", tr, err)
+	}
+}
+
+// writeFrames writes samples in 20 ms frames.
+func writeFrames(t *testing.T, st pipeline.STTStream, samples []int16) {
+	t.Helper()
+	for off := 0; off < len(samples); off += 320 {
+		if err := st.Write(samples[off:min(off+320, len(samples))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitFinal polls the partial result until it is final.
+func waitFinal(t *testing.T, st pipeline.STTStream) pipeline.Transcript {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if tr := st.Partial(); tr.Final {
+			return tr
+		}
+	}
+	t.Fatalf("partial %+v never final", st.Partial())
+	return pipeline.Transcript{}
+}
+
+func TestStreamCommit(t *testing.T) {
+	r := shared(t)
+	order := readWAV(t, "../../../testdata/speech/order_rms.wav")
+	timer := readWAV(t, "../../../testdata/speech/timer_awb.wav")
+	st, err := r.StartStream(context.Background(), pcm.Mono16k, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFrames(t, st, order.Samples)
+	st.(pipeline.StreamCommitter).Commit()
+	if tr := waitFinal(t, st); tr.Text != "where is my order one two three four" {
+		t.Errorf("committed partial %+v", tr)
+	}
+	// More audio: the words so far stay, the new ones join them.
+	writeFrames(t, st, timer.Samples)
+	if tr := st.Partial(); tr.Final {
+		t.Errorf("partial %+v final after more audio", tr)
+	}
+	tr, err := st.Close()
+	if want := "where is my order one two three four set a timer for five minutes"; err != nil || tr.Text != want || !tr.Final {
+		t.Errorf("final %+v, %v; want %q", tr, err, want)
+	}
+}
+
+func TestStreamAbort(t *testing.T) {
+	r := shared(t)
+	fr := readWAV(t, "../../../testdata/speech/order_rms.wav")
+	st, err := r.StartStream(context.Background(), pcm.Mono16k, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFrames(t, st, fr.Samples)
+	st.(pipeline.StreamAborter).Abort()
+	if _, err := st.Close(); !errors.Is(err, pipeline.ErrAborted) {
+		t.Errorf("Close after Abort: %v", err)
+	}
+	// The decoder went back to the pool.
+	if tr, err := r.Transcribe(context.Background(), fr, ""); err != nil || tr.Text != "where is my order one two three four" {
+		t.Errorf("after the aborted stream: %+v, %v", tr, err)
 	}
 }
 
