@@ -12,5 +12,15 @@
 // ("order", "refund") win over acoustically close ones ("ardor") while other
 // speech is still recognised.
 //
+// Transcribe normalises each utterance by its own cepstral mean rather than
+// by PocketSphinx's live estimate, which starts from the model's training
+// mean and adapts over several utterances: with it the first utterance of a
+// decoder was recognised worse than later ones, one user's voice shaped the
+// next user's results, and real recordings came out at 71 % word error
+// rate (29 % now). Streams still use the live estimate (an utterance's
+// mean is not known while it is being spoken). BenchmarkWER measures word
+// error rates on synthetic voices and on real recordings (`make deps`
+// fetches them).
+//
 // Without cgo the package builds, but New returns ErrUnavailable.
 package sphinx

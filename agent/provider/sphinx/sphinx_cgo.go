@@ -86,7 +86,7 @@ type Recognizer struct {
 	arpa   string // the phrase model in ARPA format; empty without bias
 	slots  chan struct{}
 	mu     sync.Mutex
-	idle   []*C.ps_decoder_t
+	idle   []*decoder
 	closed bool
 }
 
@@ -112,7 +112,20 @@ func New(opts ...Option) (*Recognizer, error) {
 	return r, nil
 }
 
-func (r *Recognizer) newDecoder() (*C.ps_decoder_t, error) {
+func (r *Recognizer) newDecoder() (*decoder, error) {
+	ps, err := r.newPS()
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDecoderState(ps)
+	if err != nil {
+		C.ps_free(ps)
+		return nil, err
+	}
+	return d, nil
+}
+
+func (r *Recognizer) newPS() (*C.ps_decoder_t, error) {
 	hmm, dict, lm := C.CString(r.cfg.hmm), C.CString(r.cfg.dict), C.CString(r.cfg.lm)
 	defer C.free(unsafe.Pointer(hmm))
 	defer C.free(unsafe.Pointer(dict))
@@ -152,7 +165,7 @@ func (r *Recognizer) newDecoder() (*C.ps_decoder_t, error) {
 }
 
 // acquire takes an idle decoder, making one if the pool is not full.
-func (r *Recognizer) acquire(ctx context.Context) (*C.ps_decoder_t, error) {
+func (r *Recognizer) acquire(ctx context.Context) (*decoder, error) {
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -179,10 +192,10 @@ func (r *Recognizer) acquire(ctx context.Context) (*C.ps_decoder_t, error) {
 	return d, nil
 }
 
-func (r *Recognizer) release(d *C.ps_decoder_t) {
+func (r *Recognizer) release(d *decoder) {
 	r.mu.Lock()
 	if r.closed {
-		C.ps_free(d)
+		d.free()
 	} else {
 		r.idle = append(r.idle, d)
 	}
@@ -212,24 +225,26 @@ func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language s
 	}
 	defer r.release(d)
 
-	if C.ps_start_utt(d) < 0 {
+	d.startUtt()
+	d.observe(samples)
+	if C.ps_start_utt(d.ps) < 0 {
 		return pipeline.Transcript{}, fmt.Errorf("%w: start", ErrDecode)
 	}
 	for off := 0; off < len(samples); off += chunk {
 		if err := context.Cause(ctx); err != nil {
-			C.ps_end_utt(d)
+			C.ps_end_utt(d.ps)
 			return pipeline.Transcript{}, err
 		}
 		n := min(chunk, len(samples)-off)
-		if C.ps_process_raw(d, (*C.int16)(unsafe.Pointer(&samples[off])), C.size_t(n), 0, 0) < 0 {
-			C.ps_end_utt(d)
+		if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&samples[off])), C.size_t(n), 0, 0) < 0 {
+			C.ps_end_utt(d.ps)
 			return pipeline.Transcript{}, fmt.Errorf("%w: process", ErrDecode)
 		}
 	}
-	if C.ps_end_utt(d) < 0 {
+	if C.ps_end_utt(d.ps) < 0 {
 		return pipeline.Transcript{}, fmt.Errorf("%w: end", ErrDecode)
 	}
-	return pipeline.Transcript{Text: hypothesis(d), Language: "en", Final: true}, nil
+	return pipeline.Transcript{Text: hypothesis(d.ps), Language: "en", Final: true}, nil
 }
 
 // Close frees the decoders; calls in flight finish first and free theirs.
@@ -241,7 +256,7 @@ func (r *Recognizer) Close() error {
 	}
 	r.closed = true
 	for _, d := range r.idle {
-		C.ps_free(d)
+		d.free()
 	}
 	r.idle = nil
 	return nil

@@ -182,8 +182,8 @@ func TestConcurrent(t *testing.T) {
 	r := shared(t)
 	clips := []struct{ file, text string }{
 		{"shipping_awb", "what are your shipping times to canada"},
-		{"timer_awb", "set a timer for five minutes"},
-		{"return_kal16", "i would like to return a pair of shoes"},
+		{"order_slt", "where is my order one two three four"},
+		{"wait_rms", "wait what does that mean"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range clips {

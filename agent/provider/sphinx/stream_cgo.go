@@ -33,8 +33,11 @@ var (
 // the best hypothesis of the audio decoded so far; Commit ends the decoder's
 // utterance at the audio written so far (its final search runs then, so
 // Close has little left to do), and later audio starts another; Close waits
-// for the rest and returns the final transcript (for uncommitted audio, the
-// same as Transcribe gives for the whole of it); Abort drops the stream.
+// for the rest and returns the final transcript; Abort drops the stream.
+// A stream normalises the audio with PocketSphinx's live cepstral mean
+// (carried from the decoder's previous utterance), so its transcript can
+// differ from what Transcribe, which normalises by the whole utterance's own
+// mean, gives.
 func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, language string) (pipeline.STTStream, error) {
 	if !englishHint(language) {
 		return nil, fmt.Errorf("%w: %q (only English models are installed)", ErrLanguage, language)
@@ -154,7 +157,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 	open := false          // the decoder is inside an utterance
 	fail := func(err error) {
 		if open {
-			C.ps_end_utt(d)
+			C.ps_end_utt(d.ps)
 		}
 		s.mu.Lock()
 		s.err = err
@@ -163,10 +166,10 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 	// end finishes the decoder's utterance and keeps its words.
 	end := func() error {
 		open = false
-		if C.ps_end_utt(d) < 0 {
+		if C.ps_end_utt(d.ps) < 0 {
 			return fmt.Errorf("%w: end", ErrDecode)
 		}
-		if h := hypothesis(d); h != "" {
+		if h := hypothesis(d.ps); h != "" {
 			committed = append(committed, h)
 		}
 		return nil
@@ -183,7 +186,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		s.pending, s.commit = nil, false
 		s.mu.Unlock()
 		if len(audio) > 0 && !open {
-			if C.ps_start_utt(d) < 0 {
+			if C.ps_start_utt(d.ps) < 0 {
 				fail(fmt.Errorf("%w: start", ErrDecode))
 				return
 			}
@@ -195,7 +198,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 				return
 			}
 			n := min(chunk, len(audio)-off)
-			if C.ps_process_raw(d, (*C.int16)(unsafe.Pointer(&audio[off])), C.size_t(n), 0, 0) < 0 {
+			if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&audio[off])), C.size_t(n), 0, 0) < 0 {
 				fail(fmt.Errorf("%w: process", ErrDecode))
 				return
 			}
@@ -219,7 +222,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 			s.covered = len(s.pending) == 0
 			s.mu.Unlock()
 		case len(audio) > 0:
-			p := strings.Join(append(committed[:len(committed):len(committed)], hypothesis(d)), " ")
+			p := strings.Join(append(committed[:len(committed):len(committed)], hypothesis(d.ps)), " ")
 			s.mu.Lock()
 			s.partial = strings.TrimSpace(p)
 			s.mu.Unlock()
