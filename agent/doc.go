@@ -22,7 +22,10 @@
 // words: a stop word ("stop", "wait", "espera", "停", ...) or enough words
 // cancel it, and the speech becomes the next user turn; no words, only
 // backchannels ("uh-huh", "okay", "sí", "嗯") or too few words resume it from
-// where it paused. Cancelling cancels the reply's LLM, TTS and tool calls with
+// where it paused. A streaming recogniser's interim words decide as soon as
+// they are heard, and words that would resume the reply resume it as soon as
+// the voice stops, before the VAD has confirmed the end of the speech
+// (tentatively: the voice coming back pauses it again). Cancelling cancels the reply's LLM, TTS and tool calls with
 // pipeline.ErrInterrupted, and the history keeps only the words the user
 // heard (exact per chunk, estimated by position within one), with the
 // assistant message marked Interrupted and every tool call still answered.
@@ -56,8 +59,14 @@
 //
 // # Turn ends
 //
-// A user turn ends after a configurable silence (500 ms by default), longer
-// when its words so far end in a number, a spelled letter or a word that
-// leaves the sentence open, so that a caller reading out "one two ... three
-// four" is not cut off.
+// A user turn ends after a silence that depends on how its words end: 200 ms
+// (WithEndOfTurn) after words that may end a turn; 1.5 s more
+// (WithNumberHold) after an unfinished phrase (an article, preposition,
+// conjunction or filler, per language: words.json) or digits, spelled
+// letters or an email address that may go on, so that a caller reading out
+// "one two ... three four" is not cut off; at once after a code complete for
+// what the conversation expects (WithCodeFormats, the tools' parameter
+// schemas). A streaming recogniser that can (pipeline.StreamCommitter) is
+// asked for its final words when the user stops speaking, so they come
+// while the end of the turn is awaited.
 package agent

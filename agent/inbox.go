@@ -30,6 +30,9 @@ type (
 		events  []vad.Event
 		pos     int64 // stream position after samples
 		at      time.Time
+		// quiet: inside confirmed speech, the VAD's latest window is
+		// silent (the speech may be ending).
+		quiet bool
 	}
 	// endMsg ends the run: the transport's input ended or the playout
 	// failed.

@@ -25,8 +25,17 @@ import (
 //     the next 20 ms frame; the interruption is reported. In
 //     CancelImmediately mode the reply is cancelled right away.
 //  3. While paused, the words decide (wordsHeard, turnEnded): a stop word
-//     or enough words cancel the reply; a finished utterance of
-//     backchannels or too few words resumes it where it paused.
+//     or enough words cancel the reply, interim words as soon as they are
+//     heard (enough of them must hold from one partial result to the next);
+//     a finished utterance of backchannels or too few words resumes it
+//     where it paused, and so do interim words that are only backchannels
+//     once the speech has ended.
+//     3b. The VAD confirms the end of speech only after its minimum silence;
+//     its first silent window comes much sooner (voiceStopped). Words that
+//     are only backchannels then resume the reply at once, tentatively:
+//     the voice coming back (voiceReturned) or the words growing into more
+//     than backchannels pause it again, and when the VAD confirms the end,
+//     the backchannel's speech is dropped.
 //  4. The timer bounds the wait (timerFired): speech that lasts LongSpeech
 //     cancels; speech that ended with no deciding words by Window resumes,
 //     after waiting up to maxRecognitionWait more for words still being
@@ -44,15 +53,22 @@ import (
 // speechStarted does) and one for a false start (resume from paused when
 // no speech was confirmed). An echo canceller's or a level check's verdict
 // on the current speech is an input that resumes from paused (echo) or lets
-// the pause stand. Interim words already reach verdict through wordsHeard
-// with final false; making them decide at once is a change to verdict
-// alone.
+// the pause stand.
 type interrupter struct {
 	policy interruptPolicy
 
 	phase    interruptPhase
 	guarded  bool // the reply's current chunk is uninterruptible
 	speaking bool // the VAD hears the user
+	// quiet: inside the user's speech, the voice has stopped (the VAD has
+	// not confirmed the end yet).
+	quiet bool
+	// tentative: the reply resumed on backchannel words before the VAD
+	// confirmed the end of their speech.
+	tentative bool
+	// prev is the previous partial result of the interrupting speech,
+	// normalized: words that hold from one partial to the next are stable.
+	prev string
 	// While paused: the time since the interrupting speech began, as of
 	// the last timer firing or the pause, the deadline the timer is armed
 	// for, and the words heard of that speech so far.
@@ -93,8 +109,9 @@ func (p interruptPhase) String() string {
 const maxRecognitionWait = 4 * time.Second
 
 // partialExtraWords is how many more words than the policy minimum a
-// partial transcript needs to cancel a paused reply on its own.
-const partialExtraWords = 2
+// partial transcript needs to cancel a paused reply on its own; they must
+// also be stable (the same in the partial result before).
+const partialExtraWords = 1
 
 // Inputs of the interrupt machine.
 type (
@@ -115,6 +132,11 @@ type (
 	speechStarted struct{ lead time.Duration }
 	// speechEnded: the VAD heard the speech end.
 	speechEnded struct{}
+	// voiceStopped: inside speech, the VAD's latest window is silent; the
+	// speech may have ended (the VAD confirms it after its minimum
+	// silence). voiceReturned: voice again before that.
+	voiceStopped  struct{}
+	voiceReturned struct{}
 	// timerFired: the time the machine asked for has passed.
 	timerFired struct{}
 )
@@ -126,6 +148,9 @@ type wordsHeard struct {
 	// final: not a partial result; complete: it covers all of the speech
 	// so far; failed: recognition failed (text is empty).
 	final, complete, failed bool
+	// stable is, for a partial result, the words it begins with that the
+	// one before began with too (set by the machine).
+	stable string
 }
 
 // turnEnded: the user's turn is over (end of turn detected, final words
@@ -148,6 +173,8 @@ func (replyFinished) isInput() {}
 func (replyStopped) isInput()  {}
 func (speechStarted) isInput() {}
 func (speechEnded) isInput()   {}
+func (voiceStopped) isInput()  {}
+func (voiceReturned) isInput() {}
 func (timerFired) isInput()    {}
 func (wordsHeard) isInput()    {}
 func (turnEnded) isInput()     {}
@@ -269,7 +296,7 @@ func (m *interrupter) step(in input) []action {
 			m.held = nil
 		}
 	case speechStarted:
-		m.speaking = true
+		m.speaking, m.quiet = true, false
 		switch {
 		case m.phase == phaseReplying && !m.guarded:
 			out = m.pause(out, in.lead)
@@ -279,17 +306,44 @@ func (m *interrupter) step(in input) []action {
 			out = m.check(out)
 		}
 	case speechEnded:
-		m.speaking = false
+		m.speaking, m.quiet = false, false
+		if m.tentative {
+			// The backchannel is over: forget its speech.
+			m.tentative = false
+			out = append(out, action{kind: actDropTurn})
+		}
 		out = m.check(out)
-	case wordsHeard:
-		if m.phase != phasePaused {
+	case voiceStopped:
+		if !m.speaking {
 			break
 		}
-		m.words = in
-		if cancel, resume := m.verdict(); cancel {
-			out = m.cancel(out, "speech")
-		} else if resume {
-			out = m.resume(out)
+		m.quiet = true
+		if m.phase == phasePaused {
+			out = m.decide(out)
+		}
+	case voiceReturned:
+		if !m.speaking {
+			break
+		}
+		m.quiet = false
+		if m.tentative {
+			out = m.untentative(out)
+		}
+	case wordsHeard:
+		switch {
+		case m.phase == phasePaused:
+			m.hear(in)
+			out = m.decide(out)
+		case m.tentative && !in.failed:
+			// The resumption holds while the words would still resume.
+			m.hear(in)
+			switch cancel, resume := m.verdict(); {
+			case cancel:
+				m.tentative = false
+				out = m.cancel(out, "speech")
+			case !resume:
+				out = m.untentative(out)
+			}
 		}
 	case timerFired:
 		if m.phase != phasePaused {
@@ -301,15 +355,62 @@ func (m *interrupter) step(in input) []action {
 			out = m.schedule(out)
 		}
 	case turnEnded:
+		m.tentative = false
 		out = m.endTurn(out, in.turn)
+	}
+	return out
+}
+
+// hear records the words heard of the interrupting speech so far.
+func (m *interrupter) hear(w wordsHeard) {
+	if !w.final {
+		w.stable = stablePrefix(m.prev, w.text)
+		m.prev = normalize(w.text)
+	}
+	m.words = w
+}
+
+// stablePrefix returns the words two partial results begin with alike.
+func stablePrefix(prev, text string) string {
+	a, b := strings.Fields(prev), strings.Fields(normalize(text))
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return strings.Join(b[:n], " ")
+}
+
+// decide applies the verdict on the words so far to a paused reply.
+func (m *interrupter) decide(out []action) []action {
+	switch cancel, resume := m.verdict(); {
+	case cancel:
+		return m.cancel(out, "speech")
+	case resume:
+		return m.resume(out)
+	}
+	return out
+}
+
+// untentative ends a tentative resumption: the user goes on, so the reply
+// pauses again (or is cancelled, when the words now interrupt).
+func (m *interrupter) untentative(out []action) []action {
+	m.tentative = false
+	if m.phase != phaseReplying || m.guarded {
+		return out
+	}
+	words, prev := m.words, m.prev
+	out = m.pause(out, 0)
+	if m.phase == phasePaused {
+		m.words, m.prev = words, prev
+		m.words.complete = m.words.complete && m.quiet
 	}
 	return out
 }
 
 // pause silences the reply the user talks over and waits for the words.
 func (m *interrupter) pause(out []action, lead time.Duration) []action {
-	m.phase = phasePaused
-	m.elapsed, m.words = lead, wordsHeard{}
+	m.phase, m.tentative = phasePaused, false
+	m.elapsed, m.words, m.prev = lead, wordsHeard{}, ""
 	out = append(out, action{kind: actPause}, action{kind: actFlush}, action{kind: actEmit, event: EventInterruption})
 	if m.policy.Mode == CancelImmediately {
 		return m.cancel(out, "speech")
@@ -369,9 +470,11 @@ func (m *interrupter) check(out []action) []action {
 func (m *interrupter) known() bool { return m.words.final && m.words.complete }
 
 // verdict applies the false-interruption policy to the words heard so far:
-// cancel when they interrupt; resume when the speech is over, its words
-// are all known and they do not. Partial words are unsteady: without a
-// stop word, only clearly more words than the minimum cancel on them.
+// cancel when they interrupt; resume when the speech is over, or its voice
+// has stopped, and its words are all known and do not interrupt, or are
+// light so far (backchannels, or no word that carries meaning). Partial words are unsteady: without a stop
+// word, only more words than the minimum cancel on them, and only those
+// that held since the partial result before.
 func (m *interrupter) verdict() (cancel, resume bool) {
 	w := m.words
 	if w.failed {
@@ -380,9 +483,15 @@ func (m *interrupter) verdict() (cancel, resume bool) {
 	text := strings.TrimSpace(w.text)
 	cancel = m.policy.real(text, w.lang)
 	if cancel && !w.final && !m.policy.stopWords.contains(text, w.lang) {
-		cancel = contentWords(text, w.lang) >= m.policy.MinWords+partialExtraWords
+		cancel = contentWords(w.stable, w.lang) >= m.policy.MinWords+partialExtraWords
 	}
-	return cancel, !cancel && !m.speaking && m.known()
+	if cancel {
+		return true, false
+	}
+	// Light words: backchannels, or nothing that carries meaning (what a
+	// recogniser makes of "uh-huh" or a cough: "but", "the").
+	light := text != "" && (m.policy.backchannels.only(text, w.lang) || contentWords(text, w.lang) == 0)
+	return false, (!m.speaking || m.quiet) && (m.known() || light)
 }
 
 // real reports whether finished words interrupt: a stop word does; nothing,
@@ -406,7 +515,7 @@ func (m *interrupter) endTurn(out []action, t userWords) []action {
 	switch {
 	case m.phase == phasePaused:
 		if t.failed || !m.policy.real(text, t.lang) {
-			return m.resume(out)
+			return m.resumeAs(out, false)
 		}
 		out = m.cancel(out, "speech")
 		return append(out, action{kind: actTurn, turn: t, answer: true})
@@ -439,10 +548,23 @@ func (m *interrupter) release(out []action) []action {
 }
 
 // resume plays the paused reply on: the interruption was false, and the
-// speech is forgotten.
+// speech is forgotten; while the VAD still hears it (its voice stopped on
+// backchannels), tentatively: it is forgotten when the VAD confirms its
+// end.
 func (m *interrupter) resume(out []action) []action {
+	return m.resumeAs(out, m.speaking)
+}
+
+// resumeAs resumes the reply, tentatively or not.
+func (m *interrupter) resumeAs(out []action, tentative bool) []action {
+	words, prev := m.words, m.prev
 	out = m.leavePause(out)
 	m.phase = phaseReplying
+	if tentative {
+		m.tentative = true
+		m.words, m.prev = words, prev
+		return append(out, action{kind: actResume}, action{kind: actEmit, event: EventResumed})
+	}
 	return append(out, action{kind: actDropTurn}, action{kind: actResume}, action{kind: actEmit, event: EventResumed})
 }
 

@@ -72,6 +72,8 @@ var machineStates = []struct {
 	{"paused, speech over", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}}},
 	{"paused, waiting for words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}, timerFired{}}},
 	{"paused, partial words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("I")}},
+	{"paused, voice stopped", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, voiceStopped{}}},
+	{"resumed tentatively", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}}},
 }
 
 // The inputs, as the loop feeds them.
@@ -86,6 +88,8 @@ var machineInputs = []struct {
 	{"client stop", replyStopped{reason: "client"}},
 	{"speech start", speechStarted{lead: 100 * time.Millisecond}},
 	{"speech end", speechEnded{}},
+	{"voice stopped", voiceStopped{}},
+	{"voice returned", voiceReturned{}},
 	{"timer", timerFired{}},
 	{"partial stop word", partial("stop")},
 	{"partial backchannel", partial("uh huh")},
@@ -125,6 +129,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"client stop":           {"", "idle"},
 		"speech start":          {"", "idle"},
 		"speech end":            {"", "idle"},
+		"voice stopped":         {"", "idle"},
+		"voice returned":        {"", "idle"},
 		"timer":                 {"", "idle"},
 		"partial stop word":     {"", "idle"},
 		"partial backchannel":   {"", "idle"},
@@ -144,6 +150,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
 		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
 		"speech end":            {"", "replying"},
+		"voice stopped":         {"", "replying"},
+		"voice returned":        {"", "replying"},
 		"timer":                 {"", "replying"},
 		"partial stop word":     {"", "replying"},
 		"partial backchannel":   {"", "replying"},
@@ -170,6 +178,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled; turn \"what time is it\" unanswered", "idle"},
 		"speech start":          {"", "replying+held"},
 		"speech end":            {"", "replying+held"},
+		"voice stopped":         {"", "replying+held"},
+		"voice returned":        {"", "replying+held"},
 		"timer":                 {"", "replying+held"},
 		"partial stop word":     {"", "replying+held"},
 		"partial backchannel":   {"", "replying+held"},
@@ -189,6 +199,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"reply finished":        {"disarm", "idle"},
 		"client stop":           {"disarm; cancel client; cut history; emit interruption cancelled", "idle"},
 		"speech end":            {"", "paused"},
+		"voice stopped":         {"", "paused"},
+		"voice returned":        {"", "paused"},
 		"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
 		"partial backchannel":   {"", "paused"},
 		"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
@@ -209,19 +221,49 @@ func TestInterrupterMatrix(t *testing.T) {
 			"final backchannel": {"", "paused"},
 		}),
 		"paused, speech over": with(paused, map[string]outcome{
-			"speech start":      {"", "paused"},
-			"timer":             {"arm 4s", "paused"},
-			"final backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
+			"speech start":        {"", "paused"},
+			"timer":               {"arm 4s", "paused"},
+			"partial backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
+			"final backchannel":   {"disarm; drop turn; resume; emit resumed", "replying"},
 		}),
 		"paused, waiting for words": with(paused, map[string]outcome{
-			"speech start":      {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
-			"timer":             {"disarm; drop turn; resume; emit resumed", "replying"},
-			"final backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
+			"speech start":        {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"timer":               {"disarm; drop turn; resume; emit resumed", "replying"},
+			"partial backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
+			"final backchannel":   {"disarm; drop turn; resume; emit resumed", "replying"},
 		}),
 		"paused, partial words": with(paused, map[string]outcome{
 			"speech start":      {"", "paused"},
 			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
 			"final backchannel": {"", "paused"},
+		}),
+		// The voice stopped: backchannel words resume the reply at once,
+		// tentatively (the VAD has not confirmed the end of the speech).
+		"paused, voice stopped": with(paused, map[string]outcome{
+			"speech start":        {"", "paused"},
+			"timer":               {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel": {"disarm; resume; emit resumed", "replying+tentative"},
+			"final backchannel":   {"disarm; resume; emit resumed", "replying+tentative"},
+		}),
+		// Resumed on backchannels while the VAD still hears the speech: its
+		// end drops the speech; the voice coming back, or more than
+		// backchannels, pauses again or cancels.
+		"resumed tentatively": with(replying, map[string]outcome{
+			"reply started":         {"", "replying+tentative"},
+			"interruptible chunk":   {"", "replying+tentative"},
+			"uninterruptible chunk": {"", "replying+tentative"},
+			"reply finished":        {"", "idle+tentative"},
+			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+tentative"},
+			"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+			"speech end":            {"drop turn", "replying"},
+			"voice stopped":         {"", "replying+tentative"},
+			"voice returned":        {"pause; flush; emit interruption; arm 1.5s", "paused"},
+			"timer":                 {"", "replying+tentative"},
+			"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+			"partial backchannel":   {"", "replying+tentative"},
+			"final backchannel":     {"", "replying+tentative"},
+			"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+			"final failed":          {"", "replying+tentative"},
 		}),
 	}
 	for _, st := range machineStates {
@@ -237,6 +279,9 @@ func TestInterrupterMatrix(t *testing.T) {
 			phase := m.phase.String()
 			if m.held != nil {
 				phase += "+held"
+			}
+			if m.tentative {
+				phase += "+tentative"
 			}
 			if got != w.actions || phase != w.phase {
 				t.Errorf("%s / %s:\n got  %q -> %s\n want %q -> %s", st.name, in.name, got, phase, w.actions, w.phase)
@@ -330,7 +375,7 @@ func TestInterrupterScenarios(t *testing.T) {
 		{name: "words that never come: resume after the recognition wait", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
 			{timerFired{}, "arm 4s"},
-			{partial("the on"), ""},
+			{partial("maybe"), ""}, // one word that carries meaning: too few, but no verdict before the final
 			{timerFired{}, resumed},
 		}},
 		{name: "final words after the window decide at once", steps: []step{
@@ -345,7 +390,7 @@ func TestInterrupterScenarios(t *testing.T) {
 		}},
 		{name: "more speech makes earlier words incomplete", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
-			{wordsHeard{text: "hmm", lang: "en", complete: true}, ""}, // a streaming partial for the speech so far
+			{wordsHeard{text: "maybe", lang: "en", complete: true}, ""}, // a streaming partial for the speech so far
 			{speechStarted{}, ""},
 			{speechEnded{}, ""},
 			{final("hmm let me think about that"), cancelled},
@@ -355,11 +400,93 @@ func TestInterrupterScenarios(t *testing.T) {
 			{speechEnded{}, ""},
 			{ended("wait what"), `turn "wait what"`},
 		}},
-		{name: "partial words need two more than the minimum", steps: []step{
+		{name: "partial words need one more than the minimum, held from one partial to the next", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},
 			{partial("tell me"), ""},
-			{partial("tell me about"), ""},
-			{partial("tell me about the weather today"), cancelled},
+			{partial("tell me more"), ""},                          // stable: "tell me"
+			{partial("tell me more about the weather"), cancelled}, // stable: "tell me more"
+		}},
+		{name: "unsteady partial words do not cancel", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("tell me about it"), ""},
+			{partial("sell me a boat ride"), ""},
+			{partial("well me about a wide"), ""},
+		}},
+		{name: "interim backchannel: resumed when the voice stops, dropped at the end of speech", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("uh"), ""},
+			{partial("uh huh"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{speechEnded{}, "drop turn"},
+			{final("uh huh"), ""},
+		}},
+		{name: "voice stopped on a backchannel already heard", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{}, ""},
+			{final("okay"), "disarm; resume; emit resumed"}, // a stream committed at the voice's stop
+			{speechEnded{}, "drop turn"},
+		}},
+		{name: "the voice comes back after a tentative resume: paused again, then the words cancel", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("uh huh"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{voiceReturned{}, "pause; flush; emit interruption; arm 1.5s"},
+			{partial("uh huh can you repeat that"), ""},
+			{partial("uh huh can you repeat that please"), cancelled},
+		}},
+		{name: "the words grow past backchannels after a tentative resume: cancelled at once", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("okay"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{partial("okay stop"), "cancel speech; flush; cut history; emit interruption cancelled"},
+			{speechEnded{}, ""},
+			{ended("okay stop"), `turn "okay stop"`},
+		}},
+		{name: "the words grow past backchannels but do not interrupt yet: paused again", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("okay"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{partial("okay so"), "pause; flush; emit interruption; arm 1.5s"},
+			{speechEnded{}, ""},
+			{final("okay so"), "disarm; drop turn; resume; emit resumed"},
+		}},
+		{name: "the voice stops on partial words that carry meaning: the pause stands", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("maybe"), ""},
+			{voiceStopped{}, ""},
+			{speechEnded{}, ""},
+			{final("maybe"), resumed},
+		}},
+		{name: "the voice stops on partial words that carry no meaning: resumed tentatively", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("but"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{final("but"), ""},
+			{speechEnded{}, "drop turn"},
+		}},
+		{name: "the voice stops on all the words known, too few: resumed tentatively", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{}, ""},
+			{final("but"), "disarm; resume; emit resumed"}, // a stream committed at the voice's stop
+			{speechEnded{}, "drop turn"},
+		}},
+		{name: "the voice stops on nothing heard at all: resumed tentatively", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{}, ""},
+			{final(""), "disarm; resume; emit resumed"},
+			{speechEnded{}, "drop turn"},
+		}},
+		{name: "the final words differ from the backchannel heard, still too few: the resumption holds", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("uh huh"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{final("but"), ""},
+			{wordsHeard{failed: true, final: true, complete: true}, ""},
+			{speechEnded{}, "drop turn"},
+		}},
+		{name: "an interim backchannel after the end of speech resumes at once", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{partial("mhm"), resumed},
 		}},
 		{name: "failed recognition resumes at the turn's end", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
@@ -466,6 +593,7 @@ type harness struct {
 	seed     uint64
 	reply    bool // the loop has a reply running
 	speaking bool
+	quiet    bool // the voice stopped inside the speech
 	armed    bool
 	trace    strings.Builder
 }
@@ -489,10 +617,15 @@ func (h *harness) randomInput(rng *rand.Rand, texts []string) input {
 		case 3:
 			return replyStopped{reason: "client"}
 		case 4:
-			if h.speaking {
+			switch {
+			case !h.speaking:
+				return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond}
+			case rng.IntN(3) == 0:
 				return speechEnded{}
+			case h.quiet:
+				return voiceReturned{}
 			}
-			return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond}
+			return voiceStopped{}
 		case 5, 6:
 			if h.armed {
 				h.armed = false
@@ -518,11 +651,16 @@ func (h *harness) feed(in input) {
 	t := h.t
 	before := h.m.phase
 	guarded := h.m.guarded
+	tentative := h.m.tentative
 	switch in.(type) {
 	case speechStarted:
-		h.speaking = true
+		h.speaking, h.quiet = true, false
 	case speechEnded:
-		h.speaking = false
+		h.speaking, h.quiet = false, false
+	case voiceStopped:
+		h.quiet = h.speaking
+	case voiceReturned:
+		h.quiet = false
 	case replyStarted:
 		h.reply = true
 	case replyFinished:
@@ -563,15 +701,22 @@ func (h *harness) feed(in input) {
 				fail("a cancel flushes if and only if the pause did not")
 			}
 		case actPause:
-			if _, ok := in.(speechStarted); !ok || before != phaseReplying || guarded {
-				fail("pause on %T in %v (guarded %v)", in, before, guarded)
+			// Speech pauses a reply; so does the user going on after a
+			// tentative resumption (the voice back, more words).
+			_, onSpeech := in.(speechStarted)
+			if !(onSpeech || tentative) || before != phaseReplying || guarded {
+				fail("pause on %T in %v (guarded %v, tentative %v)", in, before, guarded, tentative)
 			}
 			if !next(actFlush, actEmit) {
 				fail("pause not followed by flush and report")
 			}
 		case actResume:
-			if before != phasePaused || h.speaking || i == 0 || kinds[i-1] != actDropTurn || !next(actEmit) {
-				fail("resume in %v, speaking %v", before, h.speaking)
+			// Once the speech is over its turn is dropped; while the VAD
+			// still hears it, only after its voice stopped (tentatively,
+			// keeping the turn).
+			dropped := i > 0 && kinds[i-1] == actDropTurn
+			if before != phasePaused || !next(actEmit) || dropped == h.speaking || (h.speaking && !h.quiet) {
+				fail("resume in %v, speaking %v, quiet %v", before, h.speaking, h.quiet)
 			}
 		case actDropTurn:
 			if h.speaking {
@@ -594,6 +739,8 @@ func (h *harness) feed(in input) {
 		fail("paused with no timer: nothing would end the pause")
 	case m.held != nil && (m.phase != phaseReplying || !m.guarded):
 		fail("a turn held in %v, guarded %v", m.phase, m.guarded)
+	case m.tentative && !h.speaking:
+		fail("tentative with the speech over")
 	case m.speaking != h.speaking:
 		fail("speaking %v, want %v", m.speaking, h.speaking)
 	}

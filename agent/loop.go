@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -32,6 +34,11 @@ type loop struct {
 	// microphone position at which its timer fires (0: not armed).
 	barge interrupter
 	timer int64
+	// inSpeech: the VAD is inside confirmed speech; quiet: its voice has
+	// stopped there (the VAD has not yet confirmed the end), silent since
+	// stream position quietSince (-1: not silent).
+	inSpeech, quiet bool
+	quietSince      int64
 	// confirmed is when the VAD last confirmed speech, and how long the
 	// speech had been going then; silenced, the timing of the last pause.
 	confirmed struct {
@@ -46,7 +53,7 @@ type loop struct {
 
 func newLoop(s *Session, rate int) *loop {
 	return &loop{
-		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang,
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1,
 		barge: interrupter{policy: interruptPolicy{
 			InterruptionPolicy: s.cfg.policy,
 			stopWords:          s.cfg.stopWords,
@@ -69,6 +76,9 @@ func (l *loop) feed(ctx context.Context, in input) {
 	acts := l.barge.step(in)
 	if len(acts) == 0 {
 		return
+	}
+	if l.cfg.log.Enabled(ctx, slog.LevelDebug) {
+		l.cfg.log.Debug("turn-taking", "input", fmt.Sprintf("%T%+v", in, in), "actions", fmt.Sprint(acts))
 	}
 	var c cancelled
 	for _, a := range acts {

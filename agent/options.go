@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,10 @@ type config struct {
 
 	// From the policy's phrase lists.
 	backchannels, stopWords phraseSet
+	// codes are the formats WithCodeFormats gave; endpoint decides the
+	// end of the user's turn (made by fill, with the tools' codes too).
+	codes    []codeFormat
+	endpoint endpointer
 }
 
 // tuning is the part of the configuration a preset sets.
@@ -59,9 +64,10 @@ type tuning struct {
 // remaining defaults are their packages' own.
 var presets = [...]tuning{
 	PresetDefault: {
-		endOfTurn:  500 * time.Millisecond,
+		endOfTurn:  200 * time.Millisecond,
 		numberHold: 1500 * time.Millisecond,
 		policy:     InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
+		vad:        vad.Params{MinSilence: 200 * time.Millisecond},
 	},
 	PresetPhone: {
 		endOfTurn: 600 * time.Millisecond,
@@ -71,6 +77,7 @@ var presets = [...]tuning{
 		endOfTurn:  1200 * time.Millisecond,
 		numberHold: 3 * time.Second,
 		policy:     InterruptionPolicy{MinWords: 3, LongSpeech: 2500 * time.Millisecond},
+		vad:        vad.Params{MinSilence: vad.DefaultMinSilence},
 	},
 	PresetSmartSpeaker: {
 		endOfTurn: 600 * time.Millisecond,
@@ -121,8 +128,13 @@ func (c *config) fill() error {
 			c.tools[name] = t
 		}
 	}
-	c.backchannels = newPhraseSet(builtinBackchannels, c.policy.Backchannels)
-	c.stopWords = newPhraseSet(builtinStopWords, c.policy.StopWords)
+	c.backchannels = newPhraseSet(builtin(backchannelList), c.policy.Backchannels)
+	c.stopWords = newPhraseSet(builtin(stopWordList), c.policy.StopWords)
+	c.endpoint = endpointer{
+		complete: c.endOfTurn,
+		open:     c.endOfTurn + c.numberHold,
+		codes:    append(slices.Clone(c.codes), toolCodes(c.toolDefs)...),
+	}
 	if c.newVAD == nil {
 		w, err := loadSilero()
 		if err != nil {
@@ -145,6 +157,7 @@ func (t *tuning) fill(d tuning) {
 	orDur(&t.policy.Window, d.policy.Window)
 	orDur(&t.policy.LongSpeech, d.policy.LongSpeech)
 	orDur(&t.vad.MinSpeech, d.vad.MinSpeech)
+	orDur(&t.vad.MinSilence, d.vad.MinSilence)
 	if t.policy.MinWords == 0 {
 		t.policy.MinWords = d.policy.MinWords
 	}
@@ -163,7 +176,10 @@ type Preset int
 
 // Presets.
 const (
-	// PresetDefault: 500 ms end of turn, pause-then-decide barge-in.
+	// PresetDefault: a fast end of turn (200 ms of silence after complete
+	// words, 1.7 s after an unfinished phrase or a code that may go on, at
+	// once after a code complete for what is expected),
+	// pause-then-decide barge-in.
 	PresetDefault Preset = iota
 	// PresetPhone: phone lines (8 kHz, line noise): a little more speech
 	// needed to barge in, 600 ms end of turn.
@@ -291,7 +307,11 @@ func WithPreset(p Preset) Option {
 	}
 }
 
-// WithEndOfTurn sets the silence that ends a user turn (default 500 ms).
+// WithEndOfTurn sets the silence that ends a user turn after words that may
+// end it (default 200 ms; the VAD's end of speech comes no sooner than its
+// MinSilence, 200 ms by default). After an unfinished phrase or a code that
+// may go on, the turn waits WithNumberHold longer; after a code complete
+// for what is expected (WithCodeFormats, tools' schemas), it ends at once.
 func WithEndOfTurn(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 100*time.Millisecond || d > time.Minute {
@@ -303,15 +323,52 @@ func WithEndOfTurn(d time.Duration) Option {
 }
 
 // WithNumberHold sets the extra silence allowed when the user's words so
-// far end in a number, a spelled letter or a word that leaves the sentence
-// open ("my order number is"), default 1.5 s, so turn detection does not cut
-// off someone reading out digits or searching for a word.
+// far end in an unfinished phrase (an article, preposition, conjunction or
+// filler: "my order number is", "um") or in digits, spelled letters or an
+// email address that may go on, default 1.5 s, so turn detection does not
+// cut off someone reading out a number or searching for a word. The word
+// lists, per language, are in words.json.
 func WithNumberHold(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 || d > time.Minute {
 			return fmt.Errorf("%w: number hold %v", ErrOption, d)
 		}
 		c.numberHold, c.numberHoldSet = d, true
+		return nil
+	}
+}
+
+// CodeFormat describes a code the user may read out: an order number, a
+// booking reference, a postcode. When the words of a turn end in a code
+// that matches a format whole, and no format could make it longer, the
+// turn ends at once instead of waiting for more digits.
+type CodeFormat struct {
+	// Pattern is a regular expression over the code as spoken, its digits
+	// and letters run together in capitals: "[0-9]{4}", "[A-Z]{2}[0-9]{6}".
+	// Only literals, character classes and repeats make a code.
+	Pattern string
+	// Keywords, when set, are words that name the code ("order"): when
+	// the turn's words name some formats, only those count.
+	Keywords []string
+}
+
+// WithCodeFormats sets the codes the conversation expects. The tools'
+// parameter schemas add theirs: string parameters with a pattern or a
+// maximum length, integers with bounds, named by the parameter ("order_id"
+// names "order").
+func WithCodeFormats(formats ...CodeFormat) Option {
+	return func(c *config) error {
+		for _, f := range formats {
+			items, err := parseCodeFormat(f.Pattern)
+			if err != nil {
+				return fmt.Errorf("%w: code format: %w", ErrOption, err)
+			}
+			var kw []string
+			for _, k := range f.Keywords {
+				kw = append(kw, normalize(k))
+			}
+			c.codes = append(c.codes, codeFormat{name: f.Pattern, keywords: kw, items: items})
+		}
 		return nil
 	}
 }

@@ -49,17 +49,20 @@ func TestPresets(t *testing.T) {
 		opts []Option
 		want tuning
 	}{
-		{"default", nil, tuning{endOfTurn: 500 * time.Millisecond, numberHold: 1500 * time.Millisecond,
-			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2}}},
+		{"default", nil, tuning{endOfTurn: 200 * time.Millisecond, numberHold: 1500 * time.Millisecond,
+			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
+			vad:    vad.Params{MinSilence: 200 * time.Millisecond}}},
 		{"practice", []Option{WithPreset(PresetLanguagePractice)}, tuning{endOfTurn: 1200 * time.Millisecond, numberHold: 3 * time.Second,
-			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 3}}},
+			policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 3},
+			vad:    vad.Params{MinSilence: vad.DefaultMinSilence}}},
 		{"option before preset", []Option{WithEndOfTurn(700 * time.Millisecond), WithNumberHold(0), WithPreset(PresetSmartSpeaker)},
 			tuning{endOfTurn: 700 * time.Millisecond,
 				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
-				echo:   EchoGuard{Threshold: 0.3}, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond}}},
+				echo:   EchoGuard{Threshold: 0.3}, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond, MinSilence: 200 * time.Millisecond}}},
 		{"policy over preset", []Option{WithPreset(PresetLanguagePractice), WithInterruptionPolicy(InterruptionPolicy{MinWords: 1})},
 			tuning{endOfTurn: 1200 * time.Millisecond, numberHold: 3 * time.Second,
-				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 1}}},
+				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 1},
+				vad:    vad.Params{MinSilence: vad.DefaultMinSilence}}},
 	} {
 		s, err := New(nullTransport{}, append(append(stages(), vadOpt), tc.opts...)...)
 		if err != nil {

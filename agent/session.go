@@ -243,6 +243,7 @@ func (s *Session) emit(ev Event) {
 // detector, posting every frame with its events on the control lane.
 func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
 	conv := resample.NewConverter(pcm.Format{Rate: det.Rate(), Channels: 1})
+	deactivation := det.Params().Deactivation
 	var pos int64
 	for {
 		fr, err := l.s.tr.ReadAudio(ctx)
@@ -261,7 +262,8 @@ func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
 			l.cfg.log.Warn("VAD failed on a frame", "err", err)
 		}
 		pos += int64(len(samples))
-		l.in.put(true, micMsg{samples: samples, events: evs, pos: pos, at: at})
+		quiet := det.Speaking() && det.Probability() < deactivation
+		l.in.put(true, micMsg{samples: samples, events: evs, pos: pos, at: at, quiet: quiet})
 	}
 }
 

@@ -167,9 +167,10 @@ func TestStreamPauseSendsTheGap(t *testing.T) {
 		st[0].mu.Lock()
 		n := st[0].n
 		st[0].mu.Unlock()
-		// 300 ms pre-roll + 1 s + 700 ms + 1 s + the VAD's 300 ms of
-		// silence at the end: everything but the silence after the turn.
-		if got := time.Duration(n) * time.Second / 16000; got < 3*time.Second || got > 3400*time.Millisecond {
+		// 1 s + 700 ms + 1 s + the VAD's 200 ms of silence at the end
+		// (no pre-roll: the speech starts the stream): everything but the
+		// silence after the turn.
+		if got := time.Duration(n) * time.Second / 16000; got < 2800*time.Millisecond || got > 3100*time.Millisecond {
 			t.Errorf("the stream got %v of audio", got)
 		}
 		tr.Hangup()
@@ -200,11 +201,62 @@ func TestStreamAbortedOnFalseInterruption(t *testing.T) {
 		if _, _, err := tr.WaitEvent(t.Context(), i, is(agent.EventResumed)); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(time.Second) // the VAD confirms the end of the backchannel
 		st := sst.all()
 		if len(st) != 2 {
 			t.Fatalf("%d streams", len(st))
 		}
 		if _, _, aborted, _ := st[1].stats(); !aborted {
+			t.Error("the backchannel's stream was not aborted")
+		}
+		tr.Hangup()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBackchannelResumesWhenTheVoiceStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+		sst := &commitSTT{texts: []string{"where is my order", "uh huh"}}
+		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(agenttest.NewLLM(agenttest.Text(longReply))),
+			agent.WithTTS(&agenttest.TTS{}), agent.WithVAD(agenttest.NewLevelModel()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		tr.Play(agenttest.Speech(800*time.Millisecond, 16000, 1))
+		_, i, err := tr.WaitEvent(t.Context(), 0, is(agent.EventAgentText))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		tr.Play(agenttest.Speech(300*time.Millisecond, 16000, 2))
+		spoken := time.Now()
+		paused, j, err := tr.WaitEvent(t.Context(), i, is(agent.EventInterruption))
+		if err != nil || paused.Interruption.Cancelled {
+			t.Fatalf("interruption %+v, %v", paused, err)
+		}
+		pausedAt := time.Now()
+		if _, _, err := tr.WaitEvent(t.Context(), j, is(agent.EventResumed)); err != nil {
+			t.Fatal(err)
+		}
+		// Resumed at the first silent window after the backchannel, long
+		// before the VAD's 300 ms of silence confirm its end.
+		if end, d := spoken.Add(300*time.Millisecond), time.Since(pausedAt); time.Since(end) > 100*time.Millisecond {
+			t.Errorf("resumed %v after the backchannel ended (paused %v)", time.Since(end), d)
+		}
+		time.Sleep(2 * time.Second)
+		evs := tr.Events()
+		if n := count(evs, agent.EventUserFinal); n != 1 {
+			t.Errorf("%d user turns, want 1 (the backchannel is no turn)", n)
+		}
+		if n := count(evs, agent.EventInterruption); n != 1 {
+			t.Errorf("%d interruption events, want 1: %+v", n, evs)
+		}
+		if _, _, aborted, _ := sst.all()[1].stats(); !aborted {
 			t.Error("the backchannel's stream was not aborted")
 		}
 		tr.Hangup()

@@ -12,6 +12,11 @@ import (
 	"github.com/harkvoice/hark/vad"
 )
 
+// voiceStopAfter is how long the VAD must hear silence inside speech before
+// the voice counts as stopped (voiceStopped): a little more than one window,
+// so that the dip between two syllables does not count.
+const voiceStopAfter = 60 * time.Millisecond
+
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
 
@@ -31,6 +36,7 @@ type userTurn struct {
 	streamed  int
 	committed bool
 	partial   string // the last partial text reported
+	heard     heard  // what poll last gave the interrupt machine
 	// Transcription of audio[:target]: seq of the request in flight or
 	// answered, and the answer once it came.
 	target   int
@@ -50,10 +56,22 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	for _, ev := range m.events {
 		switch ev.Type {
 		case vad.SpeechStart:
+			l.inSpeech, l.quiet = true, false
 			l.onSpeechStart(ctx, ev, m)
 		case vad.SpeechEnd:
+			l.inSpeech, l.quiet = false, false
 			l.onSpeechEnd(ctx, ev, m)
 		}
+	}
+	switch {
+	case !m.quiet || !l.inSpeech:
+		l.quietSince = -1
+	case l.quietSince < 0:
+		l.quietSince = first
+	}
+	if quiet := l.quietSince >= 0 && l.samplesDur(m.pos-l.quietSince) >= voiceStopAfter; l.inSpeech && quiet != l.quiet {
+		l.quiet = quiet
+		l.onVoice(ctx)
 	}
 	u := &l.user
 	if u.active && !u.closing {
@@ -88,29 +106,70 @@ func (l *loop) stream() {
 	u.streamed = len(u.audio)
 }
 
+// onVoice handles the voice stopping inside the user's speech, or coming
+// back before the VAD confirmed the end. Over a paused reply, a stream that
+// has given no words yet is committed when the voice stops, so that the
+// words of a short interruption ("uh-huh") come before the VAD confirms its
+// end.
+func (l *loop) onVoice(ctx context.Context) {
+	u := &l.user
+	if !l.quiet {
+		u.committed = false // the recogniser gets the pause and what follows
+		l.feed(ctx, voiceReturned{})
+		return
+	}
+	l.feed(ctx, voiceStopped{})
+	// A recogniser that has given no words yet gives them on a commit (the
+	// Realtime API does); one whose partial results flow decides on them,
+	// and its final search runs on the whole speech at its end.
+	if c, ok := u.stream.(pipeline.StreamCommitter); ok && u.active && u.partial == "" && l.barge.paused() {
+		c.Commit()
+		u.committed = true
+	}
+}
+
+// heard is what poll last gave the interrupt machine.
+type heard struct {
+	text    string
+	covered bool
+	seq     uint64
+}
+
 // poll reads a streaming recogniser's partial result on every frame: it
 // feeds user_partial events, and a stop word or enough words settle a
 // paused reply before the user has finished. Once a committed stream's
-// result covers all of the speech, it is the turn's final transcript.
+// result covers all of the speech, it is final: the turn's final transcript
+// once the speech has ended.
 func (l *loop) poll(ctx context.Context) {
 	u := &l.user
 	tr := u.stream.Partial()
 	if tr.Text != "" && tr.Text != u.partial {
 		u.partial = tr.Text
 		l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
-		if !tr.Final || !u.committed {
-			// After the end of speech, a newer partial result is a better
-			// one for the same speech.
-			n := -1
-			if !u.speaking && u.seq != 0 {
-				n = u.target
-			}
-			u.result, u.resultN, u.err, u.final = &tr, n, nil, false
-			l.feed(ctx, wordsHeard{text: tr.Text, lang: cmp.Or(tr.Language, l.lang), complete: n >= 0})
-		}
 	}
-	if tr.Final && u.committed && u.seq != 0 && !(u.final && u.resultN == u.target) && l.user.stream != nil {
+	covered := tr.Final && u.committed
+	h := heard{text: tr.Text, covered: covered, seq: u.seq}
+	if h == u.heard || (tr.Text == "" && !covered) {
+		return
+	}
+	u.heard = h
+	lang := cmp.Or(tr.Language, l.lang)
+	switch {
+	case covered && u.seq != 0:
 		l.onSTT(ctx, sttMsg{seq: u.seq, n: u.target, tr: tr, final: true, at: time.Now()})
+	case covered:
+		// Committed when the voice stopped: the words of all the speech
+		// so far.
+		l.feed(ctx, wordsHeard{text: tr.Text, lang: lang, final: true, complete: true})
+	default:
+		// After the end of speech, a newer partial result is a better one
+		// for the same speech.
+		n := -1
+		if !u.speaking && u.seq != 0 {
+			n = u.target
+		}
+		u.result, u.resultN, u.err, u.final = &tr, n, nil, false
+		l.feed(ctx, wordsHeard{text: tr.Text, lang: lang, complete: n >= 0})
 	}
 }
 
@@ -291,8 +350,7 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 }
 
 // checkEndOfTurn commits the user's turn once the silence after it is long
-// enough: the end-of-turn time, plus the number hold when the words so far
-// end in a digit, a spelled letter or a word that leaves the sentence open.
+// enough for how its words end (see endpointer).
 func (l *loop) checkEndOfTurn(ctx context.Context) {
 	u := &l.user
 	if !u.active || u.speaking || u.closing || u.seq == 0 {
@@ -302,27 +360,22 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	// resumes sooner, and words that follow start a turn of their own. Once
 	// the input has ended, no more words can come.
 	paused := l.barge.paused() || l.inputEnded
-	eot := l.cfg.endOfTurn
-	if paused {
-		eot = 0
-	}
 	silence := l.samplesDur(l.micPos - u.speechEnd)
-	if silence < eot {
-		return
-	}
 	committed := u.stream != nil && u.committed
 	if u.result == nil || u.resultN != u.target {
-		// Wait for the transcript: it may end in a number. A committed
-		// stream whose words are late is closed for them once the
-		// longest hold has passed, or the input has ended.
-		if committed && (l.inputEnded || silence >= eot+l.cfg.numberHold) {
+		// Wait for the transcript: how it ends says how long to wait. A
+		// committed stream whose words are late is closed for them once
+		// the longest wait has passed, or the input has ended.
+		if committed && (paused || silence >= l.cfg.endpoint.open) {
 			l.closeForFinal()
 		}
 		return
 	}
-	hold := eot
-	if lang := u.result.Language; !paused && u.err == nil && (endsInNumber(u.result.Text) || endsOpen(u.result.Text, cmp.Or(lang, l.lang))) {
-		hold += l.cfg.numberHold
+	// The silence that ends the turn: less after words that may end it,
+	// more after an unfinished phrase, none after a complete code.
+	var hold time.Duration
+	if !paused && u.err == nil {
+		hold = l.cfg.endpoint.wait(u.result.Text, cmp.Or(u.result.Language, l.lang))
 	}
 	if silence < hold {
 		return

@@ -1,40 +1,124 @@
 package agent
 
 import (
+	_ "embed"
+	"encoding/json"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
 
-// Built-in backchannels per base language: short feedback that tells the
-// speaker to go on and must not interrupt.
-var builtinBackchannels = map[string][]string{
-	"en": {"uh-huh", "uh huh", "uhuh", "mhm", "mm-hmm", "mm hmm", "mmhmm", "mm", "hmm", "hm", "uh", "um", "ah", "oh",
-		"ok", "okay", "yeah", "yes", "yep", "yup", "right", "sure", "i see", "got it", "cool", "alright", "all right", "a huh", "huh"},
-	"es": {"sí", "si", "vale", "ajá", "aja", "claro", "bueno", "ya", "mhm", "ok", "okay", "entiendo", "de acuerdo"},
-	"fr": {"oui", "ouais", "d'accord", "ok", "mhm", "ah", "bon", "je vois", "voilà"},
-	"de": {"ja", "genau", "okay", "ok", "mhm", "aha", "stimmt", "klar", "gut"},
-	"it": {"sì", "si", "certo", "ok", "va bene", "mhm", "ah", "capito"},
-	"pt": {"sim", "tá", "ta", "certo", "ok", "uhum", "claro", "entendi"},
-	"zh": {"嗯", "嗯嗯", "对", "对对", "好", "好的", "是", "是的", "哦", "啊", "行", "明白"},
-	"ja": {"はい", "うん", "ええ", "そう", "なるほど", "へえ"},
-	"ko": {"네", "응", "예", "그래", "아"},
-	"ru": {"да", "ага", "угу", "ясно", "понятно", "хорошо"},
-	"nl": {"ja", "oké", "ok", "mhm", "precies"},
+//go:embed words.json
+var wordsJSON []byte
+
+// langWords are one language's word lists (words.json says what each is).
+type langWords struct {
+	Backchannels   []string          `json:"backchannels"`
+	StopWords      []string          `json:"stop_words"`
+	OpenEndings    []string          `json:"open_endings"`
+	Fillers        []string          `json:"fillers"`
+	Noise          []string          `json:"noise"`
+	Digits         map[string]string `json:"digits"`
+	Numbers        []string          `json:"numbers"`
+	Repeats        map[string]int    `json:"repeats"`
+	CodeSeparators []string          `json:"code_separators"`
+	EmailAt        []string          `json:"email_at"`
+	EmailDot       []string          `json:"email_dot"`
+	EmailCues      []string          `json:"email_cues"`
+
+	// Sets of normalized words, made on load.
+	open, fillers, noise, numbers, separators, at, dot, cues map[string]bool
+	digits                                                   map[string]string
+	// suffixes are the open endings and fillers written without spaces
+	// (Chinese, Japanese), matched against the end of the text.
+	suffixes []string
 }
 
-// Built-in stop words per base language: they always interrupt.
-var builtinStopWords = map[string][]string{
-	"en": {"stop", "wait", "hold on", "hang on", "shut up", "quiet", "enough", "pause", "cancel", "no no"},
-	"es": {"para", "pare", "espera", "espere", "alto", "basta", "detente", "cállate"},
-	"fr": {"stop", "arrête", "arrêtez", "attends", "attendez", "tais-toi"},
-	"de": {"stopp", "stop", "halt", "warte", "warten sie", "moment"},
-	"it": {"basta", "aspetta", "aspetti", "ferma", "fermati", "stop"},
-	"pt": {"para", "pare", "espera", "espere", "chega"},
-	"zh": {"停", "停下", "等一下", "等等", "别说了"},
-	"ja": {"止めて", "やめて", "待って", "ストップ", "ちょっと待って"},
-	"ko": {"멈춰", "잠깐", "그만"},
-	"ru": {"стоп", "подожди", "подождите", "хватит"},
-	"nl": {"stop", "wacht"},
+// wordData is words.json.
+type wordData struct {
+	TLDs      []string              `json:"tlds"`
+	Languages map[string]*langWords `json:"languages"`
+	tlds      map[string]bool
+}
+
+// wordLists returns the word lists, read from words.json once. The file is
+// part of the package and checked by its tests, so it always reads.
+var wordLists = sync.OnceValue(func() *wordData {
+	var d wordData
+	if err := json.Unmarshal(wordsJSON, &d); err != nil {
+		panic("agent: words.json: " + err.Error())
+	}
+	d.tlds = normalizedSet(d.TLDs)
+	for _, w := range d.Languages {
+		w.open = normalizedSet(w.OpenEndings)
+		w.fillers = normalizedSet(w.Fillers)
+		w.noise = normalizedSet(w.Noise)
+		w.numbers = normalizedSet(w.Numbers)
+		w.separators = normalizedSet(w.CodeSeparators)
+		w.at = normalizedSet(w.EmailAt)
+		w.dot = normalizedSet(w.EmailDot)
+		w.cues = normalizedSet(w.EmailCues)
+		w.digits = make(map[string]string, len(w.Digits))
+		for k, v := range w.Digits {
+			w.digits[normalize(k)] = v
+		}
+		for _, e := range append(slices.Clone(w.OpenEndings), w.Fillers...) {
+			if isCJK(e) {
+				w.suffixes = append(w.suffixes, normalize(e))
+			}
+		}
+	}
+	return &d
+})
+
+// normalizedSet returns the normalized words as a set.
+func normalizedSet(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, w := range list {
+		if n := normalize(w); n != "" {
+			m[n] = true
+		}
+	}
+	return m
+}
+
+// lang returns the lists of lang's base language, or English's when there
+// are none.
+func (d *wordData) lang(lang string) *langWords {
+	if w, ok := d.Languages[baseLang(lang)]; ok {
+		return w
+	}
+	return d.Languages["en"]
+}
+
+// builtin returns one list of every language, by base language.
+func builtin(list func(*langWords) []string) map[string][]string {
+	out := map[string][]string{}
+	for lang, w := range wordLists().Languages {
+		if l := list(w); len(l) > 0 {
+			out[lang] = l
+		}
+	}
+	return out
+}
+
+func backchannelList(w *langWords) []string { return w.Backchannels }
+func stopWordList(w *langWords) []string    { return w.StopWords }
+
+// Backchannels returns the built-in backchannels of a language ("uh-huh",
+// "okay"; its base language's, or English's when there are none), for
+// recogniser vocabularies and prompts: the session does not take them for
+// interruptions.
+func Backchannels(lang string) []string {
+	return slices.Clone(wordLists().lang(lang).Backchannels)
+}
+
+// StopWords returns the built-in stop words of a language ("stop",
+// "wait"; its base language's, or English's when there are none), for
+// recogniser vocabularies and prompts: they always interrupt the agent.
+func StopWords(lang string) []string {
+	return slices.Clone(wordLists().lang(lang).StopWords)
 }
 
 // baseLang returns the primary subtag of a BCP-47 code, lower case.
@@ -176,46 +260,6 @@ func (ps phraseSet) only(text, lang string) bool {
 	return true
 }
 
-// numberWords are spoken digits and spelling words that signal a number or
-// code being read out.
-var numberWords = map[string]bool{
-	"zero": true, "oh": true, "one": true, "two": true, "three": true, "four": true, "five": true,
-	"six": true, "seven": true, "eight": true, "nine": true, "ten": true, "double": true, "triple": true,
-	"cero": true, "uno": true, "dos": true, "tres": true, "cuatro": true, "cinco": true, "seis": true,
-	"siete": true, "ocho": true, "nueve": true,
-	"zéro": true, "un": true, "deux": true, "trois": true, "quatre": true, "cinq": true, "sept": true,
-	"huit": true, "neuf": true,
-	"null": true, "eins": true, "zwei": true, "drei": true, "vier": true, "fünf": true, "sechs": true,
-	"sieben": true, "acht": true, "neun": true,
-	"dash": true, "hyphen": true, "dot": true, "point": true,
-	"零": true, "一": true, "二": true, "三": true, "四": true, "五": true, "六": true, "七": true,
-	"八": true, "九": true, "幺": true, "两": true,
-}
-
-// endsInNumber reports whether a transcript ends in a digit, a spoken digit
-// or a single spelled letter: the user may be reading out a number or code
-// and pausing between groups.
-func endsInNumber(text string) bool {
-	w := words(text)
-	if len(w) == 0 {
-		return false
-	}
-	last := w[len(w)-1]
-	if numberWords[last] {
-		return true
-	}
-	r := []rune(last)
-	if unicode.IsDigit(r[len(r)-1]) {
-		return true
-	}
-	// A lone spelled letter after another one ("a b c") or a digit.
-	if len(r) == 1 && unicode.IsLetter(r[0]) && !isCJK(last) && len(w) >= 2 {
-		prev := []rune(w[len(w)-2])
-		return len(prev) == 1 || unicode.IsDigit(prev[len(prev)-1]) || numberWords[w[len(w)-2]]
-	}
-	return false
-}
-
 // languageNames names common languages for the reply-language instruction.
 var languageNames = map[string]string{
 	"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
@@ -234,61 +278,36 @@ func languageName(lang string) string {
 	return lang
 }
 
-// openEndings are words a finished sentence rarely ends with (articles,
-// prepositions, conjunctions, auxiliaries, fillers): a turn whose words so
-// far end in one gets the same extra hold as one ending in a number.
-var openEndings = map[string]map[string]bool{
-	"en": set("the", "a", "an", "my", "your", "our", "their", "to", "of", "for", "with", "from", "and", "or", "but",
-		"because", "so", "is", "are", "was", "were", "am", "um", "uh", "er", "erm", "number", "code", "if", "than"),
-	"es": set("el", "la", "los", "las", "un", "una", "mi", "tu", "su", "de", "del", "al", "para", "por", "con", "y", "o",
-		"pero", "porque", "es", "son", "que", "número", "eh", "este"),
-	"fr": set("le", "la", "les", "un", "une", "mon", "ma", "mes", "de", "du", "des", "au", "pour", "avec", "et", "ou",
-		"mais", "parce", "est", "que", "numéro", "euh"),
-	"de": set("der", "die", "das", "ein", "eine", "mein", "meine", "zu", "von", "für", "mit", "und", "oder", "aber",
-		"weil", "ist", "nummer", "äh", "ähm"),
-	"it": set("il", "lo", "la", "gli", "le", "un", "una", "mio", "mia", "di", "del", "per", "con", "e", "o", "ma",
-		"perché", "è", "che", "numero"),
-	"pt": set("o", "a", "os", "as", "um", "uma", "meu", "minha", "de", "do", "da", "para", "por", "com", "e", "ou",
-		"mas", "porque", "é", "que", "número"),
-}
-
-func set(words ...string) map[string]bool {
-	m := make(map[string]bool, len(words))
-	for _, w := range words {
-		m[w] = true
-	}
-	return m
-}
-
 // endsOpen reports whether a transcript ends in a word that leaves the
-// sentence open ("my order number is", "I want the").
+// sentence open ("my order number is", "I want the", "um"): an open ending
+// or a filler of its language.
 func endsOpen(text, lang string) bool {
 	w := words(text)
 	if len(w) == 0 {
 		return false
 	}
-	last := w[len(w)-1]
-	if m, ok := openEndings[baseLang(lang)]; ok {
-		return m[last]
+	lw := wordLists().lang(lang)
+	if last := w[len(w)-1]; lw.open[last] || lw.fillers[last] {
+		return true
 	}
-	return openEndings["en"][last]
+	joined := strings.Join(w, "")
+	for _, sfx := range lw.suffixes {
+		if strings.HasSuffix(joined, sfx) {
+			return true
+		}
+	}
+	return false
 }
 
-// fillers are short words a recogniser often makes of noise; like the open
-// endings they do not count towards the words that make an interruption.
-var fillers = set("on", "in", "at", "it", "oh", "ah", "uh", "um", "hm", "hmm", "mm", "huh", "eh", "er")
-
-// contentWords counts the words of text that carry meaning: not articles,
-// prepositions, conjunctions or fillers, so that noise a recogniser turned
+// contentWords counts the words of text that carry meaning: not open
+// endings (articles, prepositions, conjunctions), fillers or noise words of
+// its language, nor English noise words, so that noise a recogniser turned
 // into "the on" is not taken for an interruption.
 func contentWords(text, lang string) int {
-	open := openEndings[baseLang(lang)]
-	if open == nil {
-		open = openEndings["en"]
-	}
+	lw, en := wordLists().lang(lang), wordLists().lang("en")
 	n := 0
 	for _, w := range words(text) {
-		if !open[w] && !fillers[w] {
+		if !lw.open[w] && !lw.fillers[w] && !lw.noise[w] && !en.noise[w] {
 			n++
 		}
 	}

@@ -1,25 +1,9 @@
 package agent
 
-import "testing"
-
-func TestEndsInNumber(t *testing.T) {
-	for text, want := range map[string]bool{
-		"my order is one two":  true,
-		"call 555 12":          true,
-		"the code is a b":      true,
-		"it is 4":              true,
-		"uno dos":              true,
-		"我的号码是三四":              true,
-		"where is my order":    false,
-		"I want a":             false,
-		"":                     false,
-		"thank you, that's it": false,
-	} {
-		if got := endsInNumber(text); got != want {
-			t.Errorf("endsInNumber(%q) = %v", text, got)
-		}
-	}
-}
+import (
+	"slices"
+	"testing"
+)
 
 func TestEndsOpen(t *testing.T) {
 	for _, tc := range []struct {
@@ -31,6 +15,14 @@ func TestEndsOpen(t *testing.T) {
 		{"where is my order", "en", false},
 		{"quiero hablar con", "es", true},
 		{"quiero hablar con Ana", "es", false},
+		{"ich möchte eine", "de", true},
+		{"je voudrais parler à", "fr", true},
+		{"je voudrais parler à Marie", "fr", false},
+		{"I need um", "en", true},
+		{"turn the lights on", "en", false},
+		{"我想要一个大的", "zh", true},
+		{"我的号码是", "zh", true},
+		{"我想要一个大披萨", "zh", false},
 	} {
 		if got := endsOpen(tc.text, tc.lang); got != tc.want {
 			t.Errorf("endsOpen(%q, %q) = %v", tc.text, tc.lang, got)
@@ -39,8 +31,8 @@ func TestEndsOpen(t *testing.T) {
 }
 
 func TestPhraseSets(t *testing.T) {
-	bc := newPhraseSet(builtinBackchannels, map[string][]string{"en": {"you don't say"}})
-	stop := newPhraseSet(builtinStopWords, nil)
+	bc := newPhraseSet(builtin(backchannelList), map[string][]string{"en": {"you don't say"}})
+	stop := newPhraseSet(builtin(stopWordList), nil)
 	for _, tc := range []struct {
 		text, lang     string
 		backchannel    bool
@@ -93,5 +85,43 @@ func TestContentWords(t *testing.T) {
 		if got := contentWords(text, lang); got != want {
 			t.Errorf("contentWords(%q) = %d, want %d", text, got, want)
 		}
+	}
+}
+
+// TestWordLists checks words.json: it reads, every language has the lists
+// the session needs, and the lists hold normalized words.
+func TestWordLists(t *testing.T) {
+	d := wordLists()
+	for _, lang := range []string{"en", "es", "fr", "de", "zh"} {
+		w, ok := d.Languages[lang]
+		switch {
+		case !ok:
+			t.Fatalf("no word lists for %s", lang)
+		case len(w.Backchannels) == 0 || len(w.StopWords) == 0 || len(w.OpenEndings) == 0 || len(w.Fillers) == 0 || len(w.Digits) < 10:
+			t.Errorf("%s: missing lists: %+v", lang, w)
+		}
+	}
+	for lang, w := range d.Languages {
+		if baseLang(lang) != lang {
+			t.Errorf("language %q is not a base language", lang)
+		}
+		for _, list := range [][]string{w.Backchannels, w.StopWords, w.OpenEndings, w.Fillers, w.Numbers} {
+			for _, x := range list {
+				if normalize(x) == "" {
+					t.Errorf("%s: %q is no word", lang, x)
+				}
+			}
+		}
+		for word, digit := range w.Digits {
+			if len(digit) != 1 || digit[0] < '0' || digit[0] > '9' {
+				t.Errorf("%s: digit %q = %q", lang, word, digit)
+			}
+		}
+	}
+	if got := Backchannels("en-GB"); !slices.Contains(got, "uh-huh") {
+		t.Errorf("Backchannels(en-GB) = %q", got)
+	}
+	if got := StopWords("xx"); !slices.Contains(got, "stop") {
+		t.Errorf("StopWords of an unknown language = %q, want English's", got)
 	}
 }

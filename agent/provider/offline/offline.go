@@ -134,7 +134,11 @@ func New(opts ...Option) (*Engines, error) {
 		return nil, err
 	}
 	sopts := slices.Clone(c.sphinxOpts)
-	if vocab := llm.Vocabulary("en"); c.bias > 0 && len(vocab) > 0 {
+	// The domains' phrases, and the words the session listens for while
+	// the agent speaks: backchannels and stop words.
+	vocab := append(llm.Vocabulary("en"), agent.Backchannels("en")...)
+	vocab = append(vocab, agent.StopWords("en")...)
+	if c.bias > 0 {
 		sopts = append(sopts, sphinx.WithVocabulary(vocab, c.bias))
 	}
 	stt, err := sphinx.New(sopts...)
