@@ -45,7 +45,9 @@ func TestBargeInInterruptResponse(t *testing.T) {
 	if n := strings.Count(strings.Join(seen, " "), realtimeapi.TypeResponseOutputAudioDelta); n > 30 {
 		t.Errorf("%d audio deltas after the barge-in began", n)
 	}
-	c.send(&realtimeapi.ResponseCancel{}) // crossed the server's response.done: no error
+	// Crossed the server's response.done (the next response may have begun
+	// already, so the client names the one it meant): no error.
+	c.send(&realtimeapi.ResponseCancel{ResponseID: r.ID})
 	tr, _ := c.until(realtimeapi.TypeInputAudioTranscriptionCompleted)
 	if got := tr.(*realtimeapi.InputAudioTranscriptionCompleted).Transcript; got != bargeIn {
 		t.Errorf("the barge-in turn was heard as %q", got)

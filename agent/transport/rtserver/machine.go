@@ -44,9 +44,10 @@ type machine struct {
 	items  []*item
 	speech *speech // the user's item being captured, if any
 	resp   *response
-	// lastTurnCancel: the last response ended by turn detection, and none
-	// started since (a response.cancel racing it is not an error).
-	lastTurnCancel bool
+	// turnCancelled names the last response ended by turn detection: a
+	// response.cancel racing it is not an error (with no response_id only
+	// while no other response has started since).
+	turnCancelled string
 	// pending is a response.create waiting for the session's reply.
 	pending *realtimeapi.ResponseParams
 	// expect holds the texts sent with SendText, whose user turns are the
@@ -626,7 +627,8 @@ func checkResponseParams(p *realtimeapi.ResponseParams) error {
 func (m *machine) responseCancel(ev *realtimeapi.ResponseCancel) {
 	r := m.resp
 	switch {
-	case r == nil && m.lastTurnCancel && ev.ResponseID == "":
+	case ev.ResponseID != "" && ev.ResponseID == m.turnCancelled,
+		r == nil && m.turnCancelled != "" && ev.ResponseID == "":
 		// Turn detection cancelled it first; the client's cancel crossed
 		// the response.done.
 		return
@@ -809,7 +811,7 @@ func (m *machine) begin(p *realtimeapi.ResponseParams) *response {
 			r.voice = p.Audio.Output.Voice
 		}
 	}
-	m.resp, m.lastTurnCancel, m.userText = r, false, nil
+	m.resp, m.userText = r, nil
 	m.send(&realtimeapi.ResponseCreated{EventID: m.eventID(), Response: m.wireResponse(r, realtimeapi.StatusInProgress, "")})
 	return r
 }
@@ -845,7 +847,10 @@ func (m *machine) wireResponse(r *response, status, reason string) realtimeapi.R
 func (m *machine) finish(status, reason string) {
 	r := m.resp
 	m.resp = nil
-	m.lastTurnCancel = reason == "turn_detected"
+	m.turnCancelled = ""
+	if reason == "turn_detected" {
+		m.turnCancelled = r.id
+	}
 	if it := r.msg; it != nil {
 		if status == realtimeapi.StatusCompleted && !it.interrupted {
 			it.Status = "completed"
