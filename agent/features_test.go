@@ -84,6 +84,30 @@ func TestFollowsLanguage(t *testing.T) {
 	})
 }
 
+// The voice reads replies without their Markdown; the history keeps what
+// the model wrote.
+func TestMarkdownNotSpoken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reply := "**Good news:** your order ships *today*.\n- tracking by `email`\n---\n"
+		r := newRig(t, agenttest.NewSTT("where is my order"), agenttest.NewLLM(agenttest.Text(reply)))
+		r.start(t.Context())
+		r.speak(800 * time.Millisecond)
+		r.wait(0, is(agent.EventAgentDone))
+		var spoken []string
+		for _, sr := range r.tts.Requests() {
+			spoken = append(spoken, sr.Text)
+		}
+		if got := strings.Join(spoken, " "); got != "Good news: your order ships today. tracking by email" {
+			t.Errorf("spoken %q", got)
+		}
+		h := r.s.History()
+		if last := h[len(h)-1]; last.Role != pipeline.RoleAssistant || !strings.Contains(last.Content, "**Good news:**") {
+			t.Errorf("history ends with %+v", last)
+		}
+		r.stop()
+	})
+}
+
 func TestImageJoinsNextTurn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, agenttest.NewSTT(), agenttest.NewLLM(agenttest.Text("A cat.")))

@@ -450,7 +450,13 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 	if err := w.play.Begin(seg); err != nil {
 		return nil // stale: the reply was cut
 	}
-	req := pipeline.SpeechRequest{Text: seg.Text, Language: w.lang, Voice: w.voice}
+	// The chunk's text stays as the model wrote it (history, transcripts);
+	// the voice reads it without Markdown.
+	req := pipeline.SpeechRequest{Text: pipeline.Speakable(seg.Text), Language: w.lang, Voice: w.voice}
+	if req.Text == "" {
+		_ = w.play.End(w.gen, seg.Seq)
+		return nil
+	}
 	err := w.watch(ctx, func(sctx context.Context, alive func()) error {
 		for fr, err := range w.cfg.tts.Synthesize(sctx, req) {
 			if err != nil {
