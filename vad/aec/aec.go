@@ -159,7 +159,6 @@ func New(rate int, opts ...Option) (*Canceller, error) {
 		maxLag:   floorDiv(samples(cfg.maxDelay), b),
 		fixed:    cfg.fixed,
 		suppress: cfg.suppress,
-		plan:     newFFTPlan(2*b, kernels(cfg.simd)),
 		in:       make([]float32, b),
 		xbuf:     make([]float32, 2*b),
 		yhat:     make([]float32, b),
@@ -168,6 +167,10 @@ func New(rate int, opts ...Option) (*Canceller, error) {
 		dr:       make([]float32, padBins(b)),
 		energy:   make([]float32, parts),
 		di:       make([]float32, padBins(b)),
+	}
+	var err error
+	if c.plan, err = newFFTPlan(2*b, kernels(cfg.simd)); err != nil {
+		return nil, err
 	}
 	if cfg.fixed {
 		c.lag = floorDiv(samples(cfg.fixedDelay), b)

@@ -26,7 +26,7 @@ func TestDelayEstimator(t *testing.T) {
 		t.Fatal(err)
 	}
 	const b = 128
-	plan := newFFTPlan(2*b, false)
+	plan := testPlan(t, 2*b, false)
 	win := newSuppressor(b, plan).win
 	spectrum := func(x []float32, re, im []float32) {
 		w := make([]float32, 2*b)

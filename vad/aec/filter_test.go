@@ -67,7 +67,7 @@ func TestFilterConverges(t *testing.T) {
 		k     kernels
 	}{{0, false}, {40, false}, {0, true}, {40, true}} { // noise 40: 30 dB below the echo
 		noise := tc.noise
-		f := newFilter(b, parts, newFFTPlan(2*b, tc.k && kernels(haveSIMD)))
+		f := newFilter(b, parts, testPlan(t, 2*b, tc.k && kernels(haveSIMD)))
 		erle := whiteEcho(t, f, h, 400, noise, 1)
 		t.Logf("noise %v %v: ERLE every 50 blocks %.1f", noise, tc.k, erle)
 		if last := erle[len(erle)-1]; last < 25 {

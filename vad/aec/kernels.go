@@ -68,11 +68,3 @@ func (simd kernels) kalmanUpdate(wr, wi, pk, xr, xi, xp, gr, gi, inv []float32, 
 		kalmanUpdateGo(wr, wi, pk, xr, xi, xp, gr, gi, inv, a, q, ceil)
 	}
 }
-
-func (simd kernels) fftStage(re, im, twr, twi []float32, h int) {
-	if simd && h%8 == 0 {
-		fftStageSIMD(re, im, twr, twi, h)
-	} else {
-		fftStageGo(re, im, twr, twi, h)
-	}
-}

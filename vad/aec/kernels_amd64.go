@@ -16,9 +16,6 @@ func macAVX2(y, a, b []float32)
 //go:noescape
 func kalmanUpdateAVX2(wr, wi, pk, xr, xi, xp, gr, gi, inv []float32, a, q, ceil, h float32)
 
-//go:noescape
-func fftStageAVX2(re, im, twr, twi []float32, h int)
-
 // The vector kernels take lengths that are multiples of 8 (padBins makes
 // every spectrum one); anything else goes to the portable kernels.
 
@@ -48,12 +45,4 @@ func kalmanUpdateSIMD(wr, wi, pk, xr, xi, xp, gr, gi, inv []float32, a, q, ceil 
 		return
 	}
 	kalmanUpdateAVX2(wr, wi, pk, xr, xi, xp, gr, gi, inv, a, q, ceil, 0.5*filterShrink)
-}
-
-func fftStageSIMD(re, im, twr, twi []float32, h int) {
-	if len(im) != len(re) || h <= 0 || len(re)%(2*h) != 0 || h%8 != 0 || len(twr) < h || len(twi) < h {
-		fftStageGo(re, im, twr, twi, h)
-		return
-	}
-	fftStageAVX2(re, im, twr, twi, h)
 }

@@ -15,5 +15,3 @@ func macSIMD(y, a, b []float32) { macGo(y, a, b) }
 func kalmanUpdateSIMD(wr, wi, pk, xr, xi, xp, gr, gi, inv []float32, a, q, ceil float32) {
 	kalmanUpdateGo(wr, wi, pk, xr, xi, xp, gr, gi, inv, a, q, ceil)
 }
-
-func fftStageSIMD(re, im, twr, twi []float32, h int) { fftStageGo(re, im, twr, twi, h) }

@@ -4,7 +4,8 @@ package silero
 // of forward, so a Model carries only its recurrent state and context.
 type scratch struct {
 	x      [maxFrame]float32               // context + window + reflection
-	re, im [maxBins - 1]float32            // FFT work (nfft/2 complex values)
+	xr, xi [maxBins]float32                // one frame's spectrum
+	work   [2 * (maxBins - 1)]float32      // FFT work
 	enc0   [(frames + 2) * maxChan]float32 // STFT magnitudes, time-major, zero rows around
 	enc1   [(frames + 2) * hidden]float32
 	enc2   [(2 + 2) * 64]float32
@@ -35,7 +36,7 @@ func (m *Model) forward(window []float32) float32 {
 	c0 := &b.enc[0]
 	for t := range frames {
 		row := s.enc0[(t+1)*c0.inPad:]
-		b.fft.magnitude(row[:b.bins], x[t*b.hop:t*b.hop+b.nfft], b.win, s.re[:b.nfft/2], s.im[:b.nfft/2], m.simd)
+		magnitude(b.fft, row[:b.bins], x[t*b.hop:t*b.hop+b.nfft], b.win, s.xr[:], s.xi[:], s.work[:], m.simd)
 	}
 
 	// Encoder.

@@ -43,17 +43,3 @@ func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) {
 func expAVX2(x []float32)
 
 func expSIMD(x []float32) { expAVX2(x) }
-
-// fftStageAVX2 runs one radix-2 FFT stage with butterflies h apart (h a
-// multiple of 8, len(re) = len(im) a multiple of 2h, len(twr) = len(twi) ≥ h).
-//
-//go:noescape
-func fftStageAVX2(re, im, twr, twi []float32, h int)
-
-func fftStageSIMD(re, im, twr, twi []float32, h int) {
-	if len(im) != len(re) || h <= 0 || len(re)%(2*h) != 0 || h%8 != 0 || len(twr) < h || len(twi) < h {
-		fftStageGo(re, im, twr, twi, h) // shapes the kernel cannot take
-		return
-	}
-	fftStageAVX2(re, im, twr, twi, h)
-}

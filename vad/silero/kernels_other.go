@@ -14,6 +14,3 @@ func matVec4SIMD(y, w, x []float32, k, ws, xs, ys, rows int) { matVec4Go(y, w, x
 
 // expSIMD is never called in this build (haveSIMD is false).
 func expSIMD(x []float32) { expGo(x) }
-
-// fftStageSIMD is never called in this build (haveSIMD is false).
-func fftStageSIMD(re, im, twr, twi []float32, h int) { fftStageGo(re, im, twr, twi, h) }

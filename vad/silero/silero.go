@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/internal/fft"
 )
 
 // Sizes of the network.
@@ -34,7 +35,7 @@ type branch struct {
 	hop     int
 	bins    int       // nfft/2 + 1
 	win     []float32 // analysis window, length nfft
-	fft     *fftPlan
+	fft     *fft.Real
 	enc     [4]conv
 	lstmW   []float32 // [gates][2*hidden]: W_ih and W_hh side by side
 	lstmB   []float32 // [gates]: b_ih + b_hh
@@ -107,7 +108,9 @@ func newBranch(g *graph, prefix string, rate int) (*branch, error) {
 	if b.win, err = checkBasis(basis, b.nfft); err != nil {
 		return nil, err
 	}
-	b.fft = newFFTPlan(b.nfft)
+	if b.fft, err = fft.NewReal(b.nfft); err != nil {
+		return nil, err
+	}
 	shapes := [4][2]int{{b.bins, hidden}, {hidden, 64}, {64, 64}, {64, hidden}}
 	strides := [4]int{1, 2, 2, 1}
 	for i, s := range shapes {
