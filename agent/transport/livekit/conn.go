@@ -49,6 +49,8 @@ const (
 type Conn struct {
 	job       Job
 	agentName string
+	cfg       config
+	serverURL string
 	log       *slog.Logger
 	room      *lksdk.Room
 
@@ -61,13 +63,19 @@ type Conn struct {
 	caller   string // identity whose microphone is read
 	callerTr string // that track's SID
 	closing  bool
-	wg       sync.WaitGroup // track readers and the event pump
+	handoff  handoffState
+	operator string         // the operator's identity once paged
+	summary  string         // the hand-off summary
+	wg       sync.WaitGroup // track readers, the event pump, the hand-off's notify
+
+	operatorIn chan struct{} // the operator joined
 
 	wmu   sync.Mutex
 	track *lksdk.LocalTrack
 	enc   *opus.Encoder
 	pkt   []byte
 	trSID string // the agent's track SID
+	quiet bool   // the call was handed over: no more audio either way
 
 	events chan transport.Event
 }
@@ -85,13 +93,13 @@ func dial(ctx context.Context, serverURL, token string, job Job, cfg config, log
 		return nil, fmt.Errorf("livekit: opus encoder: %w", err)
 	}
 	c := &Conn{
-		job: job, agentName: cfg.agentName, log: log, enc: enc,
+		job: job, agentName: cfg.agentName, cfg: cfg, serverURL: serverURL, log: log, enc: enc,
 		in: make(chan pcm.Frame, inQueue), done: make(chan struct{}),
-		events: make(chan transport.Event, eventQueue),
+		events: make(chan transport.Event, eventQueue), operatorIn: make(chan struct{}, 1),
 	}
 	cb := lksdk.NewRoomCallback()
 	cb.ParticipantCallback.OnTrackSubscribed = c.onTrack
-	cb.OnParticipantConnected = func(*lksdk.RemoteParticipant) { c.checkDuplicate() }
+	cb.OnParticipantConnected = c.onJoin
 	cb.OnParticipantDisconnected = c.onLeave
 	cb.OnDisconnected = func() { c.end(io.EOF) }
 	c.room = lksdk.NewRoom(cb)
@@ -178,6 +186,9 @@ func (c *Conn) WriteAudio(_ context.Context, frame pcm.Frame) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.quiet {
+		return nil
+	}
 	for s := frame.Samples; len(s) > 0; {
 		block := s[:min(frameSamples, len(s))]
 		s = s[len(block):]
@@ -221,11 +232,22 @@ func (c *Conn) SendEvent(ev transport.Event) error {
 // pump sends queued events into the room in order.
 func (c *Conn) pump() {
 	defer c.wg.Done()
-	var r router
+	var (
+		r router
+		h history
+	)
 	for {
 		select {
 		case ev := <-c.events:
 			c.publish(&r, ev)
+			h.add(ev)
+			if ev.Type == transport.EventHandoff {
+				c.startHandoff(ev, &h)
+			}
+		case <-c.operatorIn:
+			if !c.takeOver() {
+				return
+			}
 		case <-c.done:
 			return
 		}
@@ -290,7 +312,7 @@ func (c *Conn) onChat(reader *lksdk.TextStreamReader, identity string) {
 // onTrack binds the first audio track of a participant that is not an
 // agent (or of the job's participant) as the caller's microphone.
 func (c *Conn) onTrack(track *pion.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-	if track.Kind() != pion.RTPCodecTypeAudio || rp.Kind() == lksdk.ParticipantAgent {
+	if track.Kind() != pion.RTPCodecTypeAudio || rp.Kind() == lksdk.ParticipantAgent || isOperator(rp) {
 		return
 	}
 	if c.job.Participant != "" && rp.Identity() != c.job.Participant {
@@ -360,7 +382,7 @@ func (c *Conn) readTrack(track *pion.TrackRemote) {
 		if err != nil {
 			c.log.Debug("livekit: opus decode", "err", err)
 		}
-		if len(samples) == 0 {
+		if len(samples) == 0 || c.isQuiet() {
 			continue
 		}
 		fr := pcm.Frame{Format: pcm.Mono48k, Samples: append([]int16(nil), samples...)}
@@ -378,6 +400,13 @@ func (c *Conn) readTrack(track *pion.TrackRemote) {
 			}
 		}
 	}
+}
+
+// isQuiet reports whether the call was handed over (no more audio).
+func (c *Conn) isQuiet() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.quiet
 }
 
 // decoder turns one Opus RTP stream into PCM: it skips padding-only and

@@ -21,6 +21,16 @@
 // turn. Every session event also goes, as the JSON of transport.Event, in a
 // reliable data packet on the topic hark.events.
 //
+// Hand-off to a person: with WithHandoff, a session's EventHandoff (a tool
+// returned agent.Handoff) makes the agent publish a summary of the call
+// (its attribute hark.handoff), mint a join token for an operator and hand
+// it, with a link to the operator page (OperatorHandler, WithOperatorPage),
+// to the application's notify function. The operator joins from the page
+// with microphone and camera, receives the summary (text streams on
+// hark.handoff and lk.chat), and the caller sees and hears the person. The
+// agent then goes quiet (HandoffQuiet: its audio track unpublished) or
+// leaves the room after reporting the job successful (HandoffLeave).
+//
 // Draining: when Run's context is done the worker reports itself full and
 // draining, declines new jobs, and waits for its calls to end before it
 // returns. A job is reported successful before the agent leaves the room.

@@ -17,6 +17,12 @@ var (
 	// ErrDuplicateAgent ends a call whose room already has an agent of the
 	// same name that joined first (two workers picked up the same room).
 	ErrDuplicateAgent = errors.New("livekit: another agent of this name is in the room")
+	// ErrHandedOff is the cause a call ends with when the agent leaves it
+	// to the operator (HandoffLeave).
+	ErrHandedOff = errors.New("livekit: call handed to an operator")
+	// ErrNoClient reports that LiveKit's JavaScript client, which the
+	// operator page loads, is not in the cache (`make deps` fetches it).
+	ErrNoClient = errors.New("livekit: livekit-client.umd.js not in the cache (run `make deps`)")
 	// ErrClosed is returned by a Conn's methods after it closed.
 	ErrClosed = errors.New("livekit: connection closed")
 )

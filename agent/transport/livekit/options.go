@@ -22,6 +22,11 @@ type config struct {
 	sweepGrace      time.Duration
 	log             *slog.Logger
 	connectOpts     []lksdk.ConnectOption
+	handoffMode     HandoffMode
+	handoffNotify   func(Handoff)
+	operatorPage    string
+	apiKey          string // for the operator's token
+	apiSecret       string
 }
 
 const (

@@ -12,16 +12,18 @@ import (
 
 // roomView is what the sweep needs to know of a room.
 type roomView struct {
-	name    string
-	callers int // participants that are not agents
-	agents  int // agents of the worker's name
+	name      string
+	callers   int // participants that are not agents (nor operators)
+	agents    int // agents of the worker's name
+	operators int // people the call was handed to
 }
 
 // sweeper decides which rooms lost their agent, a plain type fed one
 // listing at a time. A room with a caller and no agent of the worker's name
-// is dispatched to once it has looked so for the grace period (a new room's
-// agent takes a moment to join); after a dispatch it waits another grace
-// period before trying again.
+// (nor an operator the call was handed to) is dispatched to once it has
+// looked so for the grace period (a new room's agent takes a moment to
+// join); after a dispatch it waits another grace period before trying
+// again.
 type sweeper struct {
 	grace time.Duration
 	since map[string]time.Time // room -> when it was first seen without an agent
@@ -36,7 +38,7 @@ func (s *sweeper) next(now time.Time, rooms []roomView) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range rooms {
-		if r.callers == 0 || r.agents > 0 {
+		if r.callers == 0 || r.agents > 0 || r.operators > 0 {
 			continue
 		}
 		seen[r.name] = true
@@ -106,6 +108,8 @@ func (w *Worker) listRooms(ctx context.Context, rs *lksdk.RoomServiceClient) ([]
 		v := roomView{name: r.GetName()}
 		for _, p := range ps.GetParticipants() {
 			switch {
+			case p.GetAttributes()[AttrRole] == RoleOperator:
+				v.operators++
 			case p.GetKind() != lkp.ParticipantInfo_AGENT:
 				v.callers++
 			case p.GetAttributes()[attrAgentName] == w.cfg.agentName:

@@ -2,7 +2,9 @@ package livekit
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,14 +130,15 @@ func TestSweeper(t *testing.T) {
 	orphan := roomView{name: "a", callers: 1}
 	served := roomView{name: "b", callers: 1, agents: 1}
 	empty := roomView{name: "c"}
+	handedOver := roomView{name: "d", callers: 1, operators: 1} // the agent left it to a person
 	steps := []struct {
 		at    time.Duration
 		rooms []roomView
 		want  []string
 	}{
-		{0, []roomView{orphan, served, empty}, nil},               // first seen
-		{2 * time.Second, []roomView{orphan, served, empty}, nil}, // within grace
-		{3 * time.Second, []roomView{orphan, served, empty}, []string{"a"}},
+		{0, []roomView{orphan, served, empty, handedOver}, nil},               // first seen
+		{2 * time.Second, []roomView{orphan, served, empty, handedOver}, nil}, // within grace
+		{3 * time.Second, []roomView{orphan, served, empty, handedOver}, []string{"a"}},
 		{4 * time.Second, []roomView{orphan}, nil},                             // just dispatched
 		{6 * time.Second, []roomView{orphan}, []string{"a"}},                   // still none: again
 		{7 * time.Second, []roomView{{name: "a", callers: 1, agents: 1}}, nil}, // served: forgotten
@@ -166,6 +169,9 @@ func TestNewWorkerErrors(t *testing.T) {
 		{"sweep interval", "ws://x", ok, []Option{WithAgentName("a"), WithRoomSweep(0, 0)}},
 		{"nil logger", "ws://x", ok, []Option{WithLogger(nil)}},
 		{"empty name", "ws://x", ok, []Option{WithParticipantName("")}},
+		{"hand-off mode", "ws://x", ok, []Option{WithHandoff(0, nil)}},
+		{"operator page scheme", "ws://x", ok, []Option{WithOperatorPage("ftp://x/")}},
+		{"operator page host", "ws://x", ok, []Option{WithOperatorPage("http:///op")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,5 +203,44 @@ func TestParticipantIdentityOrder(t *testing.T) {
 	late := participantIdentity(time.UnixMilli(1000), "AJ_aaa")
 	if !(early < late) {
 		t.Errorf("%q does not sort before %q", early, late)
+	}
+}
+
+func TestHandoffSummary(t *testing.T) {
+	events := []transport.Event{
+		{Type: transport.EventState, State: transport.StateSpeaking},
+		{Type: transport.EventUserFinal, Text: "where is my order"},
+		{Type: transport.EventAgentText, Text: "It shipped"},
+		{Type: transport.EventAgentDone, Text: "It shipped yesterday."},
+		{Type: transport.EventUserFinal, Text: "  "}, // no words: left out
+		{Type: transport.EventInterruption, Interruption: &transport.Interruption{Heard: "Let me"}},
+		{Type: transport.EventInterruption, Interruption: &transport.Interruption{Heard: "Let me", Cancelled: true}},
+		{Type: transport.EventUserFinal, Text: "let me talk to a person"},
+		{Type: transport.EventHandoff, Text: "asked for a person"},
+	}
+	var h history
+	for _, ev := range events {
+		h.add(ev)
+	}
+	want := "Reason: asked for a person\n" +
+		"Caller: where is my order\n" +
+		"Agent: It shipped yesterday.\n" +
+		"Agent: Let me (interrupted)\n" +
+		"Caller: let me talk to a person"
+	if got := h.summary("asked for a person"); got != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+	if got := (&history{}).summary(""); got != "Reason: the agent handed the call over" {
+		t.Errorf("empty summary %q", got)
+	}
+
+	// Only the latest turns are kept.
+	var long history
+	for i := range maxSummaryTurns + 5 {
+		long.add(transport.Event{Type: transport.EventUserFinal, Text: fmt.Sprint("turn ", i)})
+	}
+	lines := strings.Split(long.summary("r"), "\n")
+	if len(lines) != maxSummaryTurns+1 || lines[1] != "Caller: turn 5" {
+		t.Errorf("long summary: %d lines, first turn %q", len(lines), lines[1])
 	}
 }

@@ -89,6 +89,7 @@ func NewWorker(serverURL, apiKey, apiSecret string, newSession NewSessionFunc, o
 	if err != nil {
 		return nil, err
 	}
+	cfg.apiKey, cfg.apiSecret = apiKey, apiSecret
 	return &Worker{
 		url: u, key: apiKey, secret: apiSecret, newSession: newSession, cfg: cfg,
 		slots: newSlots(cfg.maxJobs), jobs: map[string]context.CancelCauseFunc{},

@@ -50,10 +50,21 @@ type Transcript struct {
 	Text    string
 }
 
+// Media is what a client received from a participant that is not an agent
+// (a person the call was handed to).
+type Media struct {
+	// VideoPackets counts RTP packets with a payload on video tracks.
+	VideoPackets int
+	// AudioFrames counts decoded audio packets; AudioLoud those above
+	// -40 dBFS.
+	AudioFrames, AudioLoud int
+}
+
 // Client is a caller in a LiveKit room made with the Go SDK: a microphone
 // track that streams silence or queued speech on a 20 ms clock, a speaker
-// that decodes and records the agent's audio with arrival times, and
-// recorders for the agent's events, transcripts and state attribute.
+// that decodes and records the agent's audio with arrival times,
+// recorders for the agent's events, transcripts and state attribute, and
+// counters of the media other people in the room send (see Media).
 type Client struct {
 	Room *lksdk.Room
 
@@ -64,6 +75,7 @@ type Client struct {
 	events      []Event
 	transcripts []Transcript
 	states      []string
+	media       map[string]Media // by identity
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -87,10 +99,13 @@ func Token(room, identity string, agents ...string) (string, error) {
 // Join connects a client to the server at url with token and starts its
 // microphone.
 func Join(ctx context.Context, url, token string) (*Client, error) {
-	c := &Client{changed: make(chan struct{}), stop: make(chan struct{})}
+	c := &Client{changed: make(chan struct{}), stop: make(chan struct{}), media: map[string]Media{}}
 	cb := lksdk.NewRoomCallback()
 	cb.ParticipantCallback.OnTrackSubscribed = c.onTrack
 	cb.ParticipantCallback.OnDataPacket = c.onData
+	// Wait's conditions may look at the room's participants and tracks.
+	cb.ParticipantCallback.OnTrackUnpublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { c.record(func() {}) }
+	cb.OnParticipantDisconnected = func(*lksdk.RemoteParticipant) { c.record(func() {}) }
 	cb.ParticipantCallback.OnAttributesChanged = func(changed map[string]string, p lksdk.Participant) {
 		if s, ok := changed["lk.agent.state"]; ok {
 			c.record(func() { c.states = append(c.states, s) })
@@ -164,7 +179,15 @@ func (c *Client) Say(samples []int16) time.Time {
 }
 
 func (c *Client) onTrack(track *pion.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-	if track.Kind() != pion.RTPCodecTypeAudio || rp.Kind() != lksdk.ParticipantAgent {
+	if rp.Kind() != lksdk.ParticipantAgent {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.count(track, rp.Identity())
+		}()
+		return
+	}
+	if track.Kind() != pion.RTPCodecTypeAudio {
 		return
 	}
 	dec, err := opus.NewDecoder(rate, 1)
@@ -190,6 +213,47 @@ func (c *Client) onTrack(track *pion.TrackRemote, _ *lksdk.RemoteTrackPublicatio
 			c.record(func() { c.heard = append(c.heard, h) })
 		}
 	}()
+}
+
+// count records what a person's track brings until it ends.
+func (c *Client) count(track *pion.TrackRemote, identity string) {
+	var dec *opus.Decoder
+	if track.Kind() == pion.RTPCodecTypeAudio {
+		var err error
+		if dec, err = opus.NewDecoder(rate, 1); err != nil {
+			return
+		}
+	}
+	for {
+		p, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		if len(p.Payload) == 0 {
+			continue
+		}
+		if dec == nil {
+			c.record(func() {
+				m := c.media[identity]
+				m.VideoPackets++
+				c.media[identity] = m
+			})
+			continue
+		}
+		s, err := dec.Decode(p.Payload, nil)
+		if err != nil {
+			continue
+		}
+		loud := pcm.DBFS(s) > -40
+		c.record(func() {
+			m := c.media[identity]
+			m.AudioFrames++
+			if loud {
+				m.AudioLoud++
+			}
+			c.media[identity] = m
+		})
+	}
 }
 
 func (c *Client) onData(d lksdk.DataPacket, params lksdk.DataReceiveParams) {
@@ -247,6 +311,13 @@ func (c *Client) States() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.states...)
+}
+
+// Media returns what the participant identity sent so far.
+func (c *Client) Media(identity string) Media {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.media[identity]
 }
 
 // ErrTimeout is returned by Wait when the condition did not hold in time.
