@@ -170,14 +170,13 @@ func (c *Conn) startHandoff(ev transport.Event, h *history) {
 		c.sessMu.Unlock()
 		return
 	}
-	c.handoff = handoffWaiting
-	c.operator = "operator-" + c.job.ID
-	c.summary = h.summary(ev.Text)
+	op, summary := "operator-"+c.job.ID, h.summary(ev.Text)
+	c.handoff, c.operator, c.summary = handoffWaiting, op, summary
 	c.sessMu.Unlock()
 
-	c.room.LocalParticipant.SetAttributes(map[string]string{AttrHandoff: c.summary})
+	c.room.LocalParticipant.SetAttributes(map[string]string{AttrHandoff: summary})
 	tok, err := auth.NewAccessToken(c.cfg.apiKey, c.cfg.apiSecret).
-		SetIdentity(c.operator).SetName("Operator").
+		SetIdentity(op).SetName("Operator").
 		SetAttributes(map[string]string{AttrRole: RoleOperator}).
 		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: c.job.Room}).
 		SetValidFor(operatorTokenTTL).ToJWT()
@@ -185,11 +184,11 @@ func (c *Conn) startHandoff(ev transport.Event, h *history) {
 		c.log.Error("livekit: operator token", "err", err)
 		return
 	}
-	ho := Handoff{Job: c.job, Reason: ev.Text, Summary: c.summary, Operator: c.operator, Token: tok, ServerURL: c.serverURL}
+	ho := Handoff{Job: c.job, Reason: ev.Text, Summary: summary, Operator: op, Token: tok, ServerURL: c.serverURL}
 	if c.cfg.operatorPage != "" {
 		ho.PageURL = c.cfg.operatorPage + "#" + url.Values{"url": {c.serverURL}, "token": {tok}}.Encode()
 	}
-	c.log.Info("livekit: call handed off; waiting for the operator", "operator", c.operator, "reason", ev.Text)
+	c.log.Info("livekit: call handed off; waiting for the operator", "operator", op, "reason", ev.Text)
 	if notify := c.cfg.handoffNotify; notify != nil {
 		c.wg.Add(1)
 		go func() {
