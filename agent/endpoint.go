@@ -130,6 +130,10 @@ scan:
 			}
 			parts = append(parts, d)
 			digits = true
+		case lw.homophones[t] != "" && len(parts) > 0 && i > 0 && isCodeWord(w[i-1], lw):
+			// A word that sounds like a digit ("for", "to") between two
+			// parts of a code is that digit: "k l for five".
+			parts = append(parts, lw.homophones[t])
 		case lw.numbers[t] && len(parts) == 0:
 			return "", 1, true
 		case lw.separators[t] && len(parts) > 0:
@@ -154,6 +158,13 @@ scan:
 func isDigitWord(t string, lw *langWords) bool {
 	_, ok := lw.digits[t]
 	return ok || isAlnumCode(t)
+}
+
+// isCodeWord reports whether t can be part of a spoken code: a digit,
+// written digits or a single spelled letter.
+func isCodeWord(t string, lw *langWords) bool {
+	r := []rune(t)
+	return isDigitWord(t, lw) || len(r) == 1 && unicode.IsLetter(r[0]) && !isCJK(t)
 }
 
 // isAlnumCode reports whether a word is written digits, or letters and
@@ -200,7 +211,11 @@ func emailEnding(text string, w []string, lw *langWords) (ending, bool) {
 	if !(cue >= 0 && cue < len(w)-1) && !dotAfter {
 		return 0, false
 	}
-	if n := len(w); at >= 0 && n-at >= 3 && lw.dot[w[n-2]] && wordLists().tlds[w[n-1]] {
+	// The at word is the one most often misheard ("that", "add"): after
+	// a cue and a name, "dot" and a top-level domain end the address too.
+	n := len(w)
+	named := at >= 0 && n-at >= 3 || at < 0 && cue >= 0 && n-cue >= 4
+	if named && lw.dot[w[n-2]] && wordLists().tlds[w[n-1]] {
 		return endComplete, true
 	}
 	return endSpelling, true

@@ -77,6 +77,15 @@ func TestEndpointerClassify(t *testing.T) {
 		{"john dot smith at example dot", "en", nil, endSpelling},
 		{"my email is john dot smith at example dot com", "en", nil, endComplete},
 		{"It's john.smith@example.com.", "en", nil, endComplete},
+		// The at word misheard: a cue, a name, then dot and a domain.
+		{"my email is john galt smith that example dot com", "en", nil, endComplete},
+		{"my email is john dot", "en", nil, endSpelling},
+		{"email dot com", "en", nil, endSpelling},
+		// Words that sound like digits, inside a code only.
+		{"the code is k l for five", "en", []CodeFormat{{Pattern: "[A-Z]{2}[0-9]{2}", Keywords: []string{"code"}}}, endCode},
+		{"my order is one two to four", "en", []CodeFormat{order}, endCode},
+		{"please send it to one two three", "en", []CodeFormat{order}, endSpelling},
+		{"I want to go to", "en", nil, endOpen},
 		{"It's john.smith@", "en", nil, endSpelling},
 		{"meet me at noon", "en", nil, endComplete}, // "at", but no address
 		{"my email is john", "en", nil, endSpelling},

@@ -14,22 +14,25 @@ var wordsJSON []byte
 
 // langWords are one language's word lists (words.json says what each is).
 type langWords struct {
-	Backchannels   []string          `json:"backchannels"`
-	StopWords      []string          `json:"stop_words"`
-	OpenEndings    []string          `json:"open_endings"`
-	Fillers        []string          `json:"fillers"`
-	Noise          []string          `json:"noise"`
-	Digits         map[string]string `json:"digits"`
-	Numbers        []string          `json:"numbers"`
-	Repeats        map[string]int    `json:"repeats"`
-	CodeSeparators []string          `json:"code_separators"`
-	EmailAt        []string          `json:"email_at"`
-	EmailDot       []string          `json:"email_dot"`
-	EmailCues      []string          `json:"email_cues"`
+	Backchannels []string          `json:"backchannels"`
+	StopWords    []string          `json:"stop_words"`
+	OpenEndings  []string          `json:"open_endings"`
+	Fillers      []string          `json:"fillers"`
+	Noise        []string          `json:"noise"`
+	Digits       map[string]string `json:"digits"`
+	// DigitHomophones are words that sound like a digit ("for"), read as
+	// it only between two other parts of a code.
+	DigitHomophones map[string]string `json:"digit_homophones"`
+	Numbers         []string          `json:"numbers"`
+	Repeats         map[string]int    `json:"repeats"`
+	CodeSeparators  []string          `json:"code_separators"`
+	EmailAt         []string          `json:"email_at"`
+	EmailDot        []string          `json:"email_dot"`
+	EmailCues       []string          `json:"email_cues"`
 
 	// Sets of normalized words, made on load.
 	open, fillers, noise, numbers, separators, at, dot, cues map[string]bool
-	digits                                                   map[string]string
+	digits, homophones                                       map[string]string
 	// suffixes are the open endings and fillers written without spaces
 	// (Chinese, Japanese), matched against the end of the text.
 	suffixes []string
@@ -62,6 +65,10 @@ var wordLists = sync.OnceValue(func() *wordData {
 		w.digits = make(map[string]string, len(w.Digits))
 		for k, v := range w.Digits {
 			w.digits[normalize(k)] = v
+		}
+		w.homophones = make(map[string]string, len(w.DigitHomophones))
+		for k, v := range w.DigitHomophones {
+			w.homophones[normalize(k)] = v
 		}
 		for _, e := range append(slices.Clone(w.OpenEndings), w.Fillers...) {
 			if isCJK(e) {

@@ -112,6 +112,11 @@ func TestWordLists(t *testing.T) {
 				}
 			}
 		}
+		for word, digit := range w.DigitHomophones {
+			if _, ok := w.Digits[word]; ok || len(digit) != 1 || digit[0] < '0' || digit[0] > '9' {
+				t.Errorf("%s: digit homophone %q = %q", lang, word, digit)
+			}
+		}
 		for word, digit := range w.Digits {
 			if len(digit) != 1 || digit[0] < '0' || digit[0] > '9' {
 				t.Errorf("%s: digit %q = %q", lang, word, digit)

@@ -59,6 +59,7 @@ type report struct {
 	LiveKit      *liveKitResult
 	Realtime     *realtimeResult
 	V2V          []*v2vResult
+	Codes        []*codeResult
 	Capacity     *capacityResult
 	Phone        *capacityResult
 	Frame        []frameCost
@@ -116,6 +117,9 @@ func (r *report) flat() map[string]any {
 			// at once.
 			put("v2v_ms", summarize(v.Total))
 		}
+	}
+	for _, c := range r.Codes {
+		c.flat(out, put)
 	}
 	if c := r.Capacity; c != nil {
 		out["sessions_per_core"] = c.SessionsPerCore
@@ -235,6 +239,9 @@ func (r *report) markdown(cfg config) string {
 		p("`v2v_ms_*` in bench.json is the *openai* row, `v2v_realtime_stt_ms_*` the *realtime_stt* row. ")
 		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's 300 ms of silence to end speech ")
 		p("and the session's 500 ms end-of-turn wait (both defaults). After the first audio the client stops the reply and waits.\n\n")
+	}
+	if len(r.Codes) > 0 {
+		markdownCodes(p, r.Codes)
 	}
 	if c := r.Capacity; c != nil {
 		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
