@@ -452,6 +452,7 @@ type recorder struct {
 	turns         []agent.TurnMetrics
 	interruptions []string
 	paused        []agent.Interruption
+	preemptions   map[string]int
 }
 
 func (r *recorder) Turn(tm agent.TurnMetrics) {
@@ -467,6 +468,23 @@ func (r *recorder) Interruption(outcome string, in *agent.Interruption) {
 	if in != nil {
 		r.paused = append(r.paused, *in)
 	}
+}
+
+func (r *recorder) Preemption(outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.preemptions == nil {
+		r.preemptions = map[string]int{}
+	}
+	r.preemptions[outcome]++
+}
+
+// preempted returns how many preemptive replies started, were used and
+// were wasted.
+func (r *recorder) preempted() (started, used, wasted int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.preemptions[agent.PreemptStarted], r.preemptions[agent.PreemptUsed], r.preemptions[agent.PreemptWasted]
 }
 
 func (*recorder) ToolCall(string, error) {}

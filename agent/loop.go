@@ -29,6 +29,9 @@ type loop struct {
 	user       userTurn
 	rep        *reply
 	sttSeq     uint64
+	// pre decides the preemptive reply, pending is the one in progress.
+	pre     preemptor
+	pending *pending
 
 	// barge decides what the user's voice does to the reply; timer is the
 	// microphone position at which its timer fires (0: not armed).
@@ -124,6 +127,7 @@ func (l *loop) do(ctx context.Context, a action, c *cancelled) {
 	case actDisarm:
 		l.timer = 0
 	case actDropTurn:
+		l.abandonPreempt()
 		l.closeStream()
 		l.user = userTurn{}
 	case actTurn:

@@ -15,6 +15,11 @@ type Recorder interface {
 	ToolCall(name string, err error)
 	// Handoff records a tool handing the call to a human.
 	Handoff()
+	// Preemption records a preemptive reply (one prepared while the end
+	// of the user's turn was awaited): PreemptStarted when it begins, then
+	// PreemptUsed when it answered the turn or PreemptWasted when it was
+	// dropped unheard.
+	Preemption(outcome string)
 	// ProviderError records a failure at a stage ("stt", "llm", "tts",
 	// "transport"); the session goes on.
 	ProviderError(stage string)
@@ -57,5 +62,11 @@ func (m recorder) observeHandoff() {
 func (m recorder) observeError(stage string) {
 	if m.r != nil {
 		m.r.ProviderError(stage)
+	}
+}
+
+func (m recorder) observePreemption(outcome string) {
+	if m.r != nil {
+		m.r.Preemption(outcome)
 	}
 }

@@ -42,6 +42,7 @@ type config struct {
 	providerTimeout time.Duration
 	maxImages       int // images waiting for the next user turn
 	maxImageBytes   int // their bytes
+	noPreempt       bool
 
 	// From the policy's phrase lists.
 	backchannels, stopWords phraseSet
@@ -479,6 +480,17 @@ func WithLogger(l *slog.Logger) Option {
 // agent/promrec for Prometheus.
 func WithMetrics(r Recorder) Option {
 	return func(c *config) error { c.metrics = recorder{r}; return nil }
+}
+
+// WithPreemptiveReply turns preemptive replies on (the default) or off.
+// With them on, once the user stops speaking the reply to the words so far
+// is prepared while the end of the turn is awaited, held silent; it plays
+// when the turn ends with the same words, and is dropped unheard when the
+// user goes on or the final words differ. Tools run only once the turn has
+// ended. Turning it off saves the LLM (and first TTS) calls of dropped
+// replies at the cost of a later first answer.
+func WithPreemptiveReply(on bool) Option {
+	return func(c *config) error { c.noPreempt = !on; return nil }
 }
 
 // WithFallbackText sets the line spoken when a provider fails (default

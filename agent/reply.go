@@ -102,8 +102,9 @@ func (l *loop) appendHistory(msgs ...pipeline.Message) {
 	}
 }
 
-// request builds the LLM request from the history.
-func (l *loop) request() pipeline.Request {
+// request builds the LLM request from the history and the messages that
+// follow it.
+func (l *loop) request(next ...pipeline.Message) pipeline.Request {
 	l.s.mu.Lock()
 	hist := make([]pipeline.Message, len(l.s.history))
 	copy(hist, l.s.history)
@@ -113,11 +114,12 @@ func (l *loop) request() pipeline.Request {
 		note := fmt.Sprintf("The user speaks %s: always reply in %s.", languageName(l.lang), languageName(l.lang))
 		system = strings.TrimSpace(system + "\n\n" + note)
 	}
-	msgs := make([]pipeline.Message, 0, len(hist)+1)
+	msgs := make([]pipeline.Message, 0, len(hist)+len(next)+1)
 	if system != "" {
 		msgs = append(msgs, pipeline.Message{Role: pipeline.RoleSystem, Content: system})
 	}
 	msgs = append(msgs, hist...)
+	msgs = append(msgs, next...)
 	return pipeline.Request{Messages: msgs, Tools: l.cfg.toolDefs, Language: l.lang}
 }
 
@@ -132,6 +134,7 @@ func (c *config) voice(lang string) string {
 // begin starts a reply: a new generation, and a worker that has everything
 // it needs fixed now (it never reads the loop).
 func (l *loop) begin(ctx context.Context, base time.Time, tm TurnMetrics, uninterruptible bool) (context.Context, *worker) {
+	l.abandonPreempt()
 	if l.rep != nil {
 		l.feed(ctx, replyStopped{reason: "replaced"})
 	}
@@ -140,15 +143,23 @@ func (l *loop) begin(ctx context.Context, base time.Time, tm TurnMetrics, uninte
 	l.rep = rep
 	l.feed(ctx, replyStarted{uninterruptible: uninterruptible})
 	l.setState(StateThinking)
-	w := &worker{
-		cfg: l.cfg, in: l.in, play: l.play, gen: gen, rec: rep.rec,
-		lang: rep.lang, voice: l.cfg.voice(rep.lang), uninterruptible: uninterruptible,
-	}
-	return rctx, w
+	return rctx, l.worker(rep, uninterruptible)
 }
 
-// startReply asks the LLM to answer the user's words.
+// worker makes the worker that produces rep.
+func (l *loop) worker(rep *reply, uninterruptible bool) *worker {
+	return &worker{
+		cfg: l.cfg, in: l.in, play: l.play, gen: rep.gen, rec: rep.rec,
+		lang: rep.lang, voice: l.cfg.voice(rep.lang), uninterruptible: uninterruptible,
+	}
+}
+
+// startReply asks the LLM to answer the user's words, or lets the
+// preemptive reply prepared on them answer.
 func (l *loop) startReply(ctx context.Context, text string, base time.Time, tm TurnMetrics) {
+	if l.usePreempt(ctx, text, tm) {
+		return
+	}
 	l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: text, Images: l.images})
 	l.images = nil
 	req := l.request()
@@ -174,6 +185,9 @@ func (l *loop) startSay(ctx context.Context, text string, uninterruptible bool) 
 }
 
 func (l *loop) onReply(ctx context.Context, m replyMsg) {
+	if l.preemptMsg(m) {
+		return
+	}
 	rep := l.rep
 	if rep == nil || m.gen != rep.gen {
 		if m.kind == replyEvent && m.ev.Type == EventHandoff {
@@ -375,6 +389,10 @@ type worker struct {
 	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
 	// stream then stops and the rest of the reply is not spoken.
 	ttsFailed atomic.Bool
+	// gate, for a preemptive reply, is closed once the reply answers the
+	// turn: until then only its first chunk is synthesised and no tool
+	// runs.
+	gate chan struct{}
 }
 
 // errTTSFailed stops the LLM stream of a reply whose TTS failed.
@@ -421,10 +439,12 @@ func (w *worker) nextSeq() int { return int(w.seq.Add(1) - 1) }
 func (w *worker) synthesize(ctx context.Context) {
 	conv := resample.NewConverter(w.play.Format())
 	spoken := map[int][]string{} // message -> texts of chunks fully synthesised
+	first := true
 	for seg := range w.segs {
-		if ctx.Err() != nil || w.ttsFailed.Load() {
+		if !first && !w.waitGate(ctx) || ctx.Err() != nil || w.ttsFailed.Load() {
 			continue
 		}
+		first = false
 		err := w.synthesizeSegment(ctx, conv, seg)
 		if err == nil || ctx.Err() != nil {
 			spoken[seg.Message] = append(spoken[seg.Message], seg.Text)
@@ -578,6 +598,9 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 				if calls[i].ID == "" {
 					calls[i].ID = fmt.Sprintf("call_%d_%d_%d", w.gen, round, i)
 				}
+			}
+			if !w.waitGate(ctx) {
+				return // dropped before the turn ended: no tool runs
 			}
 			w.rec.update(msg, func(m *pipeline.Message) { m.ToolCalls = calls })
 			assistant := pipeline.Message{Role: pipeline.RoleAssistant, Content: text.String(), ToolCalls: calls}

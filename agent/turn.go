@@ -189,7 +189,9 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 			}
 		}
 	}
-	// The user goes on: the recogniser gets the pause and the new speech.
+	// The user goes on: the recogniser gets the pause and the new speech,
+	// and a reply prepared on the words before it is dropped.
+	l.abandonPreempt()
 	u.committed = false
 	// Audio grows again: an answer for the shorter audio no longer decides.
 	u.seq = 0
@@ -226,6 +228,7 @@ func (l *loop) endSpeech(ctx context.Context, end int64, at time.Time) {
 // to what was heard, and the user's turn in progress ends there; it is
 // recognised and recorded, not answered.
 func (l *loop) endInput(ctx context.Context) {
+	l.abandonPreempt()
 	l.feed(ctx, replyStopped{reason: "input ended"})
 	if l.user.active && l.user.speaking {
 		l.endSpeech(ctx, l.micPos, time.Now())
@@ -377,7 +380,14 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	if !paused && u.err == nil {
 		hold = l.cfg.endpoint.wait(u.result.Text, cmp.Or(u.result.Language, l.lang))
 	}
+	// While the end of the turn or its final words are awaited, a reply to
+	// the words so far may be prepared (see preemptor).
+	var words string
+	if u.err == nil {
+		words = u.result.Text
+	}
 	if silence < hold {
+		l.preempt(ctx, words)
 		return
 	}
 	switch {
@@ -387,6 +397,7 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 		u.stream = nil
 		l.releaseStream(st)
 	case u.stream != nil:
+		l.preempt(ctx, words)
 		l.closeForFinal()
 		return
 	}
@@ -428,6 +439,7 @@ func (l *loop) commit(ctx context.Context) {
 	}
 	l.cfg.log.Debug("user turn ended", "text", tr.Text, "language", tr.Language, "interrupting", l.barge.paused())
 	l.feed(ctx, turnEnded{turn: userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal}})
+	l.abandonPreempt() // the turn was not answered with the words it was prepared on
 	l.afterUser()
 }
 

@@ -16,4 +16,5 @@
 //	hark_tool_calls_total{tool,outcome}         counter: ok, error
 //	hark_handoffs_total                         counter: calls handed to a human
 //	hark_provider_errors_total{stage}           counter: stt, llm, tts, transport
+//	hark_preemptive_replies_total{outcome}      counter: started, used, wasted
 package promrec

@@ -18,6 +18,7 @@ type Recorder struct {
 	tools         *prometheus.CounterVec
 	handoffs      prometheus.Counter
 	errors        *prometheus.CounterVec
+	preemptions   *prometheus.CounterVec
 }
 
 var (
@@ -55,11 +56,15 @@ func New() *Recorder {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hark", Name: "provider_errors_total", Help: "Provider failures by stage.",
 		}, []string{"stage"}),
+		preemptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "hark", Name: "preemptive_replies_total",
+			Help: "Replies prepared while the end of the user's turn was awaited, by outcome: started, then used (it answered the turn) or wasted (dropped unheard).",
+		}, []string{"outcome"}),
 	}
 }
 
 func (r *Recorder) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.errors}
+	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.errors, r.preemptions}
 }
 
 // Describe implements prometheus.Collector.
@@ -113,6 +118,9 @@ func (r *Recorder) ToolCall(name string, err error) {
 
 // Handoff counts a hand-off to a human.
 func (r *Recorder) Handoff() { r.handoffs.Inc() }
+
+// Preemption counts a preemptive reply's outcome.
+func (r *Recorder) Preemption(outcome string) { r.preemptions.WithLabelValues(outcome).Inc() }
 
 // ProviderError counts a failure at a stage.
 func (r *Recorder) ProviderError(stage string) { r.errors.WithLabelValues(stage).Inc() }

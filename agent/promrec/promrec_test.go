@@ -28,6 +28,10 @@ func TestRecorder(t *testing.T) {
 	r.ToolCall("lookup_order", errors.New("no such order"))
 	r.Handoff()
 	r.ProviderError("tts")
+	r.Preemption(agent.PreemptStarted)
+	r.Preemption(agent.PreemptStarted)
+	r.Preemption(agent.PreemptUsed)
+	r.Preemption(agent.PreemptWasted)
 
 	// The names, labels and help texts are what dashboards use: they must
 	// not change.
@@ -40,6 +44,11 @@ hark_handoffs_total 1
 hark_interruptions_total{outcome="cancelled"} 1
 hark_interruptions_total{outcome="paused"} 1
 hark_interruptions_total{outcome="resumed"} 1
+# HELP hark_preemptive_replies_total Replies prepared while the end of the user's turn was awaited, by outcome: started, then used (it answered the turn) or wasted (dropped unheard).
+# TYPE hark_preemptive_replies_total counter
+hark_preemptive_replies_total{outcome="started"} 2
+hark_preemptive_replies_total{outcome="used"} 1
+hark_preemptive_replies_total{outcome="wasted"} 1
 # HELP hark_provider_errors_total Provider failures by stage.
 # TYPE hark_provider_errors_total counter
 hark_provider_errors_total{stage="tts"} 1
@@ -51,7 +60,7 @@ hark_tool_calls_total{outcome="ok",tool="lookup_order"} 1
 # TYPE hark_user_turns_total counter
 hark_user_turns_total 2
 `
-	names := []string{"hark_handoffs_total", "hark_interruptions_total", "hark_provider_errors_total", "hark_tool_calls_total", "hark_user_turns_total"}
+	names := []string{"hark_handoffs_total", "hark_interruptions_total", "hark_preemptive_replies_total", "hark_provider_errors_total", "hark_tool_calls_total", "hark_user_turns_total"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
