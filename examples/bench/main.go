@@ -59,6 +59,8 @@ type config struct {
 	freshTrials int
 	turns       int // voice-to-voice turns per engine set
 	codeTurns   int // turns ending in a code per engine set and conversation
+	// interimTrials are the interim-word trials per recogniser.
+	interimTrials int
 
 	replyLen    time.Duration // capacity: the cached reply's length
 	memSessions int
@@ -87,12 +89,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,livekit,realtime,v2v,codes,capacity,phone,frame,aec", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,realtime,v2v,codes,interim,capacity,phone,frame,aec", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials in one session (the user asks by voice, then says \"Stop.\" over the reply)")
 	fs.IntVar(&cfg.freshTrials, "fresh-trials", 20,
 		"barge-in trials with a new peer and session each (the VAD meets \"Stop.\" as the session's first speech); 0 skips them")
 	fs.IntVar(&cfg.turns, "turns", 20, "voice-to-voice turns per engine set")
+	fs.IntVar(&cfg.interimTrials, "interim-trials", 20, "interim: trials per recogniser (backchannels and interruptions alternating)")
 	fs.IntVar(&cfg.codeTurns, "code-turns", 10, "codes: turns ending in a code per engine set and conversation (formats known, unknown)")
 	fs.DurationVar(&cfg.replyLen, "reply", 3500*time.Millisecond, "capacity: length of the cached spoken reply")
 	fs.IntVar(&cfg.memSessions, "mem-sessions", 32, "capacity: sessions used to measure memory")
@@ -113,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secLiveKit, secRealtime, secV2V, secCodes, secCapacity, secPhone, secFrame, secAEC:
+		case secBargeIn, secLiveKit, secRealtime, secV2V, secCodes, secInterim, secCapacity, secPhone, secFrame, secAEC:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -132,8 +135,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.freshTrials < 0 {
 		return cfg, errors.New("-fresh-trials must not be negative")
 	}
-	if cfg.trials < 1 || cfg.turns < 1 || cfg.codeTurns < 1 || cfg.memSessions < 1 || cfg.capStart < 1 || cfg.aecScenes < 1 {
-		return cfg, errors.New("-trials, -turns, -code-turns, -mem-sessions, -cap-start and -aec-scenes must be positive")
+	if cfg.trials < 1 || cfg.turns < 1 || cfg.codeTurns < 1 || cfg.interimTrials < 1 || cfg.memSessions < 1 || cfg.capStart < 1 || cfg.aecScenes < 1 {
+		return cfg, errors.New("-trials, -turns, -code-turns, -interim-trials, -mem-sessions, -cap-start and -aec-scenes must be positive")
 	}
 	return cfg, nil
 }
@@ -199,6 +202,12 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}
 	if err := section(secCodes, fmt.Sprintf("turns ending in a code over WebRTC, %d per engine set and conversation", cfg.codeTurns), func() (err error) {
 		rep.Codes, err = runCodes(ctx, cfg, w, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secInterim, fmt.Sprintf("decisions on interim words, %d trials per recogniser", cfg.interimTrials), func() (err error) {
+		rep.Interim, err = runInterim(ctx, cfg, w, progress)
 		return err
 	}); err != nil {
 		return err

@@ -60,6 +60,7 @@ type report struct {
 	Realtime     *realtimeResult
 	V2V          []*v2vResult
 	Codes        []*codeResult
+	Interim      []*interimResult
 	Capacity     *capacityResult
 	Phone        *capacityResult
 	Frame        []frameCost
@@ -119,6 +120,9 @@ func (r *report) flat() map[string]any {
 		}
 	}
 	for _, c := range r.Codes {
+		c.flat(out, put)
+	}
+	for _, c := range r.Interim {
 		c.flat(out, put)
 	}
 	if c := r.Capacity; c != nil {
@@ -242,6 +246,9 @@ func (r *report) markdown(cfg config) string {
 	}
 	if len(r.Codes) > 0 {
 		markdownCodes(p, r.Codes)
+	}
+	if len(r.Interim) > 0 {
+		markdownInterim(p, r.Interim)
 	}
 	if c := r.Capacity; c != nil {
 		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
