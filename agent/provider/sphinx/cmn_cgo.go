@@ -116,6 +116,12 @@ func (d *decoder) observe(samples []int16) {
 	if n > 0 {
 		d.n += int(n)
 	}
+	d.setMean()
+}
+
+// setMean sets the decoder's cepstral mean from the utterance's statistics,
+// weighed against the model's initial mean.
+func (d *decoder) setMean() {
 	w := float64(priorFrames)
 	for j := range d.mean {
 		d.mean[j] = float32((w*float64(d.prior[j]) + d.sum[j]) / (w + float64(d.n)))

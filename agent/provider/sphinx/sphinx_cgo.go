@@ -83,7 +83,8 @@ const chunk = 1600
 // for concurrent use; Close frees its decoders.
 type Recognizer struct {
 	cfg    *config
-	arpa   string // the phrase model in ARPA format; empty without bias
+	arpa   string   // the phrase model in ARPA format; empty without bias
+	phone  *bandMap // maps telephone-band cepstra; nil to decode them as they are
 	slots  chan struct{}
 	mu     sync.Mutex
 	idle   []*decoder
@@ -109,6 +110,10 @@ func New(opts ...Option) (*Recognizer, error) {
 		return nil, err
 	}
 	r.idle = append(r.idle, d)
+	// The map was fitted for the installed model's cepstra.
+	if !cfg.wideOnly && len(d.sum) == phoneMap.dim {
+		r.phone = phoneMap
+	}
 	return r, nil
 }
 
@@ -204,8 +209,10 @@ func (r *Recognizer) release(d *decoder) {
 }
 
 // Transcribe recognises one utterance. Audio in other formats than 16 kHz
-// mono is converted first (any rate codecs/resample supports), but the
-// installed model is wideband: 8 kHz telephone speech is recognised poorly.
+// mono is converted first (any rate codecs/resample supports). The
+// installed model is wideband: telephone speech (8 kHz input, or 16 kHz
+// audio with nothing above 4.6 kHz) goes through a map that restores the
+// wideband cepstra it lacks (see WithoutPhoneBandMap).
 // language must be empty or English. Cancelling ctx stops decoding within
 // about 100 ms of audio.
 func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language string) (pipeline.Transcript, error) {
@@ -225,6 +232,9 @@ func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language s
 	}
 	defer r.release(d)
 
+	if r.phone != nil && (audio.Format.Rate <= 8000 || narrowband(samples)) {
+		return r.transcribePhone(ctx, d, samples)
+	}
 	d.startUtt()
 	d.observe(samples)
 	if C.ps_start_utt(d.ps) < 0 {

@@ -4,6 +4,7 @@ package sphinx
 
 /*
 #include <pocketsphinx.h>
+#include <sphinxbase/fe.h>
 */
 import "C"
 
@@ -37,7 +38,9 @@ var (
 // A stream normalises the audio with PocketSphinx's live cepstral mean
 // (carried from the decoder's previous utterance), so its transcript can
 // differ from what Transcribe, which normalises by the whole utterance's own
-// mean, gives.
+// mean, gives. Telephone audio is mapped as Transcribe maps it; for 16 kHz
+// streams that takes the first 300 ms of audio to tell, so decoding starts
+// that much later.
 func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, language string) (pipeline.STTStream, error) {
 	if !englishHint(language) {
 		return nil, fmt.Errorf("%w: %q (only English models are installed)", ErrLanguage, language)
@@ -155,6 +158,14 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 	defer r.release(d)
 	var committed []string // final texts of the committed utterances
 	open := false          // the decoder is inside an utterance
+	// band decides whether the audio came through a telephone line, from
+	// the format or from the first bandProbe samples: such audio is
+	// decoded through the recogniser's band map.
+	band := bandDecider{mapped: r.phone != nil, narrow: s.format.Rate <= 8000}
+	var (
+		bs       *bandStream
+		cep, out []float32
+	)
 	fail := func(err error) {
 		if open {
 			C.ps_end_utt(d.ps)
@@ -166,6 +177,12 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 	// end finishes the decoder's utterance and keeps its words.
 	end := func() error {
 		open = false
+		if bs != nil {
+			if err := d.search(bs.end(out[:0])); err != nil {
+				C.ps_end_utt(d.ps)
+				return err
+			}
+		}
 		if C.ps_end_utt(d.ps) < 0 {
 			return fmt.Errorf("%w: end", ErrDecode)
 		}
@@ -185,10 +202,17 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		audio, closing, commit := s.pending, s.closing, s.commit
 		s.pending, s.commit = nil, false
 		s.mu.Unlock()
+		audio = band.take(audio, closing || commit)
+		if band.narrow && band.mapped && bs == nil && band.decided {
+			bs = &bandStream{m: r.phone}
+		}
 		if len(audio) > 0 && !open {
 			if C.ps_start_utt(d.ps) < 0 {
 				fail(fmt.Errorf("%w: start", ErrDecode))
 				return
+			}
+			if bs != nil {
+				C.fe_start_utt(d.fe)
 			}
 			open = true
 		}
@@ -198,6 +222,17 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 				return
 			}
 			n := min(chunk, len(audio)-off)
+			if bs != nil {
+				if cep, err = d.moreCepstra(cep[:0], audio[off:off+n]); err == nil {
+					out = bs.push(out[:0], cep)
+					err = d.search(out)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
+				continue
+			}
 			if C.ps_process_raw(d.ps, (*C.int16)(unsafe.Pointer(&audio[off])), C.size_t(n), 0, 0) < 0 {
 				fail(fmt.Errorf("%w: process", ErrDecode))
 				return
