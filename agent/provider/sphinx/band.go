@@ -52,8 +52,12 @@ func highBandDB(samples []int16) float64 {
 }
 
 // bandProbe is how much 16 kHz audio a stream looks at to decide whether
-// it came through a telephone line (300 ms).
-const bandProbe = 4800
+// it came through a telephone line (100 ms); while that much is silent it
+// waits for more, up to bandWait.
+const (
+	bandProbe = 1600
+	bandWait  = 16000
+)
 
 // bandDecider holds back the start of a stream until it knows whether the
 // audio came through a telephone line.
@@ -65,19 +69,23 @@ type bandDecider struct {
 }
 
 // take returns the audio that may be decoded now: nothing while the
-// decision waits for bandProbe samples (or for the last, when last is
-// set), then all held so far.
+// decision waits for bandProbe samples that are not silent (or for the
+// last, when last is set), then all held so far.
 func (b *bandDecider) take(audio []int16, last bool) []int16 {
 	if b.decided || !b.mapped || b.narrow {
 		b.decided = true
 		return audio
 	}
 	b.held = append(b.held, audio...)
-	if len(b.held) < bandProbe && !last {
+	db := 0.0
+	if len(b.held) >= bandProbe {
+		db = highBandDB(b.held)
+	}
+	if db == 0 && !last && len(b.held) < bandWait {
 		return nil
 	}
 	b.decided = true
-	b.narrow = narrowband(b.held)
+	b.narrow = db < phoneBandDB || (db == 0 && narrowband(b.held))
 	audio, b.held = b.held, nil
 	return audio
 }

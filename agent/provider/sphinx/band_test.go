@@ -47,6 +47,19 @@ func TestNarrowband(t *testing.T) {
 
 func TestBandDecider(t *testing.T) {
 	wide := noise(2 * bandProbe)
+	narrow, err := resample.Frame(pcm.Frame{Samples: noise(4 * bandProbe), Format: pcm.Mono16k}, pcm.Mono8k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upf, err := resample.Frame(narrow, pcm.Mono16k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Telephone audio from its second 100 ms on, fading in over 50 ms.
+	up := slices.Clone(upf.Samples[bandProbe:])
+	for i := range 800 {
+		up[i] = int16(float64(up[i]) * float64(i) / 800)
+	}
 	for _, c := range []struct {
 		name       string
 		d          bandDecider
@@ -59,7 +72,8 @@ func TestBandDecider(t *testing.T) {
 		{"8 kHz format passes through", bandDecider{mapped: true, narrow: true}, [][]int16{wide[:100]}, false, true, []int{100}},
 		{"holds until the probe", bandDecider{mapped: true}, [][]int16{wide[:bandProbe/2], wide[bandProbe/2 : bandProbe], wide[bandProbe : bandProbe+10]}, false, false, []int{0, bandProbe, 10}},
 		{"decides on the last write", bandDecider{mapped: true}, [][]int16{wide[:100]}, true, false, []int{100}},
-		{"silence is wideband", bandDecider{mapped: true}, [][]int16{make([]int16, bandProbe)}, false, false, []int{bandProbe}},
+		{"waits through silence", bandDecider{mapped: true}, [][]int16{make([]int16, bandProbe), up[:bandProbe]}, false, true, []int{0, 2 * bandProbe}},
+		{"silence up to the limit is wideband", bandDecider{mapped: true}, [][]int16{make([]int16, bandWait)}, false, false, []int{bandWait}},
 	} {
 		var got []int
 		for i, w := range c.writes {

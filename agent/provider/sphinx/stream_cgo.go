@@ -39,8 +39,8 @@ var (
 // (carried from the decoder's previous utterance), so its transcript can
 // differ from what Transcribe, which normalises by the whole utterance's own
 // mean, gives. Telephone audio is mapped as Transcribe maps it; for 16 kHz
-// streams that takes the first 300 ms of audio to tell, so decoding starts
-// that much later.
+// streams that takes the first 100 ms of audio that is not silent to tell,
+// so decoding starts that much later.
 func (r *Recognizer) StartStream(ctx context.Context, format pcm.Format, language string) (pipeline.STTStream, error) {
 	if !englishHint(language) {
 		return nil, fmt.Errorf("%w: %q (only English models are installed)", ErrLanguage, language)
@@ -159,7 +159,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 	var committed []string // final texts of the committed utterances
 	open := false          // the decoder is inside an utterance
 	// band decides whether the audio came through a telephone line, from
-	// the format or from the first bandProbe samples: such audio is
+	// the format or from the first samples that are not silent: such audio is
 	// decoded through the recogniser's band map.
 	band := bandDecider{mapped: r.phone != nil, narrow: s.format.Rate <= 8000}
 	var (
