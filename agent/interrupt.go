@@ -66,6 +66,10 @@ type interrupter struct {
 	// tentative: the reply resumed on backchannel words before the VAD
 	// confirmed the end of their speech.
 	tentative bool
+	// faint: the speech the VAD hears (or last heard) is far below the
+	// user's level. It never cancels a reply: it pauses it for faintHold
+	// at most, and the reply plays on over it.
+	faint bool
 	// prev is the previous partial result of the interrupting speech,
 	// normalized: words that hold from one partial to the next are stable.
 	prev string
@@ -108,6 +112,10 @@ func (p interruptPhase) String() string {
 // reply waits for the words of the speech that paused it.
 const maxRecognitionWait = 4 * time.Second
 
+// faintHold is how long, from its onset, faint speech keeps a reply
+// paused: long enough for a soft start to reach the user's level.
+const faintHold = 300 * time.Millisecond
+
 // partialExtraWords is how many more words than the policy minimum a
 // partial transcript needs to cancel a paused reply on its own; they must
 // also be stable (the same in the partial result before).
@@ -128,8 +136,16 @@ type (
 	// replyStopped: the application ends the reply (the client's stop
 	// button, a typed message or Say taking its place).
 	replyStopped struct{ reason string }
-	// speechStarted: the VAD confirmed speech that began lead ago.
-	speechStarted struct{ lead time.Duration }
+	// speechStarted: the VAD confirmed speech that began lead ago; faint:
+	// its level so far is far below the user's own (see levelGate): another
+	// voice in the room, a television.
+	speechStarted struct {
+		lead  time.Duration
+		faint bool
+	}
+	// voiceLoud: speech that started faint has reached the user's level
+	// (the user talks over the television).
+	voiceLoud struct{}
 	// speechEnded: the VAD heard the speech end.
 	speechEnded struct{}
 	// voiceStopped: inside speech, the VAD's latest window is silent; the
@@ -165,6 +181,8 @@ type userWords struct {
 	// When the user stopped speaking and when the final words came, for
 	// the turn's metrics.
 	endWall, sttFinal time.Time
+	// levels are the frame levels of the turn's speech (see levelGate).
+	levels []float64
 }
 
 func (replyStarted) isInput()  {}
@@ -175,6 +193,7 @@ func (speechStarted) isInput() {}
 func (speechEnded) isInput()   {}
 func (voiceStopped) isInput()  {}
 func (voiceReturned) isInput() {}
+func (voiceLoud) isInput()     {}
 func (timerFired) isInput()    {}
 func (wordsHeard) isInput()    {}
 func (turnEnded) isInput()     {}
@@ -297,6 +316,8 @@ func (m *interrupter) step(in input) []action {
 		}
 	case speechStarted:
 		m.speaking, m.quiet = true, false
+		// A pause is faint while all of its speech is.
+		m.faint = in.faint && (m.faint || m.phase != phasePaused)
 		switch {
 		case m.phase == phaseReplying && !m.guarded:
 			out = m.pause(out, in.lead)
@@ -320,6 +341,25 @@ func (m *interrupter) step(in input) []action {
 		m.quiet = true
 		if m.phase == phasePaused {
 			out = m.decide(out)
+		}
+	case voiceLoud:
+		if !m.speaking || !m.faint {
+			break
+		}
+		m.faint = false
+		switch {
+		case m.tentative:
+			out = m.untentative(out)
+		case m.phase == phaseReplying && !m.guarded:
+			// The reply played on over the faint speech (its turn was
+			// dropped): the user's voice now interrupts it.
+			out = m.pause(out, 0)
+		case m.phase == phasePaused && m.policy.Mode == CancelImmediately:
+			out = m.cancel(out, "speech")
+		case m.phase == phasePaused:
+			if out = m.check(out); m.phase == phasePaused {
+				out = m.schedule(out)
+			}
 		}
 	case voiceReturned:
 		if !m.speaking {
@@ -412,7 +452,7 @@ func (m *interrupter) pause(out []action, lead time.Duration) []action {
 	m.phase, m.tentative = phasePaused, false
 	m.elapsed, m.words, m.prev = lead, wordsHeard{}, ""
 	out = append(out, action{kind: actPause}, action{kind: actFlush}, action{kind: actEmit, event: EventInterruption})
-	if m.policy.Mode == CancelImmediately {
+	if m.policy.Mode == CancelImmediately && !m.faint {
 		return m.cancel(out, "speech")
 	}
 	if out = m.check(out); m.phase == phasePaused {
@@ -425,7 +465,11 @@ func (m *interrupter) pause(out []action, lead time.Duration) []action {
 func (m *interrupter) schedule(out []action) []action {
 	p := m.policy
 	next := time.Duration(-1)
-	for _, d := range [...]time.Duration{p.LongSpeech, p.Window, p.Window + maxRecognitionWait} {
+	hold := time.Duration(-1)
+	if m.faint && m.speaking {
+		hold = faintHold
+	}
+	for _, d := range [...]time.Duration{p.LongSpeech, p.Window, p.Window + maxRecognitionWait, hold} {
 		if d > m.elapsed && (next < 0 || d < next) {
 			next = d
 		}
@@ -447,6 +491,14 @@ func (m *interrupter) check(out []action) []action {
 		return out
 	}
 	p := m.policy
+	if m.faint {
+		// Not the user's voice: the reply plays on once it has ended or
+		// stayed faint for faintHold; its words never cancel.
+		if !m.speaking || m.elapsed >= faintHold {
+			return m.resumeAs(out, false)
+		}
+		return out
+	}
 	if m.speaking {
 		if m.elapsed >= p.LongSpeech {
 			return m.cancel(out, "long speech")
@@ -481,7 +533,7 @@ func (m *interrupter) verdict() (cancel, resume bool) {
 		return false, false // the turn's end reports the failure and resumes
 	}
 	text := strings.TrimSpace(w.text)
-	cancel = m.policy.real(text, w.lang)
+	cancel = m.policy.real(text, w.lang) && !m.faint
 	if cancel && !w.final && !m.policy.stopWords.contains(text, w.lang) {
 		cancel = contentWords(w.stable, w.lang) >= m.policy.MinWords+partialExtraWords
 	}
@@ -514,7 +566,7 @@ func (m *interrupter) endTurn(out []action, t userWords) []action {
 	text := strings.TrimSpace(t.tr.Text)
 	switch {
 	case m.phase == phasePaused:
-		if t.failed || !m.policy.real(text, t.lang) {
+		if t.failed || m.faint || !m.policy.real(text, t.lang) {
 			return m.resumeAs(out, false)
 		}
 		out = m.cancel(out, "speech")

@@ -312,6 +312,53 @@ func TestInterrupterScenarios(t *testing.T) {
 		policy func(*InterruptionPolicy)
 		steps  []step
 	}{
+		// Other voices in the room (faint: far below the user's level)
+		// pause the reply for faintHold at most and never cancel it.
+		{name: "a television pauses briefly, its words never cancel", steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{final("stop right there you fool"), ""},
+			{timerFired{}, "disarm; drop turn; resume; emit resumed"},
+			{partial("stop"), ""}, {voiceStopped{}, ""}, {voiceReturned{}, ""},
+			{speechEnded{}, ""},
+		}},
+		{name: "the user's stop over the television", steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{timerFired{}, "disarm; drop turn; resume; emit resumed"},
+			{voiceLoud{}, "pause; flush; emit interruption; arm 1.5s"},
+			{voiceLoud{}, ""},
+			{partial("stop"), cancelled},
+		}},
+		{name: "faint speech that ends resumes at once", steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{speechEnded{}, resumed},
+		}},
+		{name: "a soft start that reaches the user's level is the user", steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{voiceLoud{}, "arm 1.4s"},
+			{speechEnded{}, ""},
+			{final("what does that mean"), cancelled},
+		}},
+		{name: "faint speech's finished turn resumes", steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{voiceStopped{}, ""},
+			{ended("what does that mean"), resumed},
+		}},
+		{name: "faint speech after the user's keeps the user's words deciding", steps: []step{
+			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, ""},
+			{speechEnded{}, ""},
+			{final("what does that mean"), cancelled},
+		}},
+		{name: "cancel immediately: only the user's level cancels", policy: func(p *InterruptionPolicy) { p.Mode = CancelImmediately }, steps: []step{
+			{replyStarted{}, ""},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{voiceLoud{}, cancelled},
+		}},
 		{name: "barge-in mid playout: the question cancels, then is answered", steps: []step{
 			{replyStarted{}, ""}, {chunkStarted{}, ""},
 			{lead, pause},
@@ -619,7 +666,9 @@ func (h *harness) randomInput(rng *rand.Rand, texts []string) input {
 		case 4:
 			switch {
 			case !h.speaking:
-				return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond}
+				return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond, faint: rng.IntN(3) == 0}
+			case rng.IntN(4) == 0:
+				return voiceLoud{}
 			case rng.IntN(3) == 0:
 				return speechEnded{}
 			case h.quiet:
@@ -667,6 +716,7 @@ func (h *harness) feed(in input) {
 		h.reply = false
 	}
 	acts := h.m.step(in)
+	faint := h.m.faint
 	fmt.Fprintf(&h.trace, "\n  %T%+v -> %s", in, in, describe(acts))
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -704,7 +754,8 @@ func (h *harness) feed(in input) {
 			// Speech pauses a reply; so does the user going on after a
 			// tentative resumption (the voice back, more words).
 			_, onSpeech := in.(speechStarted)
-			if !(onSpeech || tentative) || before != phaseReplying || guarded {
+			_, onLoud := in.(voiceLoud)
+			if !(onSpeech || onLoud || tentative) || before != phaseReplying || guarded {
 				fail("pause on %T in %v (guarded %v, tentative %v)", in, before, guarded, tentative)
 			}
 			if !next(actFlush, actEmit) {
@@ -713,13 +764,14 @@ func (h *harness) feed(in input) {
 		case actResume:
 			// Once the speech is over its turn is dropped; while the VAD
 			// still hears it, only after its voice stopped (tentatively,
-			// keeping the turn).
+			// keeping the turn), or when it is faint (another voice: the
+			// reply plays on over it).
 			dropped := i > 0 && kinds[i-1] == actDropTurn
-			if before != phasePaused || !next(actEmit) || dropped == h.speaking || (h.speaking && !h.quiet) {
+			if before != phasePaused || !next(actEmit) || (!faint && (dropped == h.speaking || (h.speaking && !h.quiet))) {
 				fail("resume in %v, speaking %v, quiet %v", before, h.speaking, h.quiet)
 			}
 		case actDropTurn:
-			if h.speaking {
+			if h.speaking && !faint {
 				fail("the turn dropped while the user speaks")
 			}
 		case actArm:

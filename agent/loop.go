@@ -42,6 +42,12 @@ type loop struct {
 	// stream position quietSince (-1: not silent).
 	inSpeech, quiet bool
 	quietSince      int64
+	// level judges the speech heard against the user's level; faint: the
+	// speech the VAD is inside is far below it so far. recent is the
+	// latest microphone audio (see remember).
+	level  levelGate
+	faint  bool
+	recent []int16
 	// confirmed is when the VAD last confirmed speech, and how long the
 	// speech had been going then; silenced, the timing of the last pause.
 	confirmed struct {
@@ -56,7 +62,7 @@ type loop struct {
 
 func newLoop(s *Session, rate int) *loop {
 	return &loop{
-		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1,
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, level: newLevelGate(),
 		barge: interrupter{policy: interruptPolicy{
 			InterruptionPolicy: s.cfg.policy,
 			stopWords:          s.cfg.stopWords,
@@ -131,6 +137,10 @@ func (l *loop) do(ctx context.Context, a action, c *cancelled) {
 		l.closeStream()
 		l.user = userTurn{}
 	case actTurn:
+		if a.answer && !a.turn.failed && a.turn.tr.Text != "" {
+			// The user's own turn: their level.
+			l.level.learn(a.turn.levels)
+		}
 		l.userTurn(ctx, a.turn, a.answer)
 	case actFallback:
 		if !l.inputEnded { // nobody is left to hear it

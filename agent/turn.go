@@ -36,7 +36,10 @@ type userTurn struct {
 	streamed  int
 	committed bool
 	partial   string // the last partial text reported
-	heard     heard  // what poll last gave the interrupt machine
+	// levels are the frame levels of the turn's speech, for the level
+	// gate once the turn is the user's.
+	levels []float64
+	heard  heard // what poll last gave the interrupt machine
 	// Transcription of audio[:target]: seq of the request in flight or
 	// answered, and the answer once it came.
 	target   int
@@ -53,15 +56,20 @@ type userTurn struct {
 func (l *loop) onMic(ctx context.Context, m micMsg) {
 	l.micPos = m.pos
 	first := m.pos - int64(len(m.samples))
+	l.remember(m.samples)
+	started := false
 	for _, ev := range m.events {
 		switch ev.Type {
 		case vad.SpeechStart:
-			l.inSpeech, l.quiet = true, false
+			l.inSpeech, l.quiet, started = true, false, true
 			l.onSpeechStart(ctx, ev, m)
 		case vad.SpeechEnd:
 			l.inSpeech, l.quiet = false, false
 			l.onSpeechEnd(ctx, ev, m)
 		}
+	}
+	if l.inSpeech && !started {
+		l.levels(ctx, m)
 	}
 	switch {
 	case !m.quiet || !l.inSpeech:
@@ -173,22 +181,78 @@ func (l *loop) poll(ctx context.Context) {
 	}
 }
 
+// remember keeps the latest pre-roll of microphone audio, for a turn that
+// starts inside speech (voiceLoud).
+func (l *loop) remember(samples []int16) {
+	keep := l.rate * int(vad.DefaultPreRoll/time.Millisecond) / 1000
+	if len(l.recent)+len(samples) > 2*keep {
+		n := copy(l.recent, l.recent[max(0, len(l.recent)-keep):])
+		l.recent = l.recent[:n]
+	}
+	l.recent = append(l.recent, samples...)
+}
+
+// levels judges one frame inside speech by its level: a faint speech
+// (another voice in the room) that reaches the user's level is the user
+// talking over it. The turn of the faint speech may have been dropped (the
+// reply played on over it); the user's turn starts here, with the
+// pre-roll before.
+func (l *loop) levels(ctx context.Context, m micMsg) {
+	u := &l.user
+	block := l.rate / 50
+	var loud bool
+	for i := 0; i < len(m.samples); i += block {
+		lv := frameLevel(m.samples[i:min(len(m.samples), i+block)])
+		if u.active && len(u.levels) < maxTurnAudio/block {
+			u.levels = append(u.levels, lv)
+		}
+		loud = l.level.frame(lv) || loud
+	}
+	if !l.faint || !loud {
+		return
+	}
+	l.faint = false
+	l.abandonPreempt() // the user talks
+	if !u.active || u.closing {
+		pre := l.recent[max(0, len(l.recent)-l.rate*int(vad.DefaultPreRoll/time.Millisecond)/1000):]
+		l.startTurn(ctx, pre, m.pos-int64(len(pre)))
+	}
+	l.confirmed.at, l.confirmed.lead = m.at, loudFrames*pipeline.FrameDuration
+	l.feed(ctx, voiceLoud{})
+}
+
+// startTurn begins capturing a user turn whose audio so far is audio, from
+// stream position start.
+func (l *loop) startTurn(ctx context.Context, audio []int16, start int64) {
+	l.closeStream()
+	u := &l.user
+	*u = userTurn{active: true, speaking: true, audio: append([]int16(nil), audio...), audioStart: start}
+	if l.cfg.sstt != nil {
+		st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
+		if err != nil {
+			l.emitError("stt", err)
+		} else {
+			u.stream = st
+			l.stream()
+		}
+	}
+}
+
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	u := &l.user
 	u.speaking = true
 	if !u.active || u.closing {
-		l.closeStream()
-		*u = userTurn{active: true, speaking: true, audio: append([]int16(nil), ev.Audio...), audioStart: ev.At - int64(len(ev.Audio))}
-		if l.cfg.sstt != nil {
-			st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
-			if err != nil {
-				l.emitError("stt", err)
-			} else {
-				u.stream = st
-				l.stream()
-			}
-		}
+		l.startTurn(ctx, ev.Audio, ev.At-int64(len(ev.Audio)))
 	}
+	// The level of the onset: faint speech is not the user's.
+	block := l.rate / 50
+	onset := ev.Audio[max(0, int64(len(ev.Audio))-(ev.At-ev.Start)):]
+	var levels []float64
+	for i := 0; i < len(onset); i += block {
+		levels = append(levels, frameLevel(onset[i:min(len(onset), i+block)]))
+	}
+	l.faint = !l.level.start(levels)
+	u.levels = append(u.levels, levels...)
 	// The user goes on: the recogniser gets the pause and the new speech,
 	// and a reply prepared on the words before it is dropped.
 	l.abandonPreempt()
@@ -196,7 +260,7 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	// Audio grows again: an answer for the shorter audio no longer decides.
 	u.seq = 0
 	l.confirmed.at, l.confirmed.lead = m.at, l.samplesDur(m.pos-ev.Start)
-	l.feed(ctx, speechStarted{lead: l.confirmed.lead})
+	l.feed(ctx, speechStarted{lead: l.confirmed.lead, faint: l.faint})
 	l.setState(StateUserSpeaking)
 }
 
@@ -438,7 +502,7 @@ func (l *loop) commit(ctx context.Context) {
 		tr = pipeline.Transcript{}
 	}
 	l.cfg.log.Debug("user turn ended", "text", tr.Text, "language", tr.Language, "interrupting", l.barge.paused())
-	l.feed(ctx, turnEnded{turn: userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal}})
+	l.feed(ctx, turnEnded{turn: userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal, levels: u.levels}})
 	l.abandonPreempt() // the turn was not answered with the words it was prepared on
 	l.afterUser()
 }
