@@ -86,6 +86,7 @@ func TestEndpointerClassify(t *testing.T) {
 		{"my order is one two to four", "en", []CodeFormat{order}, endCode},
 		{"please send it to one two three", "en", []CodeFormat{order}, endSpelling},
 		{"I want to go to", "en", nil, endOpen},
+		{"my order number is and they", "en", nil, endOpen}, // "A B" misheard
 		{"It's john.smith@", "en", nil, endSpelling},
 		{"meet me at noon", "en", nil, endComplete}, // "at", but no address
 		{"my email is john", "en", nil, endSpelling},
