@@ -11,6 +11,7 @@ import (
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad"
 )
 
 const longReply = "Thank you for calling. Your order one two three four shipped yesterday and should arrive on Friday. Is there anything else I can help you with today?"
@@ -368,6 +369,43 @@ func TestBargeInWhileThinkingStaysSilent(t *testing.T) {
 			if o.Audible && o.At.Before(resumed) {
 				t.Fatalf("audible frame at %v, before the resume at %v", o.At, resumed)
 			}
+		}
+		r.stop()
+	})
+}
+
+// Another voice in the room, far below the user's level (a television),
+// pauses the reply only briefly and never cancels it, however long it
+// talks; the user's own voice then interrupts.
+func TestFaintVoiceDoesNotInterrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, agenttest.NewSTT("where is my order", "what does that mean exactly"),
+			agenttest.NewLLM(agenttest.Text(longReply), agenttest.Text("It means it is on its way.")),
+			agent.WithVAD(func() (vad.Model, error) { return &agenttest.LevelModel{Threshold: 0.003}, nil }))
+		r.start(t.Context())
+		i := startReply(r)
+		time.Sleep(1500 * time.Millisecond)
+		tv := agenttest.Speech(2500*time.Millisecond, 16000, 7)
+		for k := range tv {
+			tv[k] /= 14 // about 23 dB below the user's speech
+		}
+		r.tr.Play(tv)
+		_, j := r.wait(i, is(agent.EventInterruption))
+		_, j = r.wait(j, is(agent.EventResumed))
+		time.Sleep(3 * time.Second)
+		for _, ev := range r.tr.Events()[i:] {
+			if cancelled(ev) {
+				t.Fatalf("the faint voice cancelled the reply: %+v", ev)
+			}
+		}
+		if got := len(r.stt.Calls()); got != 1 {
+			t.Errorf("the recogniser was asked %d times, want once (the faint voice is no turn)", got)
+		}
+		r.speak(1200 * time.Millisecond)
+		_, j = r.wait(j, cancelled)
+		done, _ := r.wait(j, is(agent.EventAgentDone))
+		if done.Text != "It means it is on its way." {
+			t.Errorf("second reply = %q", done.Text)
 		}
 		r.stop()
 	})
