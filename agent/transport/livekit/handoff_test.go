@@ -268,6 +268,18 @@ func handoffCall(t *testing.T, srv *livekittest.Server, browser context.Context,
 	}
 
 	t.Logf("operator's media at the caller: %+v", c.Media(h.Operator))
+	if path := os.Getenv("HARK_OPERATOR_SCREENSHOT"); path != "" && mode == HandoffQuiet {
+		// A picture of the operator page for the documentation.
+		sctx, scancel := context.WithTimeout(tab, 30*time.Second)
+		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		scancel()
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The agent went quiet, or left.
 	agentGone := func() bool {
