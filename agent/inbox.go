@@ -11,12 +11,40 @@ import (
 // inbox is the session loop's mailbox: two unbounded queues, the control
 // lane (microphone audio and its VAD events) drained before the data lane
 // (replies, playout progress, commands). put never blocks, so no producer
-// can stall the loop or deadlock with it.
+// can stall the loop or deadlock with it. The queues keep their storage
+// (they restart at its beginning whenever they run empty), and microphone
+// messages come back once handled (newMic, recycle), so a steady stream of
+// frames allocates nothing.
 type inbox struct {
 	mu     sync.Mutex
-	hi, lo []message
+	hi, lo queue
 	signal chan struct{}
+	mics   chan *micMsg // handled microphone messages, for reuse
 }
+
+// queue is a FIFO of messages over a slice whose storage is reused.
+type queue struct {
+	items []message
+	head  int // index of the first message in items
+}
+
+func (q *queue) push(m message) { q.items = append(q.items, m) }
+
+func (q *queue) pop() (message, bool) {
+	if q.head == len(q.items) {
+		return nil, false
+	}
+	m := q.items[q.head]
+	q.items[q.head] = nil
+	if q.head++; q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return m, true
+}
+
+// micPool is how many handled microphone messages the inbox keeps for
+// reuse: enough for the frames in flight between ingest and the loop.
+const micPool = 16
 
 // message is what the session loop receives: one of the types below.
 type message interface{ isMessage() }
@@ -24,7 +52,8 @@ type message interface{ isMessage() }
 // Messages of the control lane.
 type (
 	// micMsg is one frame of microphone audio at the VAD's rate with the
-	// events it completed.
+	// events it completed. It travels as a pointer, and goes back to the
+	// inbox (recycle) once handled.
 	micMsg struct {
 		samples []int16
 		events  []vad.Event
@@ -79,7 +108,7 @@ type (
 	}
 )
 
-func (micMsg) isMessage()        {}
+func (*micMsg) isMessage()       {}
 func (endMsg) isMessage()        {}
 func (speakerFailed) isMessage() {}
 func (sttMsg) isMessage()        {}
@@ -90,14 +119,37 @@ func (imageCmd) isMessage()      {}
 func (interruptCmd) isMessage()  {}
 func (sayCmd) isMessage()        {}
 
-func newInbox() *inbox { return &inbox{signal: make(chan struct{}, 1)} }
+func newInbox() *inbox {
+	return &inbox{signal: make(chan struct{}, 1), mics: make(chan *micMsg, micPool)}
+}
+
+// newMic returns a microphone message to fill: a handled one when there is
+// one, its sample buffer emptied.
+func (b *inbox) newMic() *micMsg {
+	select {
+	case m := <-b.mics:
+		return m
+	default:
+		return new(micMsg)
+	}
+}
+
+// recycle takes back a microphone message the loop has handled; nothing
+// may hold on to it or its samples afterwards.
+func (b *inbox) recycle(m *micMsg) {
+	*m = micMsg{samples: m.samples[:0]}
+	select {
+	case b.mics <- m:
+	default:
+	}
+}
 
 func (b *inbox) put(control bool, m message) {
 	b.mu.Lock()
 	if control {
-		b.hi = append(b.hi, m)
+		b.hi.push(m)
 	} else {
-		b.lo = append(b.lo, m)
+		b.lo.push(m)
 	}
 	b.mu.Unlock()
 	select {
@@ -110,33 +162,24 @@ func (b *inbox) put(control bool, m message) {
 func (b *inbox) take() (message, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.hi) > 0 {
-		m := b.hi[0]
-		b.hi[0] = nil
-		b.hi = b.hi[1:]
+	if m, ok := b.hi.pop(); ok {
 		return m, true
 	}
-	if len(b.lo) > 0 {
-		m := b.lo[0]
-		b.lo[0] = nil
-		b.lo = b.lo[1:]
-		return m, true
-	}
-	return nil, false
+	return b.lo.pop()
 }
 
 // keepCommands drops everything but client commands.
 func (b *inbox) keepCommands() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.hi = nil
-	kept := b.lo[:0]
-	for _, m := range b.lo {
+	b.hi = queue{}
+	kept := b.lo.items[:0]
+	for _, m := range b.lo.items[b.lo.head:] {
 		switch m.(type) {
 		case textCmd, imageCmd, interruptCmd, sayCmd:
 			kept = append(kept, m)
 		}
 	}
-	clear(b.lo[len(kept):])
-	b.lo = kept
+	clear(b.lo.items[len(kept):])
+	b.lo = queue{items: kept}
 }

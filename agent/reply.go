@@ -386,6 +386,7 @@ type worker struct {
 	seq             atomic.Int64
 	firstAudio      bool
 	segs            chan pipeline.Segment
+	ttsBuf          []int16 // the TTS goroutine's conversion buffer
 	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
 	// stream then stops and the rest of the reply is not spoken.
 	ttsFailed atomic.Bool
@@ -487,11 +488,13 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 				w.firstAudio = true
 				w.post(replyMsg{kind: replyFirstAudio})
 			}
-			samples, err := conv.Convert(nil, fr)
-			if err != nil {
+			// The playout copies what it is given: one buffer serves
+			// every frame.
+			var err error
+			if w.ttsBuf, err = conv.Convert(w.ttsBuf[:0], fr); err != nil {
 				return err
 			}
-			if err := w.play.Write(w.gen, seg.Seq, samples); err != nil {
+			if err := w.play.Write(w.gen, seg.Seq, w.ttsBuf); err != nil {
 				return nil // stale: the reply was cut
 			}
 		}

@@ -252,18 +252,20 @@ func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
 			return
 		}
 		at := time.Now()
-		samples, err := conv.Convert(nil, fr)
+		m := l.in.newMic()
+		m.samples, err = conv.Convert(m.samples, fr)
 		if err != nil {
 			l.cfg.log.Warn("dropping a bad input frame", "err", err)
+			l.in.recycle(m)
 			continue
 		}
-		evs, err := det.Write(samples)
-		if err != nil {
+		if m.events, err = det.Write(m.samples); err != nil {
 			l.cfg.log.Warn("VAD failed on a frame", "err", err)
 		}
-		pos += int64(len(samples))
-		quiet := det.Speaking() && det.Probability() < deactivation
-		l.in.put(true, micMsg{samples: samples, events: evs, pos: pos, at: at, quiet: quiet})
+		pos += int64(len(m.samples))
+		m.pos, m.at = pos, at
+		m.quiet = det.Speaking() && det.Probability() < deactivation
+		l.in.put(true, m)
 	}
 }
 
@@ -295,8 +297,9 @@ func (l *loop) run(ctx context.Context) error {
 
 func (l *loop) handle(ctx context.Context, m message) (bool, error) {
 	switch m := m.(type) {
-	case micMsg:
-		l.onMic(ctx, m)
+	case *micMsg:
+		l.onMic(ctx, *m)
+		l.in.recycle(m)
 	case endMsg:
 		if errors.Is(m.err, io.EOF) && !l.inputEnded {
 			l.inputEnded = true

@@ -189,7 +189,13 @@ type Playout struct {
 	held        uint64 // generation whose audio waits for Release (0: none)
 	lastAudible time.Time
 	markLatency time.Duration // smoothed mark round trip
+	// spare holds the audio buffers of chunks dropped by reset or Stop,
+	// for the next chunks: a session's replies reuse their storage.
+	spare [][]int16
 }
+
+// maxSpare is how many audio buffers of finished replies a playout keeps.
+const maxSpare = 4
 
 // NewPlayout makes a playout that sends frames in format to sink and drops
 // items that gens reports stale.
@@ -226,7 +232,11 @@ func (p *Playout) Begin(seg Segment) error {
 	if seg.Gen != p.gen {
 		p.reset(seg.Gen)
 	}
-	p.chunks = append(p.chunks, &chunk{seg: seg})
+	var audio []int16
+	if n := len(p.spare); n > 0 {
+		audio, p.spare = p.spare[n-1], p.spare[:n-1]
+	}
+	p.chunks = append(p.chunks, &chunk{seg: seg, audio: audio})
 	p.active = true
 	return nil
 }
@@ -361,7 +371,7 @@ func (p *Playout) Stop(gen uint64) []ChunkRecord {
 	p.mu.Lock()
 	if gen == p.gen {
 		p.active = false
-		p.chunks = nil
+		p.dropChunks()
 		p.next = 0
 		p.finished = false
 		p.paused = 0
@@ -372,10 +382,22 @@ func (p *Playout) Stop(gen uint64) []ChunkRecord {
 
 func (p *Playout) reset(gen uint64) {
 	p.gen = gen
-	p.chunks = nil
+	p.dropChunks()
 	p.next = 0
 	p.finished = false
 	p.active = false
+}
+
+// dropChunks forgets the reply's chunks, keeping their audio buffers (up
+// to maxSpare) for the next ones.
+func (p *Playout) dropChunks() {
+	for _, c := range p.chunks {
+		if len(p.spare) < maxSpare && cap(c.audio) > 0 {
+			p.spare = append(p.spare, c.audio[:0])
+		}
+	}
+	clear(p.chunks)
+	p.chunks = p.chunks[:0]
 }
 
 func (p *Playout) find(gen uint64, seq int) (*chunk, error) {

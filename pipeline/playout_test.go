@@ -408,3 +408,37 @@ func ExampleChunkRecord_Heard() {
 	fmt.Println(r.Heard(16000))
 	// Output: Your order shipped
 }
+
+// TestPlayoutReusesReplyAudio: once a reply is stopped, the next reply's
+// audio goes into the storage the playout kept, so writing it allocates
+// nothing; the new reply's records count only its own audio.
+func TestPlayoutReusesReplyAudio(t *testing.T) {
+	var gens pipeline.Generations
+	p, err := pipeline.NewPlayout(&sink{}, pcm.Mono8k, &gens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := ones(160, 1)
+	reply := func() (gen uint64, allocs float64) {
+		_, gen = gens.Start(context.Background())
+		if err := p.Begin(pipeline.Segment{Gen: gen, Text: "Hello there."}); err != nil {
+			t.Fatal(err)
+		}
+		allocs = testing.AllocsPerRun(100, func() {
+			if err := p.Write(gen, 0, frame); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return gen, allocs
+	}
+	gen, _ := reply()
+	p.Stop(gen)
+	gen, allocs := reply()
+	if allocs != 0 {
+		t.Errorf("%v allocations per frame written into a reused reply, want 0", allocs)
+	}
+	recs := p.Records(gen)
+	if len(recs) != 1 || recs[0].Samples != 101*160 {
+		t.Errorf("records %+v, want one chunk of %d samples", recs, 101*160)
+	}
+}

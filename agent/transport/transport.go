@@ -12,6 +12,8 @@ import (
 // call, in any format and of any length the frame states (10 or 20 ms is
 // usual); the session resamples it once to its detector's rate. The session
 // calls ReadAudio from one goroutine, in a loop, until it returns an error.
+// A frame's samples are the session's until its next ReadAudio call: a
+// transport may then reuse their storage (the session copies what it keeps).
 // Input needs no pacing: the session keeps time by the samples it has read,
 // so a recording may be read as fast as the session takes it. io.EOF means
 // the client has gone: a reply in progress stops (the history keeps what

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"sync"
 	"syscall"
@@ -243,6 +244,9 @@ func capacityChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.W
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/device", h)
+	// For profiling a level by hand.
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
 	mux.HandleFunc("/stats", func(rw http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(rw).Encode(cs.stats(r.URL.Query().Get("reset") != ""))
 	})

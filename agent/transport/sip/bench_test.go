@@ -33,22 +33,46 @@ func BenchmarkPacketize(b *testing.B) {
 	}
 }
 
-// BenchmarkReceivePacket is one incoming packet: RTP parsing, the jitter
-// buffer, μ-law decoding and the queue to ReadAudio.
-func BenchmarkReceivePacket(b *testing.B) {
+// receiver is a call's receiving side without a socket: receive hands it
+// one RTP packet of caller audio and reads the frame back.
+func receiver(tb testing.TB) (receive func()) {
 	cfg := &config{jitter: 3, log: slog.New(slog.DiscardHandler)}
 	cd, _ := PCMU.newCoder()
 	c := newConn(Call{}, cfg, cfg.log, nil, cd, media{codec: PCMU, pt: 0, dtmfPT: 101})
-	payload := g711.EncodeUlaw(nil, speechAt(b, "order_slt.wav", pcm.Mono8k)[:160])
+	payload := g711.EncodeUlaw(nil, speechAt(tb, "order_slt.wav", pcm.Mono8k)[:160])
 	var pkt []byte
 	h := rtpHeader{pt: 0, ssrc: 1}
-	for b.Loop() {
+	return func() {
 		pkt = appendRTP(pkt[:0], h, payload)
 		h.seq++
 		if err := c.handlePacket(pkt); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
-		<-c.frames
+		fr, err := c.ReadAudio(context.Background())
+		if err != nil || len(fr.Samples) != 160 {
+			tb.Fatalf("ReadAudio: %d samples, %v", len(fr.Samples), err)
+		}
+	}
+}
+
+// TestReceiveAllocs: a call's steady stream of caller packets, through
+// the jitter buffer, μ-law decoding, the queue and ReadAudio, allocates
+// nothing (the garbage collector's pauses are what limits the calls one
+// core serves).
+func TestReceiveAllocs(t *testing.T) {
+	receive := receiver(t)
+	if n := testing.AllocsPerRun(200, receive); n != 0 {
+		t.Errorf("%v allocations per packet, want 0", n)
+	}
+}
+
+// BenchmarkReceivePacket is one incoming packet: RTP parsing, the jitter
+// buffer, μ-law decoding and the queue to ReadAudio.
+func BenchmarkReceivePacket(b *testing.B) {
+	receive := receiver(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		receive()
 	}
 }
 

@@ -133,7 +133,10 @@ func (g *g711Coder) decode(dst []int16, p []byte) ([]int16, error) {
 func (g *g711Coder) conceal(dst []int16) []int16 {
 	g.lost++
 	if g.lost > 1 || len(g.last) != 160 {
-		return append(dst, make([]int16, 160)...)
+		for range 160 {
+			dst = append(dst, 0)
+		}
+		return dst
 	}
 	for _, s := range g.last {
 		dst = append(dst, s/2)

@@ -20,6 +20,8 @@ import (
 const (
 	// inQueue is how much caller audio waits for the session (2 s).
 	inQueue = 100
+	// freeBuffers is how many spare frame buffers a call keeps.
+	freeBuffers = 4
 	// frameDuration is the length of every packet Hark sends.
 	frameDuration = 20 * time.Millisecond
 	// paceLead is how far ahead of real time WriteAudio may run before it
@@ -102,6 +104,12 @@ type Conn struct {
 	gap     *time.Timer
 	filling bool          // the caller is silent: fill every 20 ms
 	readPos time.Duration // timestamp of the next frame
+	lent    []int16       // samples of the frame ReadAudio returned last
+
+	// free holds sample buffers back from the session (the frame before
+	// the one it reads) and from dropped frames, for the reader to decode
+	// into: a call's steady stream of packets allocates nothing.
+	free chan []int16
 
 	sess Session
 
@@ -122,6 +130,7 @@ func newConn(call Call, cfg *config, log *slog.Logger, pc *net.UDPConn, cd coder
 		coder:   cd,
 		media:   m,
 		frames:  make(chan pcm.Frame, inQueue),
+		free:    make(chan []int16, freeBuffers),
 		done:    make(chan struct{}),
 		ssrc:    rand.Uint32(),
 		seq:     uint16(rand.Uint32()),
@@ -146,8 +155,14 @@ func (c *Conn) OutputFormat() pcm.Format { return c.coder.format() }
 // in order and lost ones concealed. When the caller sends nothing for
 // 100 ms (silence suppression, comfort noise, hold) it returns silence in
 // real time, so the session still hears the end of a turn. It returns
-// io.EOF once the call has ended (BYE, CANCEL, transfer).
+// io.EOF once the call has ended (BYE, CANCEL, transfer). The frame's
+// samples are the caller's until the next ReadAudio call, which takes their
+// storage back.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
+	if c.lent != nil {
+		c.release(c.lent)
+		c.lent = nil
+	}
 	var fr pcm.Frame
 	select {
 	case fr = <-c.frames:
@@ -165,7 +180,10 @@ func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 		case fr = <-c.frames:
 		case <-c.gap.C:
 			f := c.coder.format()
-			fr = pcm.Frame{Format: f, Samples: make([]int16, f.Samples(frameDuration)), Timestamp: -1}
+			fr = pcm.Frame{Format: f, Samples: c.buffer(), Timestamp: -1}
+			for range f.Samples(frameDuration) {
+				fr.Samples = append(fr.Samples, 0)
+			}
 		case <-ctx.Done():
 			return pcm.Frame{}, context.Cause(ctx)
 		case <-c.done:
@@ -180,7 +198,26 @@ func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	c.filling = fr.Samples != nil && fr.Timestamp < 0
 	fr.Timestamp = c.readPos
 	c.readPos += fr.Duration()
+	c.lent = fr.Samples
 	return fr, nil
+}
+
+// buffer returns an empty sample buffer to fill: a spare one if any.
+func (c *Conn) buffer() []int16 {
+	select {
+	case b := <-c.free:
+		return b
+	default:
+		return nil
+	}
+}
+
+// release keeps b for reuse, unless enough buffers are spare.
+func (c *Conn) release(b []int16) {
+	select {
+	case c.free <- b[:0]:
+	default:
+	}
 }
 
 // WriteAudio sends agent audio in OutputFormat as RTP, one packet per
@@ -370,15 +407,15 @@ func (c *Conn) handlePacket(b []byte) error {
 
 // emit decodes (or conceals) one packet and queues it for ReadAudio.
 func (c *Conn) emit(payload []byte, lost bool) {
-	var samples []int16
+	samples := c.buffer()
 	if lost {
-		samples = c.coder.conceal(nil)
+		samples = c.coder.conceal(samples)
 	} else {
 		var err error
-		if samples, err = c.coder.decode(nil, payload); err != nil {
+		if samples, err = c.coder.decode(samples, payload); err != nil {
 			c.bad++
 			c.log.Debug("sip: undecodable packet concealed", "err", err)
-			samples = c.coder.conceal(nil)
+			samples = c.coder.conceal(samples[:0])
 		}
 	}
 	fr := pcm.Frame{Samples: samples, Format: c.coder.format()}
@@ -392,6 +429,7 @@ func (c *Conn) emit(payload []byte, lost bool) {
 		// transport does, and say so at most once a second.
 		select {
 		case old := <-c.frames:
+			c.release(old.Samples)
 			c.dropped += old.Duration()
 			if now := time.Now(); now.Sub(c.droppedAt) >= time.Second {
 				c.log.Warn("sip: caller audio overrun: the session is behind", "dropped", c.dropped)
