@@ -530,6 +530,11 @@ func measureCapacity(ctx context.Context, cfg config, job string, userClip time.
 // capacityStep runs n sessions: connect, warm up, measure a window, hang up.
 func capacityStep(ctx context.Context, cfg config, child *capChild, n int, startClients startLoad) (step, error) {
 	st := step{Sessions: n}
+	// An overloaded level before may take long to hang up all of its
+	// calls: start from none.
+	if err := child.waitSessions(ctx, 0, 90*time.Second); err != nil {
+		return st, err
+	}
 	f, err := startClients(ctx, n, true)
 	if err != nil {
 		return st, err
