@@ -69,4 +69,19 @@
 // schemas). A streaming recogniser that can (pipeline.StreamCommitter) is
 // asked for its final words when the user stops speaking, so they come
 // while the end of the turn is awaited.
+//
+// # Escalation
+//
+// WithEscalation (off by default) scores every user turn's frustration
+// from 0 to 1 — the voice's pitch, level and speaking rate against the
+// caller's own calm turns (package vad/prosody), per-language cues
+// (escalation.json), a request said again, a person asked for, and the
+// model's own judgement through the built-in report_frustration tool — and
+// reports it in EventFrustration, the Recorder (FrustrationRecorder) and
+// the history (pipeline.Message.Frustration on user messages; the model is
+// told in a system note). Frustrated turns get short, apologetic, slower
+// replies; a person asked for, or accepted when offered after repeated
+// high scores, hands the call over: EventHandoff carries the reason and a
+// summary of the conversation (Event.Summary), as for a tool returning
+// Handoff (whose summary is made from the history).
 package agent

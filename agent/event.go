@@ -17,6 +17,8 @@ type (
 	TurnMetrics = transport.TurnMetrics
 	// ToolEvent reports a tool call and its outcome.
 	ToolEvent = transport.ToolEvent
+	// Frustration is how frustrated the user sounds.
+	Frustration = transport.Frustration
 )
 
 // Session states (see transport.State).
@@ -39,5 +41,6 @@ const (
 	EventMetrics      = transport.EventMetrics
 	EventToolCall     = transport.EventToolCall
 	EventHandoff      = transport.EventHandoff
+	EventFrustration  = transport.EventFrustration
 	EventError        = transport.EventError
 )

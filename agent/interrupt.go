@@ -183,6 +183,9 @@ type userWords struct {
 	endWall, sttFinal time.Time
 	// levels are the frame levels of the turn's speech (see levelGate).
 	levels []float64
+	// voice is how the turn was spoken, when the escalation policy
+	// measured it.
+	voice *voiceTurn
 }
 
 func (replyStarted) isInput()  {}

@@ -58,9 +58,15 @@ type loop struct {
 		gen  uint64
 		info Interruption
 	}
+	// esc is the escalation policy; nil when off.
+	esc *escalator
 }
 
 func newLoop(s *Session, rate int) *loop {
+	var esc *escalator
+	if s.cfg.escalation != nil {
+		esc = newEscalator(*s.cfg.escalation)
+	}
 	return &loop{
 		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, level: newLevelGate(),
 		barge: interrupter{policy: interruptPolicy{
@@ -68,6 +74,7 @@ func newLoop(s *Session, rate int) *loop {
 			stopWords:          s.cfg.stopWords,
 			backchannels:       s.cfg.backchannels,
 		}},
+		esc: esc,
 	}
 }
 

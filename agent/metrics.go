@@ -59,6 +59,20 @@ func (m recorder) observeHandoff() {
 	}
 }
 
+// FrustrationRecorder is a Recorder that also records the escalation
+// policy's frustration scores (WithEscalation); sessions use it when their
+// Recorder has the method.
+type FrustrationRecorder interface {
+	// Frustration records a user turn's score, or the model's report.
+	Frustration(Frustration)
+}
+
+func (m recorder) observeFrustration(f Frustration) {
+	if r, ok := m.r.(FrustrationRecorder); ok {
+		r.Frustration(f)
+	}
+}
+
 func (m recorder) observeError(stage string) {
 	if m.r != nil {
 		m.r.ProviderError(stage)

@@ -50,6 +50,8 @@ type config struct {
 	// end of the user's turn (made by fill, with the tools' codes too).
 	codes    []codeFormat
 	endpoint endpointer
+	// escalation is WithEscalation's policy; nil when off.
+	escalation *Escalation
 }
 
 // tuning is the part of the configuration a preset sets.
@@ -128,6 +130,9 @@ func (c *config) fill() error {
 			t.Timeout = DefaultToolTimeout
 			c.tools[name] = t
 		}
+	}
+	if c.escalation != nil {
+		c.toolDefs = append(c.toolDefs, reportFrustrationDef)
 	}
 	c.backchannels = newPhraseSet(builtin(backchannelList), c.policy.Backchannels)
 	c.stopWords = newPhraseSet(builtin(stopWordList), c.policy.StopWords)

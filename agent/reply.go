@@ -96,6 +96,7 @@ func (l *loop) appendHistory(msgs ...pipeline.Message) {
 			last := &l.s.history[n-1]
 			last.Content = strings.TrimSpace(last.Content + " " + m.Content)
 			last.Images = append(last.Images, m.Images...)
+			last.Frustration = max(last.Frustration, m.Frustration)
 			continue
 		}
 		l.s.history = append(l.s.history, m)
@@ -155,15 +156,30 @@ func (l *loop) worker(rep *reply, uninterruptible bool) *worker {
 }
 
 // startReply asks the LLM to answer the user's words, or lets the
-// preemptive reply prepared on them answer.
-func (l *loop) startReply(ctx context.Context, text string, base time.Time, tm TurnMetrics) {
-	if l.usePreempt(ctx, text, tm) {
+// preemptive reply prepared on them answer; esc is the escalation
+// policy's decision on them (a reply it adapts is never the preemptive
+// one).
+func (l *loop) startReply(ctx context.Context, text string, base time.Time, tm TurnMetrics, esc escalationStep) {
+	if esc.act != escNone {
+		l.pre = preemptor{}
+		l.dropPreempt()
+	} else if l.usePreempt(ctx, text, tm) {
 		return
 	}
-	l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: text, Images: l.images})
+	l.appendHistory(pipeline.Message{Role: pipeline.RoleUser, Content: text, Images: l.images, Frustration: esc.score.Score})
 	l.images = nil
 	req := l.request()
+	if l.esc != nil {
+		req = withNote(req, l.esc.note(esc))
+	}
 	rctx, w := l.begin(ctx, base, tm, false)
+	if esc.act >= escAdapt {
+		w.speed = l.cfg.escalation.SlowSpeed
+	}
+	if esc.act == escHandoff {
+		req.Tools = nil
+		w.handoff = esc.reason
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -189,6 +205,13 @@ func (l *loop) onReply(ctx context.Context, m replyMsg) {
 		return
 	}
 	rep := l.rep
+	if m.kind == replyEvent && m.ev.Type == EventFrustration && l.esc != nil {
+		// The model's judgement stands even if the reply was cut.
+		f := l.esc.report(m.ev.Frustration.Score, m.ev.Frustration.Reason)
+		l.cfg.metrics.observeFrustration(f)
+		l.emit(Event{Type: EventFrustration, Frustration: &f})
+		return
+	}
 	if rep == nil || m.gen != rep.gen {
 		if m.kind == replyEvent && m.ev.Type == EventHandoff {
 			l.emit(m.ev) // a handoff stands even if the reply was cut
@@ -383,10 +406,17 @@ type worker struct {
 	rec             *replyRecord
 	lang, voice     string
 	uninterruptible bool
-	seq             atomic.Int64
-	firstAudio      bool
-	segs            chan pipeline.Segment
-	ttsBuf          []int16 // the TTS goroutine's conversion buffer
+	// speed scales the TTS rate (0: normal).
+	speed float64
+	// handoff is the reason of a hand-off this reply announces, and
+	// handoffConv the conversation until then; handingOff: there is one.
+	handoff     string
+	handoffConv []pipeline.Message
+	handingOff  bool
+	seq         atomic.Int64
+	firstAudio  bool
+	segs        chan pipeline.Segment
+	ttsBuf      []int16 // the TTS goroutine's conversion buffer
 	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
 	// stream then stops and the rest of the reply is not spoken.
 	ttsFailed atomic.Bool
@@ -473,7 +503,7 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 	}
 	// The chunk's text stays as the model wrote it (history, transcripts);
 	// the voice reads it without Markdown.
-	req := pipeline.SpeechRequest{Text: pipeline.Speakable(seg.Text), Language: w.lang, Voice: w.voice}
+	req := pipeline.SpeechRequest{Text: pipeline.Speakable(seg.Text), Language: w.lang, Voice: w.voice, Speed: w.speed}
 	if req.Text == "" {
 		_ = w.play.End(w.gen, seg.Seq)
 		return nil
@@ -546,6 +576,9 @@ func (w *worker) finish(ctx context.Context) {
 // runs tool calls and feeds their results back, and speaks the fallback
 // line if a provider fails.
 func (w *worker) run(ctx context.Context, req pipeline.Request) {
+	if w.handoff != "" {
+		w.startHandoff(req.Messages, w.handoff)
+	}
 	w.speak(ctx, func() {
 		firstToken := false
 		for round := 0; ; round++ {
@@ -609,7 +642,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 			assistant := pipeline.Message{Role: pipeline.RoleAssistant, Content: text.String(), ToolCalls: calls}
 			req.Messages = append(req.Messages, assistant)
 			for _, c := range calls {
-				result := w.callTool(ctx, c)
+				result := w.callTool(ctx, c, req.Messages)
 				if ctx.Err() != nil {
 					return // the loop pairs the unanswered calls
 				}
@@ -619,6 +652,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 			}
 		}
 	})
+	w.endHandoff(ctx)
 	w.finish(ctx)
 }
 
@@ -632,12 +666,16 @@ func (w *worker) fallback(ctx context.Context, msg int, spoken string) {
 }
 
 // callTool runs one tool call with its timeout and returns the result given
-// back to the model.
-func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
+// back to the model; conv is the conversation so far, for a hand-off's
+// summary.
+func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall, conv []pipeline.Message) string {
 	ev := ToolEvent{Name: c.Name, Arguments: c.Arguments}
 	var result string
 	var err error
 	t, ok := w.cfg.tools[c.Name]
+	if c.Name == reportFrustrationTool && w.cfg.escalation != nil && !ok {
+		t, ok = w.reportTool(), true
+	}
 	if !ok {
 		err = fmt.Errorf("%w: %q", ErrUnknownTool, c.Name)
 	} else {
@@ -657,8 +695,7 @@ func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
 	var h *HandoffError
 	switch {
 	case errors.As(err, &h):
-		w.cfg.metrics.observeHandoff()
-		w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventHandoff, Text: h.Reason}})
+		w.startHandoff(conv, h.Reason)
 		result = "The caller is being handed to a human: " + h.Reason
 		ev.Result = result
 	case err != nil:
@@ -669,4 +706,60 @@ func (w *worker) callTool(ctx context.Context, c pipeline.ToolCall) string {
 	}
 	w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventToolCall, Tool: &ev}})
 	return result
+}
+
+// startHandoff records a hand-off for reason, with the conversation conv
+// so far; endHandoff reports it. Only the first hand-off of a reply counts.
+func (w *worker) startHandoff(conv []pipeline.Message, reason string) {
+	if w.handingOff {
+		return
+	}
+	w.cfg.metrics.observeHandoff()
+	w.handingOff, w.handoff, w.handoffConv = true, reason, slices.Clone(conv)
+}
+
+// endHandoff reports a hand-off of this reply, once its words are queued
+// and before it ends (a transport may act on the hand-off once the reply
+// has played), with a summary of the conversation: written by the model
+// while the reply plays when the escalation policy is on, else made from
+// the history.
+func (w *worker) endHandoff(ctx context.Context) {
+	if !w.handingOff {
+		return
+	}
+	summary := fallbackSummary(w.handoffConv, w.handoff)
+	if w.cfg.escalation != nil {
+		sctx, cancel := context.WithTimeoutCause(ctx, w.cfg.providerTimeout, ErrTimeout)
+		summary = summarize(sctx, w.cfg.llm, w.handoffConv, w.handoff)
+		cancel()
+	}
+	w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventHandoff, Text: w.handoff, Summary: summary}})
+}
+
+// withNote adds the escalation policy's note to a request's system message.
+func withNote(req pipeline.Request, note string) pipeline.Request {
+	if note == "" {
+		return req
+	}
+	msgs := slices.Clone(req.Messages)
+	if len(msgs) > 0 && msgs[0].Role == pipeline.RoleSystem {
+		msgs[0].Content += "\n\n" + note
+	} else {
+		msgs = append([]pipeline.Message{{Role: pipeline.RoleSystem, Content: note}}, msgs...)
+	}
+	req.Messages = msgs
+	return req
+}
+
+// reportTool is the built-in report_frustration: the model's judgement
+// goes to the escalation policy on the session loop.
+func (w *worker) reportTool() Tool {
+	return Tool{Tool: reportFrustrationDef, Timeout: DefaultToolTimeout, Func: func(_ context.Context, raw json.RawMessage) (string, error) {
+		a, err := parseReport(string(raw))
+		if err != nil {
+			return "", err
+		}
+		w.post(replyMsg{kind: replyEvent, ev: Event{Type: EventFrustration, Frustration: &Frustration{Score: *a.Level, Reason: a.Reason}}})
+		return "noted", nil
+	}}
 }

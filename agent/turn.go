@@ -502,7 +502,17 @@ func (l *loop) commit(ctx context.Context) {
 		tr = pipeline.Transcript{}
 	}
 	l.cfg.log.Debug("user turn ended", "text", tr.Text, "language", tr.Language, "interrupting", l.barge.paused())
-	l.feed(ctx, turnEnded{turn: userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal, levels: u.levels}})
+	w := userWords{tr: tr, lang: cmp.Or(tr.Language, l.lang), failed: u.err != nil, endWall: u.endWall, sttFinal: u.sttFinal, levels: u.levels}
+	if l.esc != nil {
+		n := u.target
+		if n <= 0 || n > len(u.audio) {
+			n = len(u.audio)
+		}
+		if v, ok := measureVoice(u.audio[:n], l.rate); ok {
+			w.voice = &v
+		}
+	}
+	l.feed(ctx, turnEnded{turn: w})
 	l.abandonPreempt() // the turn was not answered with the words it was prepared on
 	l.afterUser()
 }
@@ -521,7 +531,7 @@ func (l *loop) userTurn(ctx context.Context, w userWords, answer bool) {
 	if !w.sttFinal.IsZero() && !w.endWall.IsZero() {
 		tm.STTFinal = max(w.sttFinal.Sub(w.endWall), time.Nanosecond)
 	}
-	l.startReply(ctx, tr.Text, w.endWall, tm)
+	l.startReply(ctx, tr.Text, w.endWall, tm, l.escalate(tr.Text, w.lang, w.voice))
 }
 
 func (l *loop) onText(ctx context.Context, m textCmd) {
@@ -531,5 +541,5 @@ func (l *loop) onText(ctx context.Context, m textCmd) {
 	}
 	l.feed(ctx, replyStopped{reason: "text"})
 	l.emit(Event{Type: EventUserFinal, Text: text, Language: l.lang})
-	l.startReply(ctx, text, m.at, TurnMetrics{})
+	l.startReply(ctx, text, m.at, TurnMetrics{}, l.escalate(text, l.lang, nil))
 }

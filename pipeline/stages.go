@@ -115,6 +115,10 @@ type Message struct {
 	// Interrupted marks an assistant message the user cut off; Content then
 	// holds only what the user heard.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Frustration is how frustrated the user sounded in a user message,
+	// from 0 to 1, when the session scores it (agent.WithEscalation);
+	// providers do not send it, the session tells the model in words.
+	Frustration float64 `json:"frustration,omitempty"`
 }
 
 // Tool describes a function the model may call.
@@ -158,6 +162,9 @@ type SpeechRequest struct {
 	Text     string
 	Language string // BCP-47; picks the voice when Voice is empty
 	Voice    string // engine-specific voice name; empty for the default
+	// Speed scales the engine's speaking rate (0.9 is 10 % slower); 0 or 1
+	// keeps it. Engines that cannot change their rate ignore it.
+	Speed float64
 }
 
 // TTS synthesises speech for a text chunk, streaming audio as it is made.

@@ -15,6 +15,7 @@
 //	hark_interruptions_total{outcome}           counter: paused, cancelled, resumed
 //	hark_tool_calls_total{tool,outcome}         counter: ok, error
 //	hark_handoffs_total                         counter: calls handed to a human
+//	hark_frustration_score                      histogram: callers' frustration per turn, 0 to 1 (agent.WithEscalation)
 //	hark_provider_errors_total{stage}           counter: stt, llm, tts, transport
 //	hark_preemptive_replies_total{outcome}      counter: started, used, wasted
 package promrec

@@ -30,6 +30,7 @@ func Example() {
 		fmt.Println(mf.GetName(), len(mf.GetMetric()))
 	}
 	// Output:
+	// hark_frustration_score 1
 	// hark_handoffs_total 1
 	// hark_interruption_silence_seconds 2
 	// hark_interruptions_total 1

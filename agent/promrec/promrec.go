@@ -17,13 +17,15 @@ type Recorder struct {
 	interruptions *prometheus.CounterVec
 	tools         *prometheus.CounterVec
 	handoffs      prometheus.Counter
+	frustration   prometheus.Histogram
 	errors        *prometheus.CounterVec
 	preemptions   *prometheus.CounterVec
 }
 
 var (
-	_ agent.Recorder       = (*Recorder)(nil)
-	_ prometheus.Collector = (*Recorder)(nil)
+	_ agent.Recorder            = (*Recorder)(nil)
+	_ prometheus.Collector      = (*Recorder)(nil)
+	_ agent.FrustrationRecorder = (*Recorder)(nil)
 )
 
 // New returns an unregistered recorder.
@@ -50,6 +52,10 @@ func New() *Recorder {
 		tools: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "hark", Name: "tool_calls_total", Help: "Tool calls by tool and outcome (ok, error).",
 		}, []string{"tool", "outcome"}),
+		frustration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "hark", Name: "frustration_score", Help: "Callers' frustration per user turn and model report, 0 (calm) to 1 (agent.WithEscalation).",
+			Buckets: prometheus.LinearBuckets(0.1, 0.1, 10),
+		}),
 		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "hark", Name: "handoffs_total", Help: "Calls handed to a human.",
 		}),
@@ -64,7 +70,7 @@ func New() *Recorder {
 }
 
 func (r *Recorder) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.errors, r.preemptions}
+	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.frustration, r.errors, r.preemptions}
 }
 
 // Describe implements prometheus.Collector.
@@ -121,6 +127,9 @@ func (r *Recorder) Handoff() { r.handoffs.Inc() }
 
 // Preemption counts a preemptive reply's outcome.
 func (r *Recorder) Preemption(outcome string) { r.preemptions.WithLabelValues(outcome).Inc() }
+
+// Frustration records a frustration score (agent.FrustrationRecorder).
+func (r *Recorder) Frustration(f agent.Frustration) { r.frustration.Observe(f.Score) }
 
 // ProviderError counts a failure at a stage.
 func (r *Recorder) ProviderError(stage string) { r.errors.WithLabelValues(stage).Inc() }

@@ -27,6 +27,7 @@ func TestRecorder(t *testing.T) {
 	r.ToolCall("lookup_order", nil)
 	r.ToolCall("lookup_order", errors.New("no such order"))
 	r.Handoff()
+	r.Frustration(agent.Frustration{Score: 0.7})
 	r.ProviderError("tts")
 	r.Preemption(agent.PreemptStarted)
 	r.Preemption(agent.PreemptStarted)
@@ -69,6 +70,9 @@ hark_user_turns_total 2
 	if n := testutil.CollectAndCount(r, "hark_turn_stage_seconds"); n != 2 {
 		t.Errorf("hark_turn_stage_seconds has %d series, want 2 (stt_final, llm_first_token)", n)
 	}
+	if n := testutil.CollectAndCount(r, "hark_frustration_score"); n != 1 {
+		t.Errorf("hark_frustration_score has %d series, want 1", n)
+	}
 	if n := testutil.CollectAndCount(r, "hark_interruption_silence_seconds"); n != 2 {
 		t.Errorf("hark_interruption_silence_seconds has %d series, want 2 (onset, confirm)", n)
 	}
@@ -79,7 +83,7 @@ hark_user_turns_total 2
 	sums := map[string]float64{}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
-			if h := m.GetHistogram(); h != nil {
+			if h := m.GetHistogram(); h != nil && len(m.GetLabel()) > 0 {
 				sums[mf.GetName()+"/"+m.GetLabel()[0].GetValue()] = h.GetSampleSum()
 			}
 		}

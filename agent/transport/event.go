@@ -47,8 +47,14 @@ const (
 	EventMetrics EventType = "turn_metrics"
 	// EventToolCall: Tool, a tool call and its outcome.
 	EventToolCall EventType = "tool_call"
-	// EventHandoff: Text, the reason a tool asked for a human.
+	// EventHandoff: Text, the reason the caller is handed to a human (a
+	// tool returned agent.Handoff, or the escalation policy decided);
+	// Summary, a short summary of the conversation for the person taking
+	// over.
 	EventHandoff EventType = "handoff"
+	// EventFrustration: Frustration, how frustrated the user sounds, after
+	// each user turn and when the model reports its own judgement.
+	EventFrustration EventType = "frustration"
 	// EventError: Text, what went wrong ("agent: stt: ..."). A provider
 	// failing does not end the session.
 	EventError EventType = "error"
@@ -65,6 +71,8 @@ type Event struct {
 	Interruption *Interruption `json:"interruption,omitempty"`
 	Metrics      *TurnMetrics  `json:"metrics,omitempty"`
 	Tool         *ToolEvent    `json:"tool,omitempty"`
+	Summary      string        `json:"summary,omitempty"`
+	Frustration  *Frustration  `json:"frustration,omitempty"`
 }
 
 // Interruption describes a barge-in.
@@ -95,4 +103,22 @@ type ToolEvent struct {
 	Arguments string `json:"arguments"`
 	Result    string `json:"result,omitempty"`
 	Error     string `json:"error,omitempty"`
+}
+
+// Frustration is how frustrated the user sounds, from 0 (calm) to 1.
+type Frustration struct {
+	// Score combines the voice, the words and the model's judgement.
+	Score float64 `json:"score"`
+	// Level names the band of Score: "calm", "elevated" or "high".
+	Level string `json:"level"`
+	// Voice is the part from pitch, level and speaking rate against the
+	// user's own calm turns; Words, the part from the words.
+	Voice float64 `json:"voice"`
+	Words float64 `json:"words"`
+	// Cues name what raised the score: "pitch", "level", "rate",
+	// "cue:<phrase>", "repeat" (the same request said again), "person"
+	// (a human asked for), "model" (the model's judgement).
+	Cues []string `json:"cues,omitempty"`
+	// Reason is the model's explanation, when it reported.
+	Reason string `json:"reason,omitempty"`
 }

@@ -93,7 +93,7 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.SpeechRequest) ite
 			Input:          req.Text,
 			Voice:          goopenai.SpeechVoice(voice),
 			ResponseFormat: goopenai.SpeechResponseFormatPcm,
-			Speed:          c.speed,
+			Speed:          speechSpeed(c.speed, req.Speed),
 			Instructions:   c.instructions,
 		})
 		if err != nil {
@@ -140,4 +140,16 @@ func (c *Client) Synthesize(ctx context.Context, req pipeline.SpeechRequest) ite
 			}
 		}
 	}
+}
+
+// speechSpeed is the speed to ask for: the client's (0: the service's
+// default, 1), scaled by the request's, within the API's 0.25 to 4.
+func speechSpeed(client, request float64) float64 {
+	if request <= 0 || request == 1 {
+		return client
+	}
+	if client == 0 {
+		client = 1
+	}
+	return min(4, max(0.25, client*request))
 }

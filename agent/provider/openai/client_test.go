@@ -413,6 +413,16 @@ func TestSynthesize(t *testing.T) {
 	if reqs := srv.Requests(); len(reqs) != 2 || reqs[1].Speech.Voice != "echo" {
 		t.Errorf("requests %+v", reqs)
 	}
+	// A request's speed scales the client's, within the API's range.
+	for _, tc := range []struct{ speed, want float64 }{{0.9, 0.765}, {0.1, 0.25}, {1, 0.85}} {
+		srv.Speech(openaitest.SpeechReply{Audio: audio})
+		for range c.Synthesize(context.Background(), pipeline.SpeechRequest{Text: "Sorry.", Speed: tc.speed}) {
+		}
+		reqs := srv.Requests()
+		if got := reqs[len(reqs)-1].Speech.Speed; math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("speed %v: sent %v, want %v", tc.speed, got, tc.want)
+		}
+	}
 }
 
 func TestTranscribe(t *testing.T) {
