@@ -62,6 +62,7 @@ type (
 		// quiet: inside confirmed speech, the VAD's latest window is
 		// silent (the speech may be ending).
 		quiet bool
+		echo  echoStats // the echo canceller's figures, when it is on
 	}
 	// endMsg ends the run: the transport's input ended or the playout
 	// failed.

@@ -26,6 +26,7 @@ type loop struct {
 	lang       string
 	images     []pipeline.Image
 	micPos     int64
+	echo       echoStats // the echo canceller's latest figures
 	user       userTurn
 	rep        *reply
 	sttSeq     uint64

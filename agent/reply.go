@@ -28,6 +28,9 @@ type reply struct {
 	done    bool // the reply goroutine has finished
 	drained bool // the playout sent all of it
 	audible bool // some of it was sent
+	// echo counts microphone samples of the agent's echo alone heard
+	// while it played (with the echo canceller on).
+	echo int64
 }
 
 // replyRecord is what the reply goroutine produced: the assistant messages
@@ -294,10 +297,15 @@ func (l *loop) finishReply(ctx context.Context) {
 }
 
 func (l *loop) reportMetrics(rep *reply) {
-	if rep.metrics == (TurnMetrics{}) {
+	tm := rep.metrics
+	// The canceller's figures cover its last seconds of echo: this
+	// reply's, once it has heard enough of it.
+	if rep.echo >= int64(l.rate)*4/10 {
+		tm.EchoERLE, tm.EchoERLESuppressed = l.echo.erle, l.echo.erleSuppressed
+	}
+	if tm == (TurnMetrics{}) {
 		return
 	}
-	tm := rep.metrics
 	l.cfg.metrics.observeTurn(tm)
 	l.emit(Event{Type: EventMetrics, Turn: rep.gen, Metrics: &tm})
 }

@@ -29,6 +29,7 @@ type Session struct {
 
 	in      *inbox
 	running atomic.Bool
+	aec     bool // the echo canceller is on
 
 	mu      sync.Mutex
 	history []pipeline.Message
@@ -67,7 +68,10 @@ func New(tr Transport, opts ...Option) (*Session, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: cfg, tr: tr, state: StateListening, in: newInbox()}
+	s := &Session{cfg: cfg, tr: tr, state: StateListening, in: newInbox(), aec: cfg.aec == setOn}
+	if r, ok := tr.(EchoCancellationRequester); ok && !cfg.aecSet {
+		s.aec = r.WantsEchoCancellation()
+	}
 	s.sink, _ = tr.(EventSink)
 	s.marker, _ = tr.(Marker)
 	return s, nil
@@ -163,7 +167,7 @@ func (s *Session) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer s.running.Store(false)
-	l, det, err := s.start()
+	l, det, ec, err := s.start()
 	if err != nil {
 		s.emit(Event{Type: EventError, Text: err.Error()})
 		return err
@@ -180,7 +184,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer l.wg.Done()
-		l.ingest(ctx, det)
+		l.ingest(ctx, det, ec)
 	}()
 	err = l.run(ctx)
 	cancel(err)
@@ -191,40 +195,54 @@ func (s *Session) Run(ctx context.Context) error {
 	return err
 }
 
-// start prepares a run: the VAD, the echo guard, the playout.
-func (s *Session) start() (*loop, *vad.Detector, error) {
+// start prepares a run: the VAD, the echo guard and canceller, the
+// playout.
+func (s *Session) start() (*loop, *vad.Detector, *echoCanceller, error) {
 	model, err := s.cfg.newVAD()
 	if err != nil {
-		return nil, nil, fmt.Errorf("agent: VAD model: %w", err)
+		return nil, nil, nil, fmt.Errorf("agent: VAD model: %w", err)
 	}
 	if model == nil {
-		return nil, nil, fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
+		return nil, nil, nil, fmt.Errorf("%w: VAD factory returned nil", ErrMissingStage)
 	}
 	var guard *echoguard.Guard
 	if !s.cfg.echo.Disabled {
 		if guard, err = newEchoGuard(s.cfg.echo); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		model = guard.Wrap(model)
 	}
 	det, err := vad.NewDetector(model, s.cfg.vad)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	// What the playout sent, for the guard and the canceller alike.
+	var ref *echoRef
+	var ec *echoCanceller
+	if guard != nil || s.aec {
+		ref = newEchoRef(det.Rate(), guard)
+	}
+	if s.aec {
+		c, err := newCanceller(det.Rate(), s.cfg.aecOpts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ec = newEchoCanceller(c, ref)
 	}
 	s.in.keepCommands() // a previous Run may have left audio and progress behind
 	l := newLoop(s, det.Rate())
 	popts := []pipeline.PlayoutOption{pipeline.WithNotify(func(ev pipeline.PlayoutEvent) { l.in.put(false, playoutMsg{ev}) })}
-	if guard != nil {
-		popts = append(popts, pipeline.WithTap(guard.Reference))
+	if ref != nil {
+		popts = append(popts, pipeline.WithTap(ref.tap))
 	}
 	if s.marker != nil {
 		popts = append(popts, pipeline.WithMarker(s.marker))
 	}
 	l.play, err = pipeline.NewPlayout(&speaker{tr: s.tr, in: s.in}, s.tr.OutputFormat(), &l.gens, popts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return l, det, nil
+	return l, det, ec, nil
 }
 
 // emit sends an event to the handler and the transport.
@@ -239,9 +257,10 @@ func (s *Session) emit(ev Event) {
 	}
 }
 
-// ingest reads the transport, converts to the VAD's format and runs the
-// detector, posting every frame with its events on the control lane.
-func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
+// ingest reads the transport, converts to the VAD's format, cancels the
+// agent's echo (when ec is not nil) and runs the detector, posting every
+// frame with its events on the control lane.
+func (l *loop) ingest(ctx context.Context, det *vad.Detector, ec *echoCanceller) {
 	conv := resample.NewConverter(pcm.Format{Rate: det.Rate(), Channels: 1})
 	deactivation := det.Params().Deactivation
 	var pos int64
@@ -258,6 +277,10 @@ func (l *loop) ingest(ctx context.Context, det *vad.Detector) {
 			l.cfg.log.Warn("dropping a bad input frame", "err", err)
 			l.in.recycle(m)
 			continue
+		}
+		if ec != nil {
+			m.samples = ec.process(m.samples, fr.Timestamp)
+			m.echo = ec.stats
 		}
 		if m.events, err = det.Write(m.samples); err != nil {
 			l.cfg.log.Warn("VAD failed on a frame", "err", err)

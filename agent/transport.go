@@ -13,4 +13,7 @@ type (
 	EventSink = transport.EventSink
 	// Marker is implemented by transports whose far end reports playback.
 	Marker = transport.Marker
+	// EchoCancellationRequester is implemented by transports whose client
+	// says whether to cancel echo server-side.
+	EchoCancellationRequester = transport.EchoCancellationRequester
 )

@@ -55,6 +55,10 @@ type userTurn struct {
 
 func (l *loop) onMic(ctx context.Context, m micMsg) {
 	l.micPos = m.pos
+	l.echo = m.echo
+	if m.echo.echo && l.rep != nil {
+		l.rep.echo += int64(len(m.samples))
+	}
 	first := m.pos - int64(len(m.samples))
 	l.remember(m.samples)
 	started := false

@@ -95,6 +95,12 @@ type TurnMetrics struct {
 	LLMFirstToken  time.Duration `json:"llm_first_token_ns"`
 	TTSFirstAudio  time.Duration `json:"tts_first_audio_ns"`
 	FirstAudioSent time.Duration `json:"first_audio_sent_ns"`
+	// EchoERLE is the echo canceller's echo return loss enhancement over
+	// the agent's echo during the reply, in dB: after its adaptive filter,
+	// and after its residual echo suppressor too. Zero when the canceller
+	// is off or heard too little echo (less than 0.4 s).
+	EchoERLE           float64 `json:"echo_erle_db,omitempty"`
+	EchoERLESuppressed float64 `json:"echo_erle_suppressed_db,omitempty"`
 }
 
 // ToolEvent reports a tool call and its outcome.

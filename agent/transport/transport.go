@@ -63,3 +63,11 @@ type EventSink interface {
 type Marker interface {
 	Mark(ctx context.Context, name string, played func()) error
 }
+
+// EchoCancellationRequester is implemented by transports whose client says
+// whether the session should cancel the echo of the agent's voice in the
+// microphone signal (the device protocol's hello). A session follows it
+// unless its own options decide.
+type EchoCancellationRequester interface {
+	WantsEchoCancellation() bool
+}

@@ -48,6 +48,7 @@ type options struct {
 	preset   string
 	parallel int
 	repeat   int
+	aec      string
 	jsonOut  string
 	verbose  bool
 }
@@ -60,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
 	fs.IntVar(&o.parallel, "parallel", 1, "scenarios played at once (each runs in real time; more than one lets them compete for the CPU, which moves timings)")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of each scenario (outcomes and pass rates over all runs)")
+	fs.StringVar(&o.aec, "aec", "preset", "server-side echo canceller: on, off, or preset (on with smart-speaker)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
 	fs.BoolVar(&o.verbose, "v", false, "log session events")
 	fs.Usage = func() {
@@ -95,6 +97,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeEngines()
 	base = append(base, agent.WithPreset(preset), agent.WithLogger(log))
+	switch o.aec {
+	case "on", "off":
+		base = append(base, agent.WithEchoCanceller(o.aec == "on"))
+	case "preset":
+	default:
+		return fmt.Errorf("-aec %q: want on, off or preset", o.aec)
+	}
 
 	// Runs of one scenario sit together in results, in file order.
 	results := make([]result, len(tracks)*o.repeat)

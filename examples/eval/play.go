@@ -150,6 +150,12 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 		}
 	}
 	judge(&res, t, evs, tr.Frames(), clips)
+	for _, e := range evs {
+		if m := e.ev.Metrics; e.ev.Type == agent.EventMetrics && m != nil && m.EchoERLE != 0 {
+			erle := m.EchoERLE
+			res.ERLEdB = &erle
+		}
+	}
 	return res
 }
 

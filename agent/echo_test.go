@@ -1,0 +1,125 @@
+package agent
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/harkvoice/hark/codecs/pcm"
+)
+
+// talk returns d of speech-like noise at 16 kHz: bursts of 300 ms with
+// 200 ms pauses.
+func talk(rng *rand.Rand, d time.Duration) []int16 {
+	n := int(d * 16000 / time.Second)
+	x := make([]int16, n)
+	for i := range x {
+		if i%8000 < 4800 {
+			x[i] = int16(rng.NormFloat64() * 3000)
+		}
+	}
+	return x
+}
+
+// room returns x as a microphone hears it: delay samples late, through a
+// short reverberant response, 12 dB down.
+func room(x []int16, delay int) []int16 {
+	h := make([]float64, 800) // 50 ms of tail
+	rng := rand.New(rand.NewPCG(7, 7))
+	h[0] = 0.25
+	for k := 1; k < len(h); k++ {
+		h[k] = 0.05 * rng.NormFloat64() * math.Exp(-float64(k)/400)
+	}
+	y := make([]int16, len(x))
+	for i := range y {
+		var v float64
+		for k, g := range h {
+			if j := i - delay - k; j >= 0 && j < len(x) {
+				v += g * float64(x[j])
+			}
+		}
+		y[i] = int16(v)
+	}
+	return y
+}
+
+func energy(x []int16) float64 {
+	var e float64
+	for _, v := range x {
+		e += float64(v) * float64(v)
+	}
+	return e
+}
+
+// TestEchoCancellerPath plays a reply through the tap and its echo, 120 ms
+// late in a reverberant room, into the microphone side, frame by frame as
+// a session does: after convergence the output holds far less echo.
+func TestEchoCancellerPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := talk(rng, 6*time.Second)
+	mic := room(x, 1920)
+	c, err := newCanceller(16000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := newEchoRef(16000, nil)
+	e := newEchoCanceller(c, ref)
+	const n = 320
+	var in, out float64
+	for i := 0; i+n <= len(x); i += n {
+		ref.tap(pcm.Frame{Samples: x[i : i+n], Format: pcm.Mono16k, Timestamp: time.Duration(i) * time.Second / 16000})
+		fr := append([]int16(nil), mic[i:i+n]...)
+		got := e.process(fr, time.Duration(i)*time.Second/16000)
+		if len(got) != n {
+			t.Fatalf("frame %d: %d samples out, want %d", i/n, len(got), n)
+		}
+		if i >= 4*16000 {
+			in += energy(mic[i : i+n])
+			out += energy(got)
+		}
+	}
+	red := 10 * math.Log10(in/out)
+	t.Logf("echo reduced by %.1f dB; canceller ERLE %.1f dB, %.1f dB suppressed", red, e.stats.erle, e.stats.erleSuppressed)
+	if red < 20 {
+		t.Errorf("echo reduced by %.1f dB, want at least 20", red)
+	}
+	if e.stats.erle <= 0 {
+		t.Errorf("no ERLE reported")
+	}
+}
+
+// TestEchoCancellerQuiet: while the agent has never spoken the canceller
+// stays off and the microphone passes through, delayed by the canceller's
+// latency, sample for sample, in frames of any length.
+func TestEchoCancellerQuiet(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	mic := talk(rng, 2*time.Second)
+	c, err := newCanceller(16000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := newEchoRef(16000, nil)
+	e := newEchoCanceller(c, ref)
+	var got []int16
+	pos := 0
+	for i, n := range []int{320, 100, 220, 480, 7, 313} {
+		for k := 0; k < 10 && pos+n <= len(mic); k++ {
+			ref.tap(pcm.Frame{Format: pcm.Mono16k, Timestamp: time.Duration(i) * time.Millisecond})
+			got = append(got, e.process(append([]int16(nil), mic[pos:pos+n]...), time.Duration(pos)*time.Second/16000)...)
+			pos += n
+		}
+	}
+	if e.on {
+		t.Fatal("canceller on with the agent quiet")
+	}
+	lat := e.lat
+	if lat != 240 {
+		t.Errorf("latency %d samples, want 240", lat)
+	}
+	for i := lat; i < len(got); i++ {
+		if got[i] != mic[i-lat] {
+			t.Fatalf("sample %d: %d, want the input's %d", i, got[i], mic[i-lat])
+		}
+	}
+}
