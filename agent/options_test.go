@@ -10,6 +10,7 @@ import (
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/aec"
 	"github.com/harkvoice/hark/vad/silero"
 )
 
@@ -58,7 +59,11 @@ func TestPresets(t *testing.T) {
 		{"option before preset", []Option{WithEndOfTurn(700 * time.Millisecond), WithNumberHold(0), WithPreset(PresetSmartSpeaker)},
 			tuning{endOfTurn: 700 * time.Millisecond,
 				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
-				echo:   EchoGuard{Threshold: 0.3}, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond, MinSilence: 200 * time.Millisecond}}},
+				echo:   EchoGuard{Threshold: 0.3}, aec: setOn, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond, MinSilence: 200 * time.Millisecond}}},
+		{"echo canceller off over preset", []Option{WithEchoCanceller(false), WithPreset(PresetSmartSpeaker)},
+			tuning{endOfTurn: 600 * time.Millisecond, numberHold: 1500 * time.Millisecond,
+				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 1500 * time.Millisecond, MinWords: 2},
+				echo:   EchoGuard{Threshold: 0.3}, aec: setOff, vad: vad.Params{Activation: 0.6, MinSpeech: 96 * time.Millisecond, MinSilence: 200 * time.Millisecond}}},
 		{"policy over preset", []Option{WithPreset(PresetLanguagePractice), WithInterruptionPolicy(InterruptionPolicy{MinWords: 1})},
 			tuning{endOfTurn: 1200 * time.Millisecond, numberHold: 3 * time.Second,
 				policy: InterruptionPolicy{Window: 1500 * time.Millisecond, LongSpeech: 2500 * time.Millisecond, MinWords: 1},
@@ -71,5 +76,43 @@ func TestPresets(t *testing.T) {
 		if got := s.cfg.tuning; fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: tuning %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// aecTransport asks for the echo canceller, or not.
+type aecTransport struct {
+	nullTransport
+	want bool
+}
+
+func (t aecTransport) WantsEchoCancellation() bool { return t.want }
+
+// TestEchoCancellerChoice: the option wins over the transport, the
+// transport over the preset; bad canceller options fail New.
+func TestEchoCancellerChoice(t *testing.T) {
+	vadOpt := WithVAD(func() (vad.Model, error) { return nil, nil })
+	for _, tc := range []struct {
+		name string
+		tr   Transport
+		opts []Option
+		want bool
+	}{
+		{"default", nullTransport{}, nil, false},
+		{"smart speaker", nullTransport{}, []Option{WithPreset(PresetSmartSpeaker)}, true},
+		{"transport asks", aecTransport{want: true}, nil, true},
+		{"transport declines over preset", aecTransport{want: false}, []Option{WithPreset(PresetSmartSpeaker)}, false},
+		{"option over transport", aecTransport{want: true}, []Option{WithEchoCanceller(false)}, false},
+		{"option on", nullTransport{}, []Option{WithEchoCanceller(true, aec.WithFilterLength(128 * time.Millisecond))}, true},
+	} {
+		s, err := New(tc.tr, append(append(stages(), vadOpt), tc.opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.aec != tc.want {
+			t.Errorf("%s: canceller on %v, want %v", tc.name, s.aec, tc.want)
+		}
+	}
+	if _, err := New(nullTransport{}, append(stages(), vadOpt, WithEchoCanceller(true, aec.WithFilterLength(time.Hour)))...); !errors.Is(err, ErrOption) {
+		t.Errorf("bad canceller option: %v, want ErrOption", err)
 	}
 }
