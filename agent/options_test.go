@@ -102,7 +102,7 @@ func TestEchoCancellerChoice(t *testing.T) {
 		{"transport asks", aecTransport{want: true}, nil, true},
 		{"transport declines over preset", aecTransport{want: false}, []Option{WithPreset(PresetSmartSpeaker)}, false},
 		{"option over transport", aecTransport{want: true}, []Option{WithEchoCanceller(false)}, false},
-		{"option on", nullTransport{}, []Option{WithEchoCanceller(true, aec.WithFilterLength(128 * time.Millisecond))}, true},
+		{"option on", nullTransport{}, []Option{WithEchoCanceller(true, aec.WithFilterLength(128*time.Millisecond))}, true},
 	} {
 		s, err := New(tc.tr, append(append(stages(), vadOpt), tc.opts...)...)
 		if err != nil {
