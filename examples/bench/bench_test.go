@@ -66,7 +66,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"bargein_onset_to_silence_ms_p50", "bargein_onset_to_silence_ms_p95", "bargein_fresh_onset_to_silence_ms_p95",
-		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95",
+		"bargein_confirm_to_silence_ms_p95", "v2v_ms_p50", "preemptive_wasted_ratio", "v2v_ms_p95", "v2v_realtime_stt_ms_p50", "v2v_realtime_stt_ms_p95",
 		"realtime_bargein_onset_to_silence_ms_p95", "realtime_v2v_ms_p50", "sessions_per_core",
 		"mem_per_idle_session_kb", "mem_per_active_session_kb", "phone_sessions_per_core", "phone_mem_per_idle_session_kb", "cpu_model", "cpu_cores", "go_version", "frame_costs",
 		"aec_erle_db", "aec_erle_filter_db", "aec_us_per_10ms"} {

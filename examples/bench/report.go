@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -102,9 +103,13 @@ func (r *report) flat() map[string]any {
 	if r.Realtime != nil {
 		r.Realtime.flat(out, put)
 	}
+	var started, wasted int
 	for _, v := range r.V2V {
 		p := "v2v_" + v.Engines
 		put(p+"_ms", summarize(v.Total))
+		s, w := v.Preempt.counts()
+		started, wasted = started+s, wasted+w
+		out[p+"_preemptive_started"], out[p+"_preemptive_wasted"] = s, w
 		out[p+"_turns"], out[p+"_failed"] = v.Turns, v.Failed
 		stages := map[string]summary{}
 		for name, xs := range v.stages() {
@@ -124,6 +129,14 @@ func (r *report) flat() map[string]any {
 	}
 	for _, c := range r.Interim {
 		c.flat(out, put)
+	}
+	if len(r.V2V) > 0 {
+		// Preemptive replies dropped unheard, of those started, over all
+		// engine sets (0 when none started).
+		out["preemptive_wasted_ratio"] = 0.0
+		if started > 0 {
+			out["preemptive_wasted_ratio"] = math.Round(1000*float64(wasted)/float64(started)) / 1000
+		}
 	}
 	if c := r.Capacity; c != nil {
 		out["sessions_per_core"] = c.SessionsPerCore
@@ -241,6 +254,12 @@ func (r *report) markdown(cfg config) string {
 		p("*realtime_stt*: the same, but the words come from the streaming Realtime transcription provider (agent/provider/realtime) ")
 		p("against agent/provider/realtime/realtimetest answering at once: the audio streams over a WebSocket while the user speaks and is committed when the turn ends. ")
 		p("`v2v_ms_*` in bench.json is the *openai* row, `v2v_realtime_stt_ms_*` the *realtime_stt* row. ")
+		p("Preemptive replies (prepared while the end of the turn is awaited, dropped unheard when the words change): ")
+		for _, v := range r.V2V {
+			s, w := v.Preempt.counts()
+			p("*%s* %d started, %d wasted; ", v.Engines, s, w)
+		}
+		p("`preemptive_wasted_ratio` is wasted over started, all engine sets. ")
 		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's 300 ms of silence to end speech ")
 		p("and the session's 500 ms end-of-turn wait (both defaults). After the first audio the client stops the reply and waits.\n\n")
 	}

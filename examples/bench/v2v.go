@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/harkvoice/hark/agent"
@@ -35,6 +36,41 @@ type v2vResult struct {
 	// Endpoint is Total less the session's first-audio-sent figure: the
 	// end-of-turn wait plus the transport both ways.
 	Endpoint []float64
+	// Preempt counts the session's preemptive replies by outcome
+	// (agent.PreemptStarted, PreemptUsed, PreemptWasted).
+	Preempt preemptCounter
+}
+
+// preemptCounter is an agent.Recorder that counts preemptive replies.
+type preemptCounter struct {
+	mu                    sync.Mutex
+	Started, Used, Wasted int
+}
+
+func (c *preemptCounter) Preemption(outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch outcome {
+	case agent.PreemptStarted:
+		c.Started++
+	case agent.PreemptUsed:
+		c.Used++
+	case agent.PreemptWasted:
+		c.Wasted++
+	}
+}
+
+func (*preemptCounter) Turn(agent.TurnMetrics)                   {}
+func (*preemptCounter) Interruption(string, *agent.Interruption) {}
+func (*preemptCounter) ToolCall(string, error)                   {}
+func (*preemptCounter) Handoff()                                 {}
+func (*preemptCounter) ProviderError(string)                     {}
+
+// counts returns the preemptive replies started and wasted.
+func (c *preemptCounter) counts() (started, wasted int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Started, c.Wasted
 }
 
 // runV2V measures voice-to-voice latency with the offline engines and with
@@ -94,6 +130,8 @@ func runV2VEngines(ctx context.Context, cfg config, w *silero.Weights, name stri
 		}
 		clips[i], ends[i] = c, end
 	}
+	res := &v2vResult{Engines: name}
+	opts = append(opts, agent.WithMetrics(&res.Preempt))
 	srv, err := startRTCServer(func(c *webrtc.Conn) (*agent.Session, error) { return agent.New(c, opts...) })
 	if err != nil {
 		return nil, err
@@ -108,7 +146,6 @@ func runV2VEngines(ctx context.Context, cfg config, w *silero.Weights, name stri
 		c.verbose = progress
 	}
 
-	res := &v2vResult{Engines: name}
 	for i := range cfg.turns {
 		k := i % len(clips)
 		err := v2vTurn(ctx, c, clips[k], ends[k], res)
