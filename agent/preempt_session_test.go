@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"iter"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/provider/openai"
+	"github.com/harkvoice/hark/agent/provider/openai/openaitest"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -21,7 +24,7 @@ import (
 // session events came before it: a preemptive reply's call comes before
 // the turn's user_final.
 type orderLLM struct {
-	*agenttest.LLM
+	pipeline.LLM
 	tr *agenttest.Transport
 
 	mu    sync.Mutex
@@ -205,7 +208,8 @@ func TestPreemptiveReplyWordsDiffer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
 		rec := &recorder{}
-		llm := &orderLLM{LLM: agenttest.NewLLM(agenttest.Text("Wrong answer."), agenttest.Text("Right answer.")), tr: tr}
+		script := agenttest.NewLLM(agenttest.Text("Wrong answer."), agenttest.Text("Right answer."))
+		llm := &orderLLM{LLM: script, tr: tr}
 		sst := &changingSTT{partial: "where is my older", final: "where is my order"}
 		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(llm), agent.WithTTS(&agenttest.TTS{}),
 			agent.WithVAD(agenttest.NewLevelModel()), agent.WithMetrics(rec))
@@ -223,7 +227,7 @@ func TestPreemptiveReplyWordsDiffer(t *testing.T) {
 		if err != nil || ev.Text != "Right answer." {
 			t.Errorf("agent_done %q, %v", ev.Text, err)
 		}
-		reqs := llm.Requests()
+		reqs := script.Requests()
 		if len(reqs) != 2 || last(reqs[0]).Content != "where is my older" || last(reqs[1]).Content != "where is my order" {
 			t.Errorf("LLM requests %+v", reqs)
 		}
@@ -339,4 +343,65 @@ func TestPreemptiveReplyTools(t *testing.T) {
 		}
 		p.stop()
 	})
+}
+
+// TestPreemptiveReplyOpenAI: with the OpenAI provider against its test
+// server, in real time, the reply is asked for before the turn ends and
+// plays only after it.
+func TestPreemptiveReplyOpenAI(t *testing.T) {
+	api := openaitest.NewServer()
+	defer api.Close()
+	api.SetDefaultTranscription(openaitest.TranscriptionReply{Text: "What are your opening hours?", Language: "english"})
+	api.SetDefaultChat(openaitest.Text("We open at nine."))
+	cl, err := openai.New(openai.WithBaseURL(api.URL), openai.WithAPIKey("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+	llm := &orderLLM{LLM: cl, tr: tr}
+	rec := &recorder{}
+	var mu sync.Mutex
+	var finalAt time.Time
+	s, err := agent.New(tr, agent.WithSTT(cl), agent.WithLLM(llm), agent.WithTTS(cl), agent.WithVAD(agenttest.NewLevelModel()),
+		agent.WithEndOfTurn(600*time.Millisecond), agent.WithMetrics(rec),
+		agent.WithEventHandler(func(ev agent.Event) {
+			if ev.Type == agent.EventUserFinal {
+				mu.Lock()
+				finalAt = time.Now()
+				mu.Unlock()
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	tr.Play(agenttest.Speech(time.Second, 16000, 3))
+	ev, final, err := tr.WaitEvent(ctx, 0, is(agent.EventUserFinal))
+	if err != nil || ev.Text != "What are your opening hours?" {
+		t.Fatalf("user_final %q, %v", ev.Text, err)
+	}
+	if ev, _, err = tr.WaitEvent(ctx, final, is(agent.EventAgentDone)); err != nil || ev.Text != "We open at nine." {
+		t.Fatalf("agent_done %q, %v", ev.Text, err)
+	}
+	if calls := llm.called(); len(calls) != 1 || calls[0] > final {
+		t.Errorf("LLM calls after events %v; user_final is event %d", calls, final)
+	}
+	if started, used, wasted := rec.preempted(); started != 1 || used != 1 || wasted != 0 {
+		t.Errorf("started %d, used %d, wasted %d; want 1, 1, 0", started, used, wasted)
+	}
+	mu.Lock()
+	for _, f := range tr.Frames() {
+		if f.Audible && f.At.Before(finalAt) {
+			t.Errorf("audio sent at %v, before the turn ended at %v", f.At, finalAt)
+			break
+		}
+	}
+	mu.Unlock()
+	tr.Hangup()
+	if err := <-done; err != nil && !errors.Is(err, agenttest.ErrClosed) {
+		t.Fatal(err)
+	}
 }

@@ -27,12 +27,13 @@ type call struct {
 	ctx  context.Context
 }
 
-func startCall(t *testing.T, eng *offline.Engines) *call {
+func startCall(t *testing.T, eng *offline.Engines, opts ...agent.Option) *call {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	c := &call{t: t, tr: agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k), done: make(chan error, 1), ctx: ctx}
-	s, err := agent.New(c.tr, append(eng.SessionOptions(), agent.WithSystemPrompt("You are the support line of an online shoe shop."))...)
+	opts = append(append(eng.SessionOptions(), agent.WithSystemPrompt("You are the support line of an online shoe shop.")), opts...)
+	s, err := agent.New(c.tr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
