@@ -66,6 +66,10 @@ var (
 // Hello returns the device's hello.
 func (c *Conn) Hello() Hello { return c.hello }
 
+// WantsEchoCancellation implements transport.EchoCancellationRequester:
+// the hello's "aec" (true unless the device said false).
+func (c *Conn) WantsEchoCancellation() bool { return c.hello.AEC }
+
 // ID returns the session identifier sent in the server hello.
 func (c *Conn) ID() string { return c.id }
 

@@ -103,6 +103,11 @@ type Hello struct {
 	// name in a played message once its speaker has played the audio
 	// before the mark, so the agent knows what the user heard.
 	Marks bool `json:"marks,omitempty"`
+	// AEC asks the server to cancel the echo of the agent's voice in the
+	// microphone audio (the device plays it on a loudspeaker and has no
+	// echo canceller of its own). Absent, it is true; false for devices
+	// that cancel their own echo or play on headphones.
+	AEC bool `json:"aec"`
 }
 
 // ServerHello answers a valid hello.
@@ -151,6 +156,7 @@ type wireMessage struct {
 	Audio    *AudioFormat    `json:"audio"`
 	Device   string          `json:"device"`
 	Marks    bool            `json:"marks"`
+	AEC      *bool           `json:"aec"`
 	Name     string          `json:"name"`
 	Text     *string         `json:"text"`
 	MIMEType string          `json:"mime_type"`
@@ -198,7 +204,7 @@ func ParseClientMessage(data []byte) (ClientMessage, error) {
 		if len(w.Device) > maxDeviceName || !utf8.ValidString(w.Device) {
 			return ClientMessage{}, protoErr(CodeBadMessage, "device name: at most %d bytes of UTF-8", maxDeviceName)
 		}
-		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: lang, Audio: *w.Audio, Device: w.Device, Marks: w.Marks}
+		m.Hello = Hello{Version: *w.Version, Token: w.Token, Language: lang, Audio: *w.Audio, Device: w.Device, Marks: w.Marks, AEC: w.AEC == nil || *w.AEC}
 		m.Hello.Audio.Channels = 1
 	case TypeText:
 		if w.Text == nil || *w.Text == "" {
