@@ -51,8 +51,12 @@ func newEngines(cfg config, log *slog.Logger) (*engines, error) {
 			stt = agent.WithStreamingSTT(rec)
 		}
 		return &engines{
-			name:  cfg.engines,
-			opts:  []agent.Option{stt, agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD)},
+			name: cfg.engines,
+			opts: []agent.Option{stt, agent.WithLLM(c), agent.WithTTS(c), agent.WithVAD(offline.NewVAD),
+				// A model follows the escalation policy's instructions and
+				// writes the hand-off summary (the offline engines' intent
+				// model does not).
+				agent.WithEscalation(agent.Escalation{Announce: "their details are passed on to our team"})},
 			llm:   c,
 			tts:   c,
 			close: c.CloseIdleConnections,

@@ -62,11 +62,13 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 				return nil, err
 			}
 		}
+		cb := &callback{}
 		sess, err := agent.New(tr, eng.options(cfg, lang, log.With("remote", r.RemoteAddr),
-			agent.WithMetrics(metrics))...)
+			agent.WithMetrics(metrics), agent.WithEventHandler(cb.onEvent))...)
 		if err != nil {
 			return nil, err
 		}
+		cb.s = sess
 		return s.track(sess), nil
 	}
 
@@ -164,3 +166,27 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 
 // close ends every WebRTC session.
 func (s *server) close() error { return s.webrtc.Close() }
+
+// callbackLine is what the demo, which has no person to hand a call to,
+// tells a caller it hands over.
+const callbackLine = "A person from our team will call you back shortly."
+
+// callback speaks callbackLine once the reply that hands the caller over
+// has played (the page shows the hand-off's summary).
+type callback struct {
+	s       *agent.Session
+	pending bool
+}
+
+// onEvent runs on the session loop, after New has set s.
+func (c *callback) onEvent(ev agent.Event) {
+	switch ev.Type {
+	case agent.EventHandoff:
+		c.pending = true
+	case agent.EventAgentDone:
+		if c.pending {
+			c.pending = false
+			c.s.Say(callbackLine)
+		}
+	}
+}

@@ -155,7 +155,14 @@ function onEvent(ev) {
     }
     case "handoff":
       addMsg("system", "handing over to a human: " + (ev.text || ""));
+      if (ev.summary) addMsg("system", "summary for the person calling back: " + ev.summary);
       break;
+    case "frustration": {
+      const f = ev.frustration || {};
+      addMsg("system", `frustration ${(f.score ?? 0).toFixed(2)} (${f.level || ""})` +
+        (f.cues?.length ? ": " + f.cues.join(", ") : "") + (f.reason ? " — " + f.reason : ""));
+      break;
+    }
     case "error":
       addMsg("system", "error: " + ev.text);
       break;
