@@ -14,6 +14,7 @@ type Recorder struct {
 	stage         *prometheus.HistogramVec
 	bargeIn       *prometheus.HistogramVec
 	turns         prometheus.Counter
+	erle          *prometheus.HistogramVec
 	interruptions *prometheus.CounterVec
 	tools         *prometheus.CounterVec
 	handoffs      prometheus.Counter
@@ -42,6 +43,11 @@ func New() *Recorder {
 			Help:    "Time to silence the agent after the user talked over it, from speech onset or from the VAD's confirmation.",
 			Buckets: []float64{.005, .01, .02, .04, .06, .08, .1, .12, .15, .2, .3, .5},
 		}, []string{"from"}),
+		erle: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hark", Name: "echo_erle_db",
+			Help:    "The echo canceller's echo return loss enhancement per reply, after its adaptive filter and after its suppressor.",
+			Buckets: []float64{3, 6, 10, 15, 20, 25, 30, 35, 40, 50},
+		}, []string{"stage"}),
 		turns: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "hark", Name: "user_turns_total", Help: "User turns committed.",
 		}),
@@ -70,7 +76,7 @@ func New() *Recorder {
 }
 
 func (r *Recorder) collectors() []prometheus.Collector {
-	return []prometheus.Collector{r.stage, r.bargeIn, r.turns, r.interruptions, r.tools, r.handoffs, r.frustration, r.errors, r.preemptions}
+	return []prometheus.Collector{r.stage, r.bargeIn, r.erle, r.turns, r.interruptions, r.tools, r.handoffs, r.frustration, r.errors, r.preemptions}
 }
 
 // Describe implements prometheus.Collector.
@@ -87,8 +93,17 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Turn counts a turn and observes its stages that happened.
+// Turn counts a turn and observes its stages that happened, and the echo
+// canceller's ERLE when it measured one (a reply the agent began on its
+// own, with no user turn, reports only that).
 func (r *Recorder) Turn(tm agent.TurnMetrics) {
+	if tm.EchoERLE != 0 {
+		r.erle.WithLabelValues("filter").Observe(tm.EchoERLE)
+		r.erle.WithLabelValues("suppressor").Observe(tm.EchoERLESuppressed)
+	}
+	if tm.EchoERLE != 0 && tm.STTFinal == 0 && tm.LLMFirstToken == 0 && tm.TTSFirstAudio == 0 && tm.FirstAudioSent == 0 {
+		return // the ERLE of a reply with no user turn
+	}
 	r.turns.Inc()
 	for _, st := range []struct {
 		name string
