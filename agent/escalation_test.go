@@ -166,3 +166,27 @@ func TestEscalationOfferAndModelReport(t *testing.T) {
 	}
 	r.stop()
 }
+
+// Spoken turns are measured: a turn much louder than the caller's first
+// ones raises the score by its level.
+func TestEscalationHearsTheVoice(t *testing.T) {
+	stt := agenttest.NewSTT("where is my parcel", "it was sent on monday", "it is still not here")
+	r := newRig(t, stt, agenttest.NewLLM(agenttest.Text("Let me check.")), agent.WithEscalation(agent.Escalation{}))
+	r.start(t.Context())
+	from := 0
+	for turn, gain := range []float64{0.25, 0.25, 1} {
+		speech := agenttest.Speech(1200*time.Millisecond, 16000, int64(turn+1))
+		for i := range speech {
+			speech[i] = int16(float64(speech[i]) * gain)
+		}
+		r.tr.Play(append(speech, agenttest.Silence(time.Second, 16000)...))
+		f, i := r.wait(from, is(agent.EventFrustration))
+		loud := slices.Contains(f.Frustration.Cues, "level")
+		if loud != (turn == 2) || (turn == 2 && f.Frustration.Voice == 0) {
+			t.Errorf("turn %d (gain %v): %+v", turn, gain, f.Frustration)
+		}
+		_, from = r.wait(i+1, is(agent.EventAgentDone))
+		from++
+	}
+	r.stop()
+}
