@@ -37,6 +37,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/harkvoice/hark/agent/provider/internal/cbstream"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -48,7 +49,7 @@ var engine struct {
 	rate    int
 	voices  []Voice
 	err     error
-	current *stream // the synthesis the callback feeds
+	current *cbstream.Stream // the synthesis the callback feeds
 }
 
 func start() error {
@@ -98,12 +99,13 @@ func harkEspeakChunk(wav *C.short, n C.int) C.int {
 		return 1
 	}
 	if wav == nil || n <= 0 {
-		if s.stop.Load() {
+		if s.Stopped() {
 			return 1
 		}
 		return 0
 	}
-	if !s.push(slices.Clone(unsafe.Slice((*int16)(unsafe.Pointer(wav)), int(n)))) {
+	fr := pcm.Frame{Samples: slices.Clone(unsafe.Slice((*int16)(unsafe.Pointer(wav)), int(n))), Format: pcm.Format{Rate: engine.rate, Channels: 1}}
+	if !s.Push(fr) {
 		return 1
 	}
 	return 0
@@ -169,42 +171,12 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req pipeline.SpeechRequest
 		if len(req.Text) == 0 {
 			return
 		}
-		st := newStream()
-		var wg sync.WaitGroup
-		wg.Go(func() { st.finish(s.run(voice, req.Text, st)) })
-		defer func() {
-			st.stop.Store(true)
-			wg.Wait()
-		}()
-		format := s.Format()
-		var pos int
-		for {
-			select {
-			case <-ctx.Done():
-				yield(pcm.Frame{}, context.Cause(ctx))
-				return
-			case <-st.notify:
-			}
-			chunks, done, err := st.take()
-			for _, c := range chunks {
-				fr := pcm.Frame{Samples: c, Format: format, Timestamp: format.Duration(pos)}
-				pos += len(c)
-				if !yield(fr, nil) {
-					return
-				}
-			}
-			if done {
-				if err != nil {
-					yield(pcm.Frame{}, err)
-				}
-				return
-			}
-		}
+		cbstream.Run(ctx, yield, func(st *cbstream.Stream) error { return s.run(voice, req.Text, st) })
 	}
 }
 
 // run synthesises text under the engine lock, feeding st.
-func (s *Synthesizer) run(voice, text string, st *stream) error {
+func (s *Synthesizer) run(voice, text string, st *cbstream.Stream) error {
 	cvoice := C.CString(voice)
 	defer C.free(unsafe.Pointer(cvoice))
 	ctext := C.CString(text)
@@ -212,7 +184,7 @@ func (s *Synthesizer) run(voice, text string, st *stream) error {
 
 	engine.Lock()
 	defer engine.Unlock()
-	if st.stop.Load() {
+	if st.Stopped() {
 		return nil
 	}
 	if C.espeak_SetVoiceByName(cvoice) != C.EE_OK {

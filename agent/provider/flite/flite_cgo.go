@@ -63,6 +63,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/harkvoice/hark/agent/provider/internal/cbstream"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 )
@@ -95,12 +96,12 @@ func voice(name string) (*C.cst_voice, error) {
 
 //export harkFliteChunk
 func harkFliteChunk(handle C.uintptr_t, samples *C.short, n, rate, last C.int) C.int {
-	s := cgo.Handle(handle).Value().(*stream)
+	s := cgo.Handle(handle).Value().(*cbstream.Stream)
 	fr := pcm.Frame{
 		Samples: slices.Clone(unsafe.Slice((*int16)(unsafe.Pointer(samples)), int(n))),
 		Format:  pcm.Format{Rate: int(rate), Channels: 1},
 	}
-	if n > 0 && !s.push(fr) {
+	if n > 0 && !s.Push(fr) {
 		return C.CST_AUDIO_STREAM_STOP
 	}
 	return C.CST_AUDIO_STREAM_CONT
@@ -154,46 +155,18 @@ func (s *Synthesizer) Synthesize(ctx context.Context, req pipeline.SpeechRequest
 		if len(sentences) == 0 {
 			return
 		}
-		st := newStream()
-		h := cgo.NewHandle(st)
-		var wg sync.WaitGroup
-		wg.Go(func() { st.finish(synthesize(name, sentences, h, st)) })
-		defer func() {
-			st.stop.Store(true)
-			wg.Wait()
-			h.Delete()
-		}()
-
-		var pos int
-		for {
-			select {
-			case <-ctx.Done():
-				yield(pcm.Frame{}, context.Cause(ctx))
-				return
-			case <-st.notify:
-			}
-			chunks, done, err := st.take()
-			for _, fr := range chunks {
-				fr.Timestamp = fr.Format.Duration(pos)
-				pos += len(fr.Samples)
-				if !yield(fr, nil) {
-					return
-				}
-			}
-			if done {
-				if err != nil {
-					yield(pcm.Frame{}, err)
-				}
-				return
-			}
-		}
+		cbstream.Run(ctx, yield, func(st *cbstream.Stream) error {
+			h := cgo.NewHandle(st)
+			defer h.Delete()
+			return synthesize(name, sentences, h, st)
+		})
 	}
 }
 
 // synthesize runs Flite on each sentence until done or stopped.
-func synthesize(name string, sentences []string, h cgo.Handle, st *stream) error {
+func synthesize(name string, sentences []string, h cgo.Handle, st *cbstream.Stream) error {
 	for _, sentence := range sentences {
-		if st.stop.Load() {
+		if st.Stopped() {
 			return nil
 		}
 		text := C.CString(sentence)
