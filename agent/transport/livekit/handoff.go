@@ -137,8 +137,9 @@ func (h *history) add(ev transport.Event) {
 	}
 }
 
-// summary returns the hand-off summary: the reason, then the turns.
-func (h *history) summary(reason string) string {
+// summary returns the hand-off summary: the reason, the turns, then the
+// session's own summary (written by the model or from its history), if any.
+func (h *history) summary(reason, session string) string {
 	var b strings.Builder
 	if reason = strings.TrimSpace(reason); reason == "" {
 		reason = "the agent handed the call over"
@@ -146,6 +147,9 @@ func (h *history) summary(reason string) string {
 	b.WriteString("Reason: " + reason)
 	for _, l := range h.lines {
 		b.WriteString("\n" + l)
+	}
+	if session = strings.TrimSpace(session); session != "" {
+		b.WriteString("\nSummary: " + session)
 	}
 	return b.String()
 }
@@ -170,7 +174,7 @@ func (c *Conn) startHandoff(ev transport.Event, h *history) {
 		c.sessMu.Unlock()
 		return
 	}
-	op, summary := "operator-"+c.job.ID, h.summary(ev.Text)
+	op, summary := "operator-"+c.job.ID, h.summary(ev.Text, ev.Summary)
 	c.handoff, c.operator, c.summary = handoffWaiting, op, summary
 	c.sessMu.Unlock()
 

@@ -227,10 +227,13 @@ func TestHandoffSummary(t *testing.T) {
 		"Agent: It shipped yesterday.\n" +
 		"Agent: Let me (interrupted)\n" +
 		"Caller: let me talk to a person"
-	if got := h.summary("asked for a person"); got != want {
+	if got := h.summary("asked for a person", ""); got != want {
 		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
 	}
-	if got := (&history{}).summary(""); got != "Reason: the agent handed the call over" {
+	if got, want := h.summary("asked for a person", " Late parcel; wants a refund. "), want+"\nSummary: Late parcel; wants a refund."; got != want {
+		t.Errorf("with the session's summary:\n%s\nwant:\n%s", got, want)
+	}
+	if got := (&history{}).summary("", ""); got != "Reason: the agent handed the call over" {
 		t.Errorf("empty summary %q", got)
 	}
 
@@ -239,7 +242,7 @@ func TestHandoffSummary(t *testing.T) {
 	for i := range maxSummaryTurns + 5 {
 		long.add(transport.Event{Type: transport.EventUserFinal, Text: fmt.Sprint("turn ", i)})
 	}
-	lines := strings.Split(long.summary("r"), "\n")
+	lines := strings.Split(long.summary("r", ""), "\n")
 	if len(lines) != maxSummaryTurns+1 || lines[1] != "Caller: turn 5" {
 		t.Errorf("long summary: %d lines, first turn %q", len(lines), lines[1])
 	}
