@@ -429,5 +429,5 @@ func (r *realtimeResult) markdown(p func(string, ...any)) {
 	p("endpoint sends no audio while the reply is paused). The session reports the interruption (`speech_started`) only ")
 	p("once it has decided to cancel — after the words, not at the pause — so onset → event is longer than onset → ")
 	p("silence. Voice-to-voice: the microphone plays \"What are your shipping times to Canada?\"; from the end of its ")
-	p("speech (as captured) to the first audio delta received; it includes the 500 ms end-of-turn wait.\n\n")
+	p("speech (as captured) to the first audio delta received; it includes the session's end-of-turn wait.\n\n")
 }

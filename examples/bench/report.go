@@ -250,7 +250,7 @@ func (r *report) markdown(cfg config) string {
 		p("(%s) in turn. End of speech is the end of the last 10 ms above −40 dBFS, timed as for the onset above. ", strings.Join(v2vClips, ", "))
 		p("*offline*: PocketSphinx, the dialogue engine and Flite (agent/provider/offline), Silero VAD. ")
 		p("*openai*: the OpenAI provider against agent/provider/openai/openaitest, an OpenAI-compatible server on 127.0.0.1 that answers ")
-		p("at once, so the figures are Hark's own overhead. The stages count from the VAD's end-of-speech event and include the default 500 ms end-of-turn wait where the session holds the reply; ")
+		p("at once, so the figures are Hark's own overhead. The stages count from the VAD's end-of-speech event and include the end-of-turn wait where the session holds the reply (the default preset's: 200 ms after words that may end a turn, longer after an unfinished phrase or a code that may go on); ")
 		p("*realtime_stt*: the same, but the words come from the streaming Realtime transcription provider (agent/provider/realtime) ")
 		p("against agent/provider/realtime/realtimetest answering at once: the audio streams over a WebSocket while the user speaks and is committed when the turn ends. ")
 		p("`v2v_ms_*` in bench.json is the *openai* row, `v2v_realtime_stt_ms_*` the *realtime_stt* row. ")
@@ -260,8 +260,8 @@ func (r *report) markdown(cfg config) string {
 			p("*%s* %d started, %d wasted; ", v.Engines, s, w)
 		}
 		p("`preemptive_wasted_ratio` is wasted over started, all engine sets. ")
-		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's 300 ms of silence to end speech ")
-		p("and the session's 500 ms end-of-turn wait (both defaults). After the first audio the client stops the reply and waits.\n\n")
+		p("With providers that answer at once, most of the total is turn-taking policy: the VAD's silence to end speech ")
+		p("and the session's end-of-turn wait (200 ms each in the default preset), partly hidden by the preemptive reply. After the first audio the client stops the reply and waits.\n\n")
 	}
 	if len(r.Codes) > 0 {
 		markdownCodes(p, r.Codes)
