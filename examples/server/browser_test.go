@@ -88,7 +88,9 @@ type audioStats struct {
 // TestBrowserConversation: headless Chromium opens the demo page, presses
 // Talk and asks a question through a WAV file used as its microphone; the
 // offline engines answer. The transcript and the reply must appear in the
-// page and the reply's audio must reach the browser.
+// page and the reply's audio must reach the browser. The page picks Hark's
+// server-side echo canceller (?aec=server): the browser's own processing is
+// off and the server's canceller must pass the user's words unharmed.
 func TestBrowserConversation(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("Chromium is not installed (%v); `make deps` installs it", err)
@@ -145,7 +147,7 @@ func TestBrowserConversation(t *testing.T) {
 	}()
 
 	// The first Run starts the browser: no timeout on it.
-	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/?aec=0")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/?aec=server")); err != nil {
 		t.Fatal(err)
 	}
 	step := func(what string, d time.Duration, a chromedp.Action[chromedp.Void]) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -33,7 +34,8 @@ func newGuard(log *slog.Logger) *guard {
 }
 
 // ServeHTTP routes a request, refusing a bad ?lang= (it would reach the
-// prompt) and, while draining, new sessions.
+// prompt) or a session's ?aec= (the page's own ?aec= only preselects) and,
+// while draining, new sessions.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.begin()
 	defer s.end()
@@ -43,12 +45,29 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if _, _, err := echoQuery(r); err != nil && startsSession(r) {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if s.draining.Load() && startsSession(r) {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "the server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// echoQuery reads ?aec=on or off, the page's choice of the server-side
+// echo canceller; set is false when the request leaves it to the preset.
+func echoQuery(r *http.Request) (on, set bool, err error) {
+	switch q := r.URL.Query().Get("aec"); q {
+	case "":
+		return false, false, nil
+	case "on", "off":
+		return q == "on", true, nil
+	default:
+		return false, false, fmt.Errorf("aec=%.20q: want on or off", q)
+	}
 }
 
 // startsSession reports whether r would start a session.

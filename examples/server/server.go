@@ -54,7 +54,9 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 	s := &server{mux: http.NewServeMux(), loopbackICE: cfg.iceLoopback, guard: newGuard(log)}
 
 	// session starts a conversation on any transport; the WebRTC page may
-	// pick the language with ?lang= (ServeHTTP has checked it).
+	// pick the language with ?lang= (ServeHTTP has checked it) and the
+	// server-side echo canceller with ?aec=on or off (default: the preset's,
+	// or what the device's hello asks for).
 	session := func(r *http.Request, tr agent.Transport, lang string) (transport.Session, error) {
 		if q := r.URL.Query().Get("lang"); q != "" {
 			var err error
@@ -62,9 +64,15 @@ func newServer(cfg config, eng *engines, log *slog.Logger) (*server, error) {
 				return nil, err
 			}
 		}
+		extra := []agent.Option{agent.WithMetrics(metrics)}
+		if on, set, err := echoQuery(r); err != nil {
+			return nil, err
+		} else if set {
+			extra = append(extra, agent.WithEchoCanceller(on))
+		}
 		cb := &callback{}
-		sess, err := agent.New(tr, eng.options(cfg, lang, log.With("remote", r.RemoteAddr),
-			agent.WithMetrics(metrics), agent.WithEventHandler(cb.onEvent))...)
+		extra = append(extra, agent.WithEventHandler(cb.onEvent))
+		sess, err := agent.New(tr, eng.options(cfg, lang, log.With("remote", r.RemoteAddr), extra...)...)
 		if err != nil {
 			return nil, err
 		}

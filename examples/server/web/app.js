@@ -7,7 +7,10 @@ const params = new URLSearchParams(location.search);
 // The token comes in the fragment (#token=...), which the browser never
 // sends to the server, and goes out only in the Authorization header.
 const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
-if (params.get("aec") === "0") $("aec").checked = false;
+// ?aec=0 (or off) and ?aec=server preselect the echo canceller.
+const aecParam = params.get("aec");
+if (aecParam === "0" || aecParam === "off") $("aec").value = "off";
+if (aecParam === "server") $("aec").value = "server";
 
 const hark = { pc: null, dc: null, location: null, events: [] };
 window.hark = hark;
@@ -193,9 +196,13 @@ async function start() {
   interruptionItems.clear();
   partialEl = null;
   const cfg = await (await fetch("config.json")).json();
-  const aec = $("aec").checked;
+  // The browser's echo canceller, or Hark's on the server (which cancels
+  // the agent's own voice against exactly what it sent), or neither; two at
+  // once would fight, so the server's turns the browser's processing off.
+  const aec = $("aec").value;
+  const inBrowser = aec === "browser";
   const mic = await navigator.mediaDevices.getUserMedia({
-    audio: { echoCancellation: aec, noiseSuppression: aec, autoGainControl: aec, channelCount: 1 },
+    audio: { echoCancellation: inBrowser, noiseSuppression: inBrowser, autoGainControl: inBrowser, channelCount: 1 },
   });
   const pc = new RTCPeerConnection({ iceServers: cfg.ice_servers || [] });
   hark.pc = pc;
@@ -217,8 +224,10 @@ async function start() {
   await pc.setLocalDescription(await pc.createOffer());
   await waitGathering(pc);
   setConn("connecting");
+  const query = new URLSearchParams({ aec: aec === "server" ? "on" : "off" });
   const lang = params.get("lang");
-  const res = await fetch(cfg.signal_path + (lang ? "?lang=" + encodeURIComponent(lang) : ""), {
+  if (lang) query.set("lang", lang);
+  const res = await fetch(cfg.signal_path + "?" + query, {
     method: "POST",
     headers: authHeaders({ "Content-Type": "application/sdp" }),
     body: pc.localDescription.sdp,
