@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/harkvoice/hark/agent"
+	"github.com/harkvoice/hark/agent/transport/internal/wstest"
 	"github.com/harkvoice/hark/codecs/opus"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -209,73 +210,34 @@ type message struct {
 
 // device is a test client speaking the device protocol.
 type device struct {
-	t    *testing.T
-	ws   *websocket.Conn
-	msgs chan message
-	done chan struct{}
-	// closeErr is the error that ended the read loop.
-	closeErr error
-
-	writeMu sync.Mutex // gorilla allows one writer at a time
-	micMu   sync.Mutex
-	mic     []int16 // queued for the paced microphone
+	*wstest.Client[message]
+	t *testing.T
 }
 
 func dial(t *testing.T, url string) *device {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	d := &device{t: t, ws: ws, msgs: make(chan message, 4096), done: make(chan struct{})}
-	go d.read()
-	t.Cleanup(func() {
-		ws.Close()
-		<-d.done
-	})
-	return d
+	return &device{Client: wstest.Dial(t, url, nil, decodeMessage), t: t}
 }
 
-func (d *device) read() {
-	defer close(d.done)
-	for {
-		kind, data, err := d.ws.ReadMessage()
-		if err != nil {
-			d.closeErr = err
-			return
-		}
-		m := message{kind: kind, data: data}
-		if kind == websocket.TextMessage {
-			var v struct{ Type, Code string }
-			_ = json.Unmarshal(data, &v)
-			m.typ, m.code = v.Type, v.Code
-		}
-		d.msgs <- m
+// decodeMessage reads a JSON message's type and code.
+func decodeMessage(kind int, data []byte) (message, error) {
+	m := message{kind: kind, data: data}
+	if kind == websocket.TextMessage {
+		var v struct{ Type, Code string }
+		_ = json.Unmarshal(data, &v)
+		m.typ, m.code = v.Type, v.Code
 	}
-}
-
-func (d *device) sendJSON(v any) {
-	d.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	d.sendText(string(b))
+	return m, nil
 }
 
 func (d *device) sendText(s string) {
 	d.t.Helper()
-	if err := d.write(websocket.TextMessage, []byte(s)); err != nil {
-		d.t.Fatal(err)
-	}
+	d.Send(websocket.TextMessage, []byte(s))
 }
 
 func (d *device) sendBinary(b []byte) {
 	d.t.Helper()
-	if err := d.write(websocket.BinaryMessage, b); err != nil {
-		d.t.Fatal(err)
-	}
+	d.Send(websocket.BinaryMessage, b)
 }
 
 // sendFast sends audio messages at four times real time: fast, but slow
@@ -288,75 +250,19 @@ func (d *device) sendFast(frames [][]byte) {
 	}
 }
 
-func (d *device) write(kind int, b []byte) error {
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	return d.ws.WriteMessage(kind, b)
-}
-
 // startMic streams the microphone in real time: a 20 ms message every
-// 20 ms, queued speech (see say) or silence, until the test ends.
+// 20 ms, queued speech (see Say) or silence, until the test ends.
 func (d *device) startMic(snd *audioSender) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	d.t.Cleanup(func() {
-		cancel()
-		<-done
+	d.StartMic(snd.rate/50, func(frame []int16) error {
+		return d.Write(websocket.BinaryMessage, snd.frames(d.t, frame)[0])
 	})
-	n := snd.rate / 50
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			frame := make([]int16, n)
-			d.micMu.Lock()
-			k := copy(frame, d.mic)
-			d.mic = d.mic[k:]
-			d.micMu.Unlock()
-			if d.write(websocket.BinaryMessage, snd.frames(d.t, frame)[0]) != nil {
-				return
-			}
-		}
-	}()
-}
-
-// say queues speech for the paced microphone.
-func (d *device) say(samples []int16) {
-	d.micMu.Lock()
-	defer d.micMu.Unlock()
-	d.mic = append(d.mic, samples...)
-}
-
-// next returns the next message, failing after a timeout.
-func (d *device) next() message {
-	d.t.Helper()
-	select {
-	case m := <-d.msgs:
-		return m
-	case <-d.done:
-		select {
-		case m := <-d.msgs:
-			return m
-		default:
-		}
-		d.t.Fatalf("connection ended: %v", d.closeErr)
-	case <-time.After(5 * time.Second):
-		d.t.Fatal("no message within 5 s")
-	}
-	return message{}
 }
 
 // expect skips messages until one of type typ arrives and returns it.
 func (d *device) expect(typ string) message {
 	d.t.Helper()
 	for {
-		if m := d.next(); m.typ == typ {
+		if m := d.Next(); m.typ == typ {
 			return m
 		}
 	}
@@ -366,21 +272,6 @@ func (d *device) expect(typ string) message {
 func (d *device) expectError() string {
 	d.t.Helper()
 	return d.expect(TypeError).code
-}
-
-// closed waits for the server to close and returns the close error.
-func (d *device) closed() *websocket.CloseError {
-	d.t.Helper()
-	select {
-	case <-d.done:
-	case <-time.After(5 * time.Second):
-		d.t.Fatal("server did not close")
-	}
-	var ce *websocket.CloseError
-	if !errors.As(d.closeErr, &ce) {
-		d.t.Fatalf("connection ended without a close frame: %v", d.closeErr)
-	}
-	return ce
 }
 
 func hello(encoding string, rate int) map[string]any {

@@ -83,28 +83,28 @@ func TestDeviceSession(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			d := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
-			d.sendJSON(hello(tc.encoding, tc.rate))
+			d.SendJSON(hello(tc.encoding, tc.rate))
 			d.expect(TypeHello)
 			s := <-sessions
 			snd := newAudioSender(t, tc.encoding, tc.rate)
 			rcv := newAudioReceiver(t, tc.encoding, tc.rate)
 			d.startMic(snd)
-			d.say(speech(t, "timer_awb.wav", tc.rate))
+			d.Say(speech(t, "timer_awb.wav", tc.rate))
 
 			if m := d.expect(string(agent.EventUserFinal)); !strings.Contains(string(m.data), "five minutes") {
 				t.Fatalf("user_final %s", m.data)
 			}
 			loud := 0
 			for loud < 25 {
-				if m := d.next(); m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12 {
+				if m := d.Next(); m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12 {
 					loud++
 				}
 			}
-			d.say(speech(t, "wait_rms.wav", tc.rate))
+			d.Say(speech(t, "wait_rms.wav", tc.rate))
 			var heard string
 			cleared, quiet := false, 0
 			for quiet < 10 {
-				m := d.next()
+				m := d.Next()
 				switch {
 				case m.typ == TypeClear:
 					cleared = true
@@ -135,15 +135,15 @@ func TestDeviceSession(t *testing.T) {
 			}
 			d.expect(string(agent.EventAgentDone)) // the quiet reply played out
 			// A typed turn gets a reply too.
-			d.sendJSON(map[string]string{"type": "text", "text": "what time is it"})
+			d.SendJSON(map[string]string{"type": "text", "text": "what time is it"})
 			for {
 				m := d.expect(string(agent.EventAgentText))
 				if strings.Contains(string(m.data), "noon") {
 					break
 				}
 			}
-			d.sendJSON(map[string]string{"type": "bye"})
-			d.closed()
+			d.SendJSON(map[string]string{"type": "bye"})
+			d.Closed()
 			var users []string
 			for _, m := range s.History() {
 				if m.Role == pipeline.RoleUser {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/harkvoice/hark/agent/transport/internal/wstest"
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -167,49 +168,22 @@ func serve(t *testing.T, opts ...Option) (url string, sessions chan *fakeSession
 
 // caller is a test client playing Twilio's side of a Media Stream.
 type caller struct {
-	t        *testing.T
-	ws       *websocket.Conn
-	msgs     chan Message
-	done     chan struct{}
-	closeErr error
-	chunk    int
+	*wstest.Client[Message]
+	t *testing.T
 
-	writeMu sync.Mutex // gorilla allows one writer at a time
-	micMu   sync.Mutex
-	mic     []int16 // queued for the paced microphone
+	chunkMu sync.Mutex
+	chunk   int // the last media chunk's number
 }
 
 func dial(t *testing.T, url string) *caller {
 	t.Helper()
-	ws, resp, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	c := &caller{t: t, ws: ws, msgs: make(chan Message, 4096), done: make(chan struct{})}
-	go c.read()
-	t.Cleanup(func() {
-		ws.Close()
-		<-c.done
-	})
-	return c
+	return &caller{Client: wstest.Dial(t, url, nil, decodeMessage), t: t}
 }
 
-func (c *caller) read() {
-	defer close(c.done)
-	for {
-		_, data, err := c.ws.ReadMessage()
-		if err != nil {
-			c.closeErr = err
-			return
-		}
-		var m Message
-		if err := json.Unmarshal(data, &m); err != nil {
-			c.closeErr = err
-			return
-		}
-		c.msgs <- m
-	}
+func decodeMessage(_ int, data []byte) (Message, error) {
+	var m Message
+	err := json.Unmarshal(data, &m)
+	return m, err
 }
 
 func (c *caller) send(v any) {
@@ -219,72 +193,56 @@ func (c *caller) send(v any) {
 	}
 }
 
+// write sends v as JSON and returns the error, for callers that expect one.
 func (c *caller) write(v any) error {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	return c.ws.WriteJSON(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.Write(websocket.TextMessage, b)
+}
+
+// media is the next inbound media message, carrying samples as μ-law.
+func (c *caller) media(samples []int16) Message {
+	c.chunkMu.Lock()
+	c.chunk++
+	chunk := c.chunk
+	c.chunkMu.Unlock()
+	return Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
+		Track: "inbound", Chunk: strconv.Itoa(chunk), Timestamp: strconv.Itoa(chunk * 20),
+		Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, samples)),
+	}}
 }
 
 // startMic streams the microphone like Twilio: a 20 ms media message every
-// 20 ms, queued audio (see say) or silence, until the test ends.
+// 20 ms, queued audio (see Say, 8 kHz) or silence, until the test ends.
 func (c *caller) startMic() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	c.t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			frame := make([]int16, 160)
-			c.micMu.Lock()
-			n := copy(frame, c.mic)
-			c.mic = c.mic[n:]
-			c.chunk++
-			chunk := c.chunk
-			c.micMu.Unlock()
-			err := c.write(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
-				Track: "inbound", Chunk: strconv.Itoa(chunk), Timestamp: strconv.Itoa(chunk * 20),
-				Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, frame)),
-			}})
-			if err != nil {
-				return
-			}
-		}
-	}()
-}
-
-// say queues 8 kHz speech for the paced microphone.
-func (c *caller) say(samples []int16) {
-	c.micMu.Lock()
-	defer c.micMu.Unlock()
-	c.mic = append(c.mic, samples...)
+	c.StartMic(160, func(frame []int16) error { return c.write(c.media(frame)) })
 }
 
 func (c *caller) sendRaw(s string) {
 	c.t.Helper()
-	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
-		c.t.Fatal(err)
-	}
+	c.Send(websocket.TextMessage, []byte(s))
 }
 
 // start sends connected and start like Twilio.
 func (c *caller) start(params map[string]string) {
 	c.t.Helper()
-	c.send(Message{Event: EventConnected, Protocol: "Call", Version: "1.0.0"})
-	c.send(Message{Event: EventStart, SequenceNumber: "1", StreamSid: "MZ0001", Start: &Start{
-		StreamSid: "MZ0001", AccountSid: "AC0001", CallSid: "CA0001", Tracks: []string{"inbound"},
-		CustomParameters: params,
-		MediaFormat:      MediaFormat{Encoding: "audio/x-mulaw", SampleRate: 8000, Channels: 1},
-	}})
+	for _, m := range startMessages(params) {
+		c.send(m)
+	}
+}
+
+// startMessages are Twilio's connected and start messages.
+func startMessages(params map[string]string) []Message {
+	return []Message{
+		{Event: EventConnected, Protocol: "Call", Version: "1.0.0"},
+		{Event: EventStart, SequenceNumber: "1", StreamSid: "MZ0001", Start: &Start{
+			StreamSid: "MZ0001", AccountSid: "AC0001", CallSid: "CA0001", Tracks: []string{"inbound"},
+			CustomParameters: params,
+			MediaFormat:      MediaFormat{Encoding: "audio/x-mulaw", SampleRate: 8000, Channels: 1},
+		}},
+	}
 }
 
 // sendAudio sends 8 kHz samples as 20 ms media messages at four times
@@ -293,42 +251,9 @@ func (c *caller) start(params map[string]string) {
 func (c *caller) sendAudio(samples []int16) {
 	c.t.Helper()
 	for i := 0; i+160 <= len(samples); i += 160 {
-		c.micMu.Lock()
-		c.chunk++
-		c.micMu.Unlock()
-		c.send(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{
-			Track: "inbound", Chunk: strconv.Itoa(c.chunk), Timestamp: strconv.Itoa(c.chunk * 20),
-			Payload: base64.StdEncoding.EncodeToString(g711.EncodeUlaw(nil, samples[i:i+160])),
-		}})
+		c.send(c.media(samples[i : i+160]))
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func (c *caller) next() Message {
-	c.t.Helper()
-	select {
-	case m := <-c.msgs:
-		return m
-	case <-c.done:
-		c.t.Fatalf("stream ended: %v", c.closeErr)
-	case <-time.After(5 * time.Second):
-		c.t.Fatal("no message within 5 s")
-	}
-	return Message{}
-}
-
-func (c *caller) closed() *websocket.CloseError {
-	c.t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(5 * time.Second):
-		c.t.Fatal("server did not close")
-	}
-	var ce *websocket.CloseError
-	if !errors.As(c.closeErr, &ce) {
-		c.t.Fatalf("stream ended without a close frame: %v", c.closeErr)
-	}
-	return ce
 }
 
 // level decodes a media message and returns its level in dBFS.

@@ -85,22 +85,22 @@ func TestTwilioSession(t *testing.T) {
 	s := <-sessions
 
 	c.startMic()
-	c.say(speech8k(t, "order_slt.wav"))
+	c.Say(speech8k(t, "order_slt.wav"))
 
 	// Hear the reply; echo marks at once until the first one, then barge in.
 	var echoed int
 	for echoed == 0 {
-		m := c.next()
+		m := c.Next()
 		if m.Event == EventMark {
 			c.send(Message{Event: EventMark, StreamSid: "MZ0001", Mark: m.Mark})
 			echoed++
 		}
 	}
-	c.say(speech8k(t, "wait_rms.wav"))
+	c.Say(speech8k(t, "wait_rms.wav"))
 	var held []*Mark
 	cleared, quiet := false, 0
 	for quiet < 10 {
-		m := c.next()
+		m := c.Next()
 		switch m.Event {
 		case EventClear:
 			cleared = true
@@ -127,7 +127,7 @@ func TestTwilioSession(t *testing.T) {
 		}
 	}
 	c.send(Message{Event: EventStop, Stop: &Stop{CallSid: "CA0001"}})
-	c.closed()
+	c.Closed()
 
 	var first *pipeline.Message
 	for _, m := range s.History() {

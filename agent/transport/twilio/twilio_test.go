@@ -55,7 +55,7 @@ func TestTwilioStream(t *testing.T) {
 	var echoed []string
 	loud := 0
 	for loud < 12 {
-		m := c.next()
+		m := c.Next()
 		switch m.Event {
 		case EventMedia:
 			if m.StreamSid != "MZ0001" {
@@ -78,7 +78,7 @@ func TestTwilioStream(t *testing.T) {
 	var held []string
 	cleared, quiet := false, 0
 	for quiet < 5 {
-		m := c.next()
+		m := c.Next()
 		switch m.Event {
 		case EventClear:
 			if m.StreamSid != "MZ0001" {
@@ -106,7 +106,7 @@ func TestTwilioStream(t *testing.T) {
 		}
 	}
 	c.send(Message{Event: EventStop, StreamSid: "MZ0001", Stop: &Stop{CallSid: "CA0001"}})
-	if ce := c.closed(); ce.Code != websocket.CloseNormalClosure {
+	if ce := c.Closed(); ce.Code != websocket.CloseNormalClosure {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 	if err := <-s.ran; err != nil {
@@ -153,7 +153,7 @@ func TestTwilioAuth(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := dial(t, u)
 			c.start(map[string]string{"token": cred})
-			ce := c.closed()
+			ce := c.Closed()
 			if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "unauthorized") {
 				t.Fatalf("close %d %q", ce.Code, ce.Text)
 			}
@@ -194,7 +194,7 @@ func TestTwilioNoStart(t *testing.T) {
 	u, _ := serve(t, WithTimeouts(50*time.Millisecond, time.Second, time.Second))
 	c := dial(t, u)
 	c.send(Message{Event: EventConnected, Protocol: "Call", Version: "1.0.0"})
-	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "no start") {
+	if ce := c.Closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "no start") {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
@@ -220,7 +220,7 @@ func TestTwilioMalformed(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("call not ended after too many malformed messages")
 	}
-	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "malformed") {
+	if ce := c.Closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "malformed") {
 		t.Fatalf("close %d %q, want 1008 with the reason", ce.Code, ce.Text)
 	}
 }
@@ -369,7 +369,7 @@ func TestTwilioSessionFailed(t *testing.T) {
 	defer srv.Close()
 	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
 	c.start(nil)
-	if ce := c.closed(); ce.Code != websocket.CloseInternalServerErr {
+	if ce := c.Closed(); ce.Code != websocket.CloseInternalServerErr {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 }
@@ -505,8 +505,11 @@ func TestTwilioStopsReading(t *testing.T) {
 	}
 	resp.Body.Close()
 	defer ws.Close()
-	c := &caller{t: t, ws: ws}
-	c.start(nil)
+	for _, m := range startMessages(nil) { // and then never read
+		if err := ws.WriteJSON(m); err != nil {
+			t.Fatal(err)
+		}
+	}
 	select {
 	case err := <-loop.failed:
 		if !errors.Is(err, ErrStalled) {
@@ -564,7 +567,7 @@ func TestTwilioFlood(t *testing.T) {
 		c.send(Message{Event: EventMedia, StreamSid: "MZ0001", Media: &Media{Track: "inbound", Payload: payload}})
 	}
 	c.send(Message{Event: EventStop, StreamSid: "MZ0001", Stop: &Stop{}})
-	c.closed()
+	c.Closed()
 	<-idle.ended
 	// The first overrun at once, then at most one a second.
 	if n, most := overruns.count(), 2+int(time.Since(start)/time.Second); n == 0 || n > most {
@@ -579,7 +582,7 @@ func TestTwilioFlood(t *testing.T) {
 			break // closed already
 		}
 	}
-	if ce := c.closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "per second") {
+	if ce := c.Closed(); ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "per second") {
 		t.Fatalf("close %d %q, want 1008 for the rate", ce.Code, ce.Text)
 	}
 }
