@@ -113,11 +113,22 @@ type Conn struct {
 
 	sess Session
 
+	// Relaying (an attended hand-off bridged by Hark): peer is the other
+	// call, whose packets the reader passes on instead of decoding them.
+	// mute drops received audio until then (the person's call).
+	peer atomic.Pointer[Conn]
+	mute bool
+	// The relayed stream's source and offsets, guarded by wmu.
+	relaying  bool
+	relaySSRC uint32
+	seqOff    uint16
+	tsOff     uint32
+
 	// Hand-off, guarded by hmu.
 	hmu        sync.Mutex
 	transcript []Line
 	handoff    *handoffState
-	transfer   func(ctx context.Context, target string) error // REFER and hang up
+	transfer   func(ctx context.Context, h *Handoff) error // put the caller through
 	wg         sync.WaitGroup
 }
 
@@ -323,12 +334,16 @@ func (c *Conn) send(ctx context.Context, flushed <-chan struct{}, payload []byte
 	return nil
 }
 
-// finish ends the call once, recording why.
-func (c *Conn) finish(err error) {
+// finish ends the call once, recording why. It reports whether this call
+// ended it.
+func (c *Conn) finish(err error) bool {
+	ended := false
 	c.once.Do(func() {
 		c.err = err
 		close(c.done)
+		ended = true
 	})
+	return ended
 }
 
 // readLoop receives RTP until the socket is closed.
@@ -375,6 +390,18 @@ func (c *Conn) handlePacket(b []byte) error {
 	h, payload, err := parseRTP(b)
 	if err != nil {
 		return err
+	}
+	if p := c.peer.Load(); p != nil {
+		switch {
+		case h.pt == c.media.pt:
+			p.relay(h, p.media.pt, payload)
+		case int(h.pt) == c.media.dtmfPT && p.media.dtmfPT >= 0:
+			p.relay(h, uint8(p.media.dtmfPT), payload)
+		}
+		return nil
+	}
+	if c.mute {
+		return nil
 	}
 	switch {
 	case int(h.pt) == c.media.dtmfPT:
@@ -442,7 +469,7 @@ func (c *Conn) emit(payload []byte, lost bool) {
 
 // pressed delivers a key the caller pressed.
 func (c *Conn) pressed(digit string) {
-	if c.cfg.dtmf != nil {
+	if c.cfg.dtmf != nil && c.sess != nil {
 		c.cfg.dtmf(c.sess, digit)
 		return
 	}
@@ -459,9 +486,15 @@ type Line struct {
 // Handoff is a call handed to a human: the conversation so far goes with
 // it.
 type Handoff struct {
-	Call       Call
-	Reason     string // why the agent handed off
-	Target     string // where the call was transferred; "" without WithTransfer
+	Call   Call
+	Reason string // why the agent handed off
+	Target string // where the call was transferred; "" without WithTransfer
+	// Method is how the caller was put through: MethodRefer,
+	// MethodReplaces or MethodBridge; "" when it was not.
+	Method string
+	// Summary is the session's summary of the conversation (the hand-off
+	// event's), which an attended hand-off says to the person.
+	Summary    string
 	Transcript []Line
 	// Err is nil when the far end accepted the transfer (or none was
 	// configured); otherwise it wraps ErrTransfer and the call goes on
@@ -470,9 +503,10 @@ type Handoff struct {
 }
 
 type handoffState struct {
-	reason string
-	timer  *time.Timer
-	fired  bool
+	reason  string
+	summary string
+	timer   *time.Timer
+	fired   bool
 }
 
 // SendEvent follows the conversation for the hand-off: it keeps the
@@ -497,7 +531,7 @@ func (c *Conn) SendEvent(ev transport.Event) error {
 		if c.handoff != nil {
 			return nil
 		}
-		c.handoff = &handoffState{reason: ev.Text}
+		c.handoff = &handoffState{reason: ev.Text, summary: ev.Summary}
 		c.handoff.timer = time.AfterFunc(c.cfg.handoffWait, func() {
 			c.hmu.Lock()
 			defer c.hmu.Unlock()
@@ -515,10 +549,14 @@ func (c *Conn) startHandoff() {
 	}
 	h.fired = true
 	h.timer.Stop()
-	out := Handoff{Call: c.call, Reason: h.reason, Target: c.cfg.transferTo, Transcript: append([]Line(nil), c.transcript...)}
+	out := Handoff{Call: c.call, Reason: h.reason, Target: c.cfg.transferTo, Summary: h.summary, Transcript: append([]Line(nil), c.transcript...)}
 	c.wg.Go(func() {
 		if out.Target != "" && c.transfer != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), transferTimeout)
+			timeout := transferTimeout
+			if c.cfg.attended {
+				timeout += c.cfg.att.ring + maxWhisper
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
 			stop := make(chan struct{})
 			defer close(stop)
@@ -529,12 +567,13 @@ func (c *Conn) startHandoff() {
 				case <-stop:
 				}
 			}()
-			out.Err = c.transfer(ctx, out.Target)
+			out.Err = c.transfer(ctx, &out)
 		}
 		if out.Err != nil {
+			out.Method = ""
 			c.log.Error("transfer failed", "to", out.Target, "err", out.Err)
 		} else if out.Target != "" {
-			c.log.Info("call transferred", "to", out.Target, "reason", out.Reason)
+			c.log.Info("call transferred", "to", out.Target, "reason", out.Reason, "method", out.Method)
 		}
 		if c.cfg.handoff != nil {
 			c.cfg.handoff(out)

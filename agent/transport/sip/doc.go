@@ -35,7 +35,12 @@
 // agent.Handoff, the call is transferred by a blind REFER to WithTransfer's
 // URI once the agent's goodbye has played, and WithHandoff's function gets
 // the conversation so far (caller and agent lines, interruptions marked)
-// with the transfer's outcome.
+// with the transfer's outcome. WithAttendedTransfer bridges a second call
+// instead: Hark calls the person, says the hand-off summary to them alone,
+// then REFERs the caller with Replaces (RFC 3891) when the caller's phone
+// takes it, or else relays the two calls' RTP itself with the agent out of
+// the audio. When the person is busy or does not answer, the caller is
+// told so and the session goes on.
 //
 // Malformed SDP is refused with 488 and a Warning header naming the fault;
 // malformed RTP and INFO bodies are dropped with a logged error. Nothing a

@@ -29,4 +29,5 @@ var (
 	errSessionEnded = errors.New("sip: session ended")
 	errHungUp       = errors.New("sip: caller hung up")
 	errTransferred  = errors.New("sip: call transferred")
+	errBridged      = errors.New("sip: caller and person bridged")
 )

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/harkvoice/hark/pipeline"
 )
 
 // Option configures a Server.
@@ -35,6 +37,8 @@ type config struct {
 	register    *registration
 	dtmf        func(s Session, digit string)
 	transferTo  string
+	attended    bool // a hand-off bridges a second call (else: blind REFER)
+	att         attendedConfig
 	handoff     func(Handoff)
 	handoffWait time.Duration
 	maxCalls    int
@@ -173,7 +177,63 @@ func WithTransfer(uri string) Option {
 		if !strings.HasPrefix(uri, "sip:") && !strings.HasPrefix(uri, "sips:") && !strings.HasPrefix(uri, "tel:") {
 			return fmt.Errorf("%w: transfer target %q is not a sip:, sips: or tel: URI", ErrOption, uri)
 		}
-		c.transferTo = uri
+		c.transferTo, c.attended = uri, false
+		return nil
+	}
+}
+
+// attendedConfig configures attended hand-offs.
+type attendedConfig struct {
+	whisper pipeline.TTS  // says the summary to the person; nil: none
+	ring    time.Duration // how long the person's phone may ring
+	sorry   string        // said to the caller when nobody answers
+}
+
+// WithAttendedTransfer makes a hand-off bridge a second call instead of a
+// blind REFER: once the agent's goodbye has played, Hark calls uri (the
+// caller waits in silence), and when the person answers, whisper says the
+// hand-off summary to them alone (Handoff.Summary; nil whisper says
+// nothing). Then the caller is put through: by a REFER whose Refer-To
+// carries Replaces (RFC 3891) when the caller's phone supports both
+// (Allow: REFER, Supported: replaces), so the two phones talk directly;
+// otherwise Hark relays the RTP of the two calls itself, and the session
+// ends without hanging up. Either way the agent is out of the audio.
+//
+// If the person's phone is busy, refuses, or rings longer than
+// WithRingTimeout, the caller hears WithTransferFailedMessage (spoken by
+// the session, when it has a Say method as *agent.Session does) and the
+// session goes on. The hand-off hook reports the outcome.
+func WithAttendedTransfer(uri string, whisper pipeline.TTS) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(uri, "sip:") && !strings.HasPrefix(uri, "sips:") {
+			return fmt.Errorf("%w: attended transfer target %q is not a sip: or sips: URI", ErrOption, uri)
+		}
+		c.transferTo, c.attended, c.att.whisper = uri, true, whisper
+		return nil
+	}
+}
+
+// WithRingTimeout sets how long an attended hand-off lets the person's
+// phone ring before it gives up (default 30 s).
+func WithRingTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: ring timeout %v", ErrOption, d)
+		}
+		c.att.ring = d
+		return nil
+	}
+}
+
+// WithTransferFailedMessage sets what the caller hears when an attended
+// hand-off reaches nobody (default: "I'm sorry, nobody can take your call
+// right now. I can keep helping you meanwhile.").
+func WithTransferFailedMessage(text string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(text) == "" {
+			return fmt.Errorf("%w: empty transfer-failed message", ErrOption)
+		}
+		c.att.sorry = text
 		return nil
 	}
 }

@@ -42,6 +42,7 @@ type Server struct {
 	packet    map[string]net.PacketConn // udp listeners by network
 	stream    map[string]net.Listener   // tcp and tls listeners by network
 	calls     map[string]*call          // by Call-ID
+	legs      map[string]*leg           // attended hand-offs' calls to people, by Call-ID
 	handlers  sync.WaitGroup
 	active    atomic.Int32
 	sdpID     atomic.Uint64
@@ -53,7 +54,7 @@ func NewServer(newSession NewSessionFunc, opts ...Option) (*Server, error) {
 	if newSession == nil {
 		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)
 	}
-	s := &Server{newSession: newSession, packet: map[string]net.PacketConn{}, stream: map[string]net.Listener{}, calls: map[string]*call{}}
+	s := &Server{newSession: newSession, packet: map[string]net.PacketConn{}, stream: map[string]net.Listener{}, calls: map[string]*call{}, legs: map[string]*leg{}}
 	for _, o := range opts {
 		if err := o(&s.cfg); err != nil {
 			return nil, err
@@ -91,6 +92,17 @@ func NewServer(newSession NewSessionFunc, opts ...Option) (*Server, error) {
 		c.codecs = []Codec{PCMU, PCMA}
 		if Opus.available() {
 			c.codecs = append(c.codecs, Opus)
+		}
+	}
+	if a := &c.att; a.ring != 0 || a.sorry != "" || c.attended {
+		if !c.attended {
+			return nil, fmt.Errorf("%w: WithRingTimeout and WithTransferFailedMessage need WithAttendedTransfer", ErrOption)
+		}
+		if a.ring == 0 {
+			a.ring = 30 * time.Second
+		}
+		if a.sorry == "" {
+			a.sorry = "I'm sorry, nobody can take your call right now. I can keep helping you meanwhile."
 		}
 	}
 	if c.handoffWait == 0 {
@@ -222,6 +234,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if l := s.lookupLeg(req); l != nil {
+			if err := l.d.ReadBye(req, tx); err != nil {
+				respond(req, tx, sip.StatusBadRequest, "Bad Request", nil)
+			}
+			return
+		}
 		s.inDialog(req, tx, func(c *call, req *sip.Request, tx sip.ServerTransaction) {
 			if err := c.d.ReadBye(req, tx); err != nil {
 				respond(req, tx, sip.StatusBadRequest, "Bad Request", nil)
@@ -342,7 +360,9 @@ func respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string
 type call struct {
 	conn   *Conn
 	d      *sipgo.DialogServerSession
-	notify chan int // final status of a REFER's NOTIFYs
+	dua    *sipgo.DialogUA     // places an attended hand-off's call
+	leg    atomic.Pointer[leg] // the person's call, once bridged
+	notify chan int            // final status of a REFER's NOTIFYs
 	bye    sync.Once
 }
 
@@ -435,9 +455,15 @@ func (s *Server) handle(ctx context.Context, dua *sipgo.DialogUA, req *sip.Reque
 	}
 	local := netip.AddrPortFrom(s.cfg.externalIP, uint16(pc.LocalAddr().(*net.UDPAddr).Port))
 	info := Call{ID: callID, From: req.From().Address.String(), To: req.To().Address.String(), Codec: m.codec, Remote: m.remote, Local: local}
-	c := &call{conn: newConn(info, &s.cfg, log, pc, cd, m), d: d, notify: make(chan int, 1)}
+	c := &call{conn: newConn(info, &s.cfg, log, pc, cd, m), d: d, dua: dua, notify: make(chan int, 1)}
 	conn := c.conn
-	conn.transfer = func(ctx context.Context, target string) error { return s.transfer(ctx, c, target) }
+	conn.transfer = func(ctx context.Context, h *Handoff) error {
+		if s.cfg.attended {
+			return s.attendedTransfer(ctx, c, h)
+		}
+		h.Method = MethodRefer
+		return s.transfer(ctx, c, h.Target)
+	}
 	sess, err := s.newSession(conn)
 	if err == nil && sess == nil {
 		err = errors.New("the session constructor returned no session")
@@ -483,6 +509,9 @@ func (s *Server) handle(ctx context.Context, dua *sipgo.DialogUA, req *sip.Reque
 	cancel(errSessionEnded)
 	watch.Wait()
 	conn.finish(errSessionEnded)
+	if l := c.leg.Load(); l != nil {
+		s.holdBridge(ctx, c, l)
+	}
 	c.hangup()
 	switch {
 	case runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, errHungUp):
@@ -653,9 +682,20 @@ func (s *Server) transfer(ctx context.Context, c *call, target string) error {
 	if err := sip.ParseUri(target, &uri); err != nil {
 		return fmt.Errorf("%w: target %q: %v", ErrTransfer, target, err)
 	}
+	if err := s.refer(ctx, c, uri.String()); err != nil {
+		return err
+	}
+	c.conn.finish(errTransferred)
+	c.hangup()
+	return nil
+}
+
+// refer sends the caller a REFER to referTo and waits for the final
+// NOTIFY (or the caller's hanging up). Errors wrap ErrTransfer.
+func (s *Server) refer(ctx context.Context, c *call, referTo string) error {
 	contact := c.d.InviteRequest.Contact()
 	req := sip.NewRequest(sip.REFER, contact.Address)
-	req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri.String()+">"))
+	req.AppendHeader(sip.NewHeader("Refer-To", "<"+referTo+">"))
 	req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.d.InviteResponse.Contact().Address.String()+">"))
 	res, err := c.d.Do(ctx, req)
 	if err != nil {
@@ -674,8 +714,6 @@ func (s *Server) transfer(ctx context.Context, c *call, target string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: no final NOTIFY: %v", ErrTransfer, context.Cause(ctx))
 	}
-	c.conn.finish(errTransferred)
-	c.hangup()
 	return nil
 }
 

@@ -65,7 +65,8 @@ func FreeUDPPort(t testing.TB) int {
 
 // Run runs one sipp call with the named scenario (caller.xml,
 // caller_dtmf.xml, caller_transfer.xml, caller_cancel.xml,
-// caller_refused.xml, human.xml) against the server at target (none for a
+// caller_refused.xml, human.xml, human_bridge.xml, human_busy.xml,
+// human_noanswer.xml) against the server at target (none for a
 // scenario that answers calls), with -key substitutions and extra
 // arguments (a "-p" among them replaces the free port picked for sipp's
 // signalling). It returns sipp's output, with its error log on failure, and
