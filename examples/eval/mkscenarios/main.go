@@ -61,6 +61,7 @@ func run(dir string) error {
 		func() error { return g.rooms(reply) },
 		g.voices,
 		g.laughter,
+		g.nonlexical,
 		g.street,
 		g.phone,
 		g.hesitations,
@@ -277,6 +278,143 @@ func (g *gen) laughter() error {
 		g.write(l.name, gain(x, -22-rmsDB(x)), sr, false)
 	}
 	return g.err
+}
+
+// vowel is the first three formants of a vowel, in Hz.
+type vowel [3]float64
+
+var (
+	vowelA = vowel{800, 1250, 2700}
+	vowelE = vowel{550, 1800, 2550}
+	vowelO = vowel{500, 900, 2500}
+	vowelU = vowel{350, 1000, 2300} // a schwa-like "huh"
+)
+
+// nonlexical: laughs of other voices, rhythms and vowels, hums and sighs,
+// for the non-lexical set (nonlexical.json).
+func (g *gen) nonlexical() error {
+	for _, l := range []struct {
+		name      string
+		f0, rate  float64 // Hz, bursts per second
+		syllables int
+		v         vowel
+		breath    float64 // aspiration between bursts, relative
+		seed      uint64
+	}{
+		{"laugh_giggle.wav", 330, 6.5, 7, vowelE, 0.4, 21},
+		{"laugh_chuckle.wav", 110, 4.2, 4, vowelU, 0.8, 22},
+		{"laugh_ho.wav", 180, 4.8, 5, vowelO, 0.6, 23},
+		{"laugh_hearty.wav", 220, 5.5, 10, vowelA, 1.0, 24},
+	} {
+		rng := rand.New(rand.NewPCG(l.seed, 11))
+		x := laugh(rng, l.f0, l.rate, l.syllables, l.v, l.breath)
+		g.write(l.name, gain(x, -24-rmsDB(x)), sr, false)
+	}
+	for _, h := range []struct {
+		name  string
+		notes []float64 // Hz, 0.3 s each
+		seed  uint64
+	}{
+		{"hum_tune.wav", []float64{196, 220, 247, 220, 196, 165}, 31},
+		{"hum_hmm.wav", []float64{140, 135, 125}, 32},
+		{"hum_high.wav", []float64{262, 294, 330, 294}, 33},
+	} {
+		rng := rand.New(rand.NewPCG(h.seed, 12))
+		x := hum(rng, h.notes)
+		g.write(h.name, gain(x, -26-rmsDB(x)), sr, false)
+	}
+	for _, s := range []struct {
+		name string
+		dur  float64
+		v    vowel
+		seed uint64
+	}{
+		{"sigh_long.wav", 1.2, vowelA, 41},
+		{"sigh_short.wav", 0.7, vowelU, 42},
+	} {
+		rng := rand.New(rand.NewPCG(s.seed, 13))
+		x := sigh(rng, s.dur, s.v)
+		g.write(s.name, gain(x, -30-rmsDB(x)), sr, false)
+	}
+	return g.err
+}
+
+// glottal is a pulse train at f0(t) Hz with jitter, n samples long.
+func glottal(rng *rand.Rand, n int, f0 func(t float64) float64) signal {
+	src := make(signal, n)
+	phase := 0.0
+	for i := range src {
+		phase += f0(float64(i)/sr) * (1 + 0.02*rng.NormFloat64()) / sr
+		if phase >= 1 {
+			phase--
+			src[i] = 1
+		}
+	}
+	return src
+}
+
+// formants filters x through the formants of v, the higher ones softer.
+func formants(x signal, v vowel) signal {
+	return add(add(resonate(x, v[0], 110), gain(resonate(x, v[1], 140), -5)), gain(resonate(x, v[2], 220), -14))
+}
+
+// laugh: bursts of voice on one vowel at rate per second, each started by
+// an aspiration, the pitch falling within each and the bursts softer.
+func laugh(rng *rand.Rand, f0, rate float64, syllables int, v vowel, breath float64) signal {
+	var x signal
+	at := 0.05 * sr
+	for k := range syllables {
+		period := (1 / rate) * (1 + 0.12*rng.NormFloat64())
+		dur := period * (0.5 + 0.15*rng.Float64())
+		n := int(dur * sr)
+		top := f0 * (1 + 0.08*rng.NormFloat64())
+		voiced := formants(glottal(rng, n, func(t float64) float64 { return top * (1.08 - 0.2*t/dur) }), v)
+		asp := mul(formants(noise(rng, n), v), decay(n, 0.025))
+		y := add(voiced, gain(asp, 20*math.Log10(0.05+breath)-6))
+		env := make(signal, n)
+		for i := range env {
+			t := float64(i) / sr
+			env[i] = math.Min(1, t/0.012) * math.Min(1, (dur-t)/0.025) * math.Pow(0.9, float64(k))
+		}
+		x = place(x, mul(y, env), int(at))
+		at += period * sr
+	}
+	return append(x, make(signal, int(0.2*sr))...)
+}
+
+// hum: a nasal murmur (lips closed: one low resonance, the others far
+// down) gliding through notes of 0.3 s.
+func hum(rng *rand.Rand, notes []float64) signal {
+	n := int(0.3 * sr * float64(len(notes)))
+	src := glottal(rng, n, func(t float64) float64 {
+		k := min(len(notes)-1, int(t/0.3))
+		f := notes[k]
+		if k > 0 {
+			if into := t - float64(k)*0.3; into < 0.05 {
+				f = notes[k-1] + (f-notes[k-1])*into/0.05
+			}
+		}
+		return f
+	})
+	y := add(add(resonate(src, 250, 80), gain(resonate(src, 1100, 200), -26)), gain(resonate(src, 2300, 300), -34))
+	for i := range y {
+		t := float64(i) / sr
+		y[i] *= math.Min(1, t/0.06) * math.Min(1, (float64(n)/sr-t)/0.08)
+	}
+	return append(append(make(signal, int(0.05*sr)), y...), make(signal, int(0.2*sr))...)
+}
+
+// sigh: breath noise through a vowel's tract, swelling for a fifth of dur
+// and fading for the rest.
+func sigh(rng *rand.Rand, dur float64, v vowel) signal {
+	n := int(dur * sr)
+	y := bandpass(formants(noise(rng, n), vowel{v[0], v[1], v[2]}), 200, 5000)
+	for i := range y {
+		t := float64(i) / sr
+		rise := math.Min(1, t/(0.2*dur))
+		y[i] *= rise * rise * math.Exp(-2.5*math.Max(0, t-0.2*dur)/dur)
+	}
+	return append(append(make(signal, int(0.05*sr)), y...), make(signal, int(0.2*sr))...)
 }
 
 // street: traffic rumble, a car passing, footsteps and a distant horn, 6 s
