@@ -11,4 +11,8 @@
 // 0.2, refined by parabolic interpolation) between 60 and 400 Hz; a frame
 // where no dip is found is unvoiced. Pitch is the median over the voiced
 // frames, Level the mean level of the active frames in dBFS.
+//
+// Judge listens to a stretch of voice as it streams and tells non-lexical
+// sounds (laughter, humming, a sigh) from sound that may be words, in any
+// language, from the same YIN analysis and six band energies above 300 Hz.
 package prosody

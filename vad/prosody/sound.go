@@ -54,7 +54,7 @@ func (s Sound) String() string {
 // speech that may be words, in any language, on a stream of audio: it is
 // fed the audio of one stretch of voice from its onset and gives its
 // verdict on everything heard so far after every write. It is a cheap
-// front end (a YIN pitch track and eight band energies per 10 ms at the
+// front end (YIN's aperiodicity and six band energies per 10 ms at the
 // 8 kHz analysis rate, so telephone audio is judged like wideband audio)
 // and errs towards words: anything it cannot place is undecided, and once
 // it hears something only words have, the verdict is lexical for the rest
