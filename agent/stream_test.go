@@ -17,10 +17,12 @@ import (
 // commitSTT is a fake streaming recogniser whose streams commit and abort:
 // a stream's partial result grows by a word every half second of audio;
 // once committed, it is all of the stream's words, final, until more audio
-// comes.
+// comes. With every set, the committed words come one every that long
+// first, not final, as the Realtime API streams a transcript.
 type commitSTT struct {
 	mu      sync.Mutex
 	texts   []string // the words of each stream, in order; then the last again
+	every   time.Duration
 	streams []*commitStream
 }
 
@@ -28,7 +30,7 @@ func (f *commitSTT) StartStream(context.Context, pcm.Format, string) (pipeline.S
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	text := f.texts[min(len(f.streams), len(f.texts)-1)]
-	st := &commitStream{words: strings.Fields(text)}
+	st := &commitStream{words: strings.Fields(text), every: f.every}
 	f.streams = append(f.streams, st)
 	return st, nil
 }
@@ -48,6 +50,8 @@ type commitStream struct {
 	// afterCommit counts samples written after the last commit.
 	afterCommit     int
 	aborted, closed bool
+	every           time.Duration
+	committedAt     time.Time
 }
 
 func (st *commitStream) Write(samples []int16) error {
@@ -65,6 +69,10 @@ func (st *commitStream) Partial() pipeline.Transcript {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.covered {
+		if k := len(st.words); st.every > 0 && time.Since(st.committedAt) < time.Duration(k)*st.every {
+			k = int(time.Since(st.committedAt) / st.every)
+			return pipeline.Transcript{Text: strings.Join(st.words[:k], " ")}
+		}
 		return pipeline.Transcript{Text: strings.Join(st.words, " "), Final: true}
 	}
 	k := min(st.n/8000, len(st.words))
@@ -77,6 +85,7 @@ func (st *commitStream) Commit() {
 	st.commits++
 	st.afterCommit = 0
 	st.covered = true
+	st.committedAt = time.Now()
 }
 
 func (st *commitStream) Abort() {

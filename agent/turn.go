@@ -449,9 +449,11 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 		hold = l.cfg.endpoint.wait(u.result.Text, cmp.Or(u.result.Language, l.lang))
 	}
 	// While the end of the turn or its final words are awaited, a reply to
-	// the words so far may be prepared (see preemptor).
+	// the words so far may be prepared (see preemptor), once they are the
+	// words of all the speech: a committed stream's words are, once final;
+	// before that they are the beginning of its transcript, still coming.
 	var words string
-	if u.err == nil {
+	if u.err == nil && (u.final || !committed) {
 		words = u.result.Text
 	}
 	if silence < hold {
