@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ type capacityResult struct {
 	Realtime        bool    `json:"realtime"`
 	UserClipS       float64 `json:"user_clip_s"`
 	ReplyS          float64 `json:"reply_s"`
+	// AEC tells whether the sessions ran the echo canceller.
+	AEC bool `json:"aec"`
 }
 
 // step is one load level tried.
@@ -54,7 +57,9 @@ type step struct {
 	CPUPct   float64 `json:"cpu_pct"`
 	Overruns int64   `json:"overruns"`
 	Errors   int64   `json:"errors"`
-	Why      string  `json:"why,omitempty"`
+	// ErrorCodes are the distinct codes of the errors, for the reader.
+	ErrorCodes []string `json:"error_codes,omitempty"`
+	Why        string   `json:"why,omitempty"`
 }
 
 // capChild is the running capacity child process.
@@ -159,7 +164,8 @@ type simDevice struct {
 	frames   atomic.Int64
 	overruns atomic.Int64
 	errors   atomic.Int64
-	done     chan struct{} // agent_done events
+	errCode  atomic.Pointer[string] // the latest error's code
+	done     chan struct{}          // agent_done events
 	wg       sync.WaitGroup
 	wmu      sync.Mutex
 }
@@ -190,13 +196,20 @@ func newDevAudio(clip []int16) (*devAudio, error) {
 	return a, nil
 }
 
-func dialDevice(ctx context.Context, base string) (*simDevice, error) {
+// dialDevice connects a device. With aec, its hello leaves "aec" out, as
+// a device without echo cancellation of its own does, and the server runs
+// its canceller; without, the hello says "aec": false (a device that
+// cancels its echo itself).
+func dialDevice(ctx context.Context, base string, aec bool) (*simDevice, error) {
 	url := "ws" + strings.TrimPrefix(base, "http") + "/device"
 	conn, _, err := gws.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
 		return nil, err
 	}
 	hello := `{"type":"hello","version":1,"device":"bench","language":"en","audio":{"encoding":"opus","sample_rate":16000}}`
+	if !aec {
+		hello = `{"type":"hello","version":1,"device":"bench","language":"en","audio":{"encoding":"opus","sample_rate":16000},"aec":false}`
+	}
 	if err := conn.WriteMessage(gws.TextMessage, []byte(hello)); err != nil {
 		conn.Close()
 		return nil, err
@@ -246,6 +259,7 @@ func (d *simDevice) read() {
 		case m.Type == "error" && m.Code == "overrun":
 			d.overruns.Add(1)
 		case m.Type == "error":
+			d.errCode.Store(&m.Code)
 			d.errors.Add(1)
 		}
 	}
@@ -317,7 +331,7 @@ type load interface {
 	activate()
 	// counts returns the agent frames received, input overruns and errors
 	// the clients saw since the last call.
-	counts() (frames, overruns, errs int64)
+	counts() loadCounts
 	// stop hangs up and waits.
 	stop()
 }
@@ -331,13 +345,21 @@ type fleet struct {
 	cancel context.CancelFunc
 }
 
-// startFleet connects n devices; active ones start talking at random
-// points of their first cycle.
-func startFleet(ctx context.Context, base string, n int, a *devAudio, active bool, cycle time.Duration, rng *rand.Rand) (*fleet, error) {
+// loadCounts is what the clients of a load saw.
+type loadCounts struct {
+	frames, overruns, errs int64
+	// codes are the distinct error codes, sorted.
+	codes []string
+}
+
+// startFleet connects n devices (asking for the server's echo canceller
+// with aec); active ones start talking at random points of their first
+// cycle.
+func startFleet(ctx context.Context, base string, n int, a *devAudio, aec, active bool, cycle time.Duration, rng *rand.Rand) (*fleet, error) {
 	fctx, cancel := context.WithCancel(ctx)
 	f := &fleet{cancel: cancel}
 	for range n {
-		d, err := dialDevice(ctx, base)
+		d, err := dialDevice(ctx, base, aec)
 		if err != nil {
 			f.stop()
 			return nil, err
@@ -356,13 +378,18 @@ func (f *fleet) activate() {
 }
 
 // counts sums the devices' counters and resets them.
-func (f *fleet) counts() (frames, overruns, errs int64) {
+func (f *fleet) counts() loadCounts {
+	var c loadCounts
 	for _, d := range f.devs {
-		frames += d.frames.Swap(0)
-		overruns += d.overruns.Swap(0)
-		errs += d.errors.Swap(0)
+		c.frames += d.frames.Swap(0)
+		c.overruns += d.overruns.Swap(0)
+		c.errs += d.errors.Swap(0)
+		if code := d.errCode.Swap(nil); code != nil && !slices.Contains(c.codes, *code) {
+			c.codes = append(c.codes, *code)
+		}
 	}
-	return frames, overruns, errs
+	slices.Sort(c.codes)
+	return c
 }
 
 func (f *fleet) stop() {
@@ -395,8 +422,9 @@ func pinSelf(cpus unix.CPUSet) func() {
 }
 
 // runCapacity finds how many device sessions one pinned core sustains with
-// playout on time.
-func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacityResult, error) {
+// playout on time, with the server's echo canceller in every session
+// (aec) or in none.
+func runCapacity(ctx context.Context, cfg config, aec bool, progress io.Writer) (*capacityResult, error) {
 	clip, err := loadClip(cfg.speechDir, "timer_awb.wav", 16000)
 	if err != nil {
 		return nil, err
@@ -408,11 +436,15 @@ func runCapacity(ctx context.Context, cfg config, progress io.Writer) (*capacity
 	userClip := time.Duration(len(clip)) * time.Second / 16000
 	cycle := userClip + cfg.replyLen + 1500*time.Millisecond
 	rng := rand.New(rand.NewPCG(cfg.seed, 3))
-	return measureCapacity(ctx, cfg, childCapacity, userClip, progress, func(child *capChild) startLoad {
+	res, err := measureCapacity(ctx, cfg, childCapacity, userClip, progress, func(child *capChild) startLoad {
 		return func(ctx context.Context, n int, active bool) (load, error) {
-			return startFleet(ctx, child.base, n, audio, active, cycle, rng)
+			return startFleet(ctx, child.base, n, audio, aec, active, cycle, rng)
 		}
 	})
+	if res != nil {
+		res.AEC = aec
+	}
+	return res, err
 }
 
 // measureCapacity starts the capacity child job and finds how many
@@ -556,7 +588,8 @@ func capacityStep(ctx context.Context, cfg config, child *capChild, n int, start
 	if err := child.get(ctx, "/stats", &cs); err != nil {
 		return st, err
 	}
-	_, st.Overruns, st.Errors = f.counts()
+	lc := f.counts()
+	st.Overruns, st.Errors, st.ErrorCodes = lc.overruns, lc.errs, lc.codes
 	st.MaxLateMs, st.P99LateMs = round1(cs.MaxLateMs), cs.P99LateMs
 	st.Frames, st.LateFrames, st.Preempted = cs.Frames, cs.LateFrames, cs.Preempted
 	st.Speaking = round1(100*float64(cs.Frames)*frameDur.Seconds()/(float64(n)*cs.WindowS)) / 100
@@ -573,6 +606,9 @@ func capacityStep(ctx context.Context, cfg config, child *capChild, n int, start
 	}
 	if st.Errors > 0 {
 		why = append(why, "errors")
+		if len(st.ErrorCodes) > 0 {
+			why[len(why)-1] += " (" + strings.Join(st.ErrorCodes, ", ") + ")"
+		}
 	}
 	st.Pass = len(why) == 0
 	st.Why = strings.Join(why, ", ")

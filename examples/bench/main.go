@@ -79,7 +79,10 @@ const (
 	secBargeIn  = "bargein"
 	secV2V      = "v2v"
 	secCapacity = "capacity"
-	secFrame    = "frame"
+	// secCapacityAEC is the capacity section with the server's echo
+	// canceller in every session.
+	secCapacityAEC = "capacity_aec"
+	secFrame       = "frame"
 )
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -89,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.speechDir, "speech", "testdata/speech", "directory of the flite speech clips")
 	fs.StringVar(&cfg.outMD, "md", "BENCHMARKS.md", "Markdown report to write")
 	fs.StringVar(&cfg.outJSON, "json", "bench.json", "JSON results to write")
-	sections := fs.String("sections", "bargein,livekit,realtime,v2v,codes,interim,capacity,phone,frame,aec", "sections to run (comma-separated)")
+	sections := fs.String("sections", "bargein,livekit,realtime,v2v,codes,interim,capacity,capacity_aec,phone,frame,aec", "sections to run (comma-separated)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the random interruption points and start offsets")
 	fs.IntVar(&cfg.trials, "trials", 50, "barge-in trials in one session (the user asks by voice, then says \"Stop.\" over the reply)")
 	fs.IntVar(&cfg.freshTrials, "fresh-trials", 20,
@@ -116,7 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cfg.sections = map[string]bool{}
 	for _, s := range strings.Split(*sections, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case secBargeIn, secLiveKit, secRealtime, secV2V, secCodes, secInterim, secCapacity, secPhone, secFrame, secAEC:
+		case secBargeIn, secLiveKit, secRealtime, secV2V, secCodes, secInterim, secCapacity, secCapacityAEC, secPhone, secFrame, secAEC:
 			cfg.sections[s] = true
 		case "":
 		default:
@@ -212,8 +215,14 @@ func run(ctx context.Context, args []string, progress io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	if err := section(secCapacity, "capacity of one core (device WebSocket, Opus)", func() (err error) {
-		rep.Capacity, err = runCapacity(ctx, cfg, progress)
+	if err := section(secCapacity, `capacity of one core (device WebSocket, Opus; the devices say "aec": false)`, func() (err error) {
+		rep.Capacity, err = runCapacity(ctx, cfg, false, progress)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := section(secCapacityAEC, "capacity of one core (device WebSocket, Opus; the server's echo canceller in every session)", func() (err error) {
+		rep.CapacityAEC, err = runCapacity(ctx, cfg, true, progress)
 		return err
 	}); err != nil {
 		return err

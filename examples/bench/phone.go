@@ -278,8 +278,8 @@ func (l *phoneLoad) send(ctx context.Context, a *phoneAudio, cycle time.Duration
 
 func (l *phoneLoad) activate() { l.active.Store(true) }
 
-func (l *phoneLoad) counts() (frames, overruns, errs int64) {
-	return l.c.frames.Swap(0), 0, 0
+func (l *phoneLoad) counts() loadCounts {
+	return loadCounts{frames: l.c.frames.Swap(0)}
 }
 
 // stop hangs every call up.

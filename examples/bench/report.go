@@ -63,6 +63,7 @@ type report struct {
 	Codes        []*codeResult
 	Interim      []*interimResult
 	Capacity     *capacityResult
+	CapacityAEC  *capacityResult
 	Phone        *capacityResult
 	Frame        []frameCost
 	AEC          *aecResult
@@ -143,6 +144,12 @@ func (r *report) flat() map[string]any {
 		out["mem_per_idle_session_kb"] = c.IdleKB
 		out["mem_per_active_session_kb"] = c.ActiveKB
 		out["capacity"] = c
+	}
+	if c := r.CapacityAEC; c != nil {
+		out["sessions_per_core_aec"] = c.SessionsPerCore
+		out["mem_per_idle_session_aec_kb"] = c.IdleKB
+		out["mem_per_active_session_aec_kb"] = c.ActiveKB
+		out["capacity_aec"] = c
 	}
 	if c := r.Phone; c != nil {
 		out["phone_sessions_per_core"] = c.SessionsPerCore
@@ -269,43 +276,13 @@ func (r *report) markdown(cfg config) string {
 	if len(r.Interim) > 0 {
 		markdownInterim(p, r.Interim)
 	}
-	if c := r.Capacity; c != nil {
-		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
-		p("| sessions per core | idle session memory | active session memory |\n|---:|---:|---:|\n")
-		p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
-			c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
-		p("| sessions | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n")
-		p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, s := range c.Steps {
-			res := "pass"
-			if !s.Pass {
-				res = "fail: " + s.Why
-			}
-			p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
-				s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
+	described := false
+	for _, c := range []*capacityResult{r.Capacity, r.CapacityAEC} {
+		if c == nil {
+			continue
 		}
-		pin := "pinned to CPU %d with sched_setaffinity"
-		if !c.Pinned {
-			pin = "NOT pinned (sched_setaffinity failed; CPU %d intended)"
-		}
-		if c.Realtime {
-			pin += " and given the SCHED_FIFO policy, so that other processes on a shared machine yield that CPU to it as on a dedicated core"
-		}
-		p("\nHow measured: the server runs in a child process with GOMAXPROCS=1, "+pin+"; the load generator runs ", c.ChildCPU)
-		p("in this process on the other CPUs. Each simulated device speaks the device protocol over a WebSocket on 127.0.0.1: ")
-		p("16 kHz Opus in, a %.1f s flite utterance, then silence until the agent's `agent_done`, a 300 ms pause, again. ", c.UserClipS)
-		p("Each session is a full `agent.Session` (Opus decode, Silero VAD, echo guard, turn-taking, playout clock, Opus encode ")
-		p("of the reply) whose STT, LLM and TTS answer at once from a cache (a fixed transcript, a fixed reply, a cached %.1f s clip), ", c.ReplyS)
-		p("so only Hark's own work counts. A level passes when, over a measured window of %v after %v of warm-up, every session's ", cfg.capWindow, cfg.capWarmup)
-		p("playout frames reached the transport within 10 ms of their slot on the 20 ms clock (a frame's lateness is its offset ")
-		p("from the clock less the smallest offset of the session's frames in the second before), no input overran and every ")
-		p("session survived. A level failing only on lateness is measured again, up to %d windows, unless it is plainly ", capTries)
-		p("overloaded (p99 lateness over 10 ms with the server busy more than half the time): on a shared virtual machine other ")
-		p("processes and the hypervisor can stall the server for longer than 10 ms (*preempted* counts the server's involuntary ")
-		p("context switches in the window). ")
-		p("The count doubles from %d until a level fails, then bisects. ", cfg.capStart)
-		p("Memory: heap in use (runtime.MemStats after GC) with %d sessions connected and silent ", c.MemSessions)
-		p("(idle), then in conversation (active), less the heap with none, divided by the sessions.\n\n")
+		markdownCapacity(p, cfg, c, !described)
+		described = true
 	}
 	if c := r.Phone; c != nil {
 		p("## 3b. Capacity of one core (SIP calls, μ-law 8 kHz both ways)\n\n")
@@ -372,4 +349,60 @@ func stageLabel(name string) string {
 		return "first audio sent (from VAD end)"
 	}
 	return name
+}
+
+// markdownCapacity writes a device capacity section; full describes how
+// it was measured.
+func markdownCapacity(p func(string, ...any), cfg config, c *capacityResult, full bool) {
+	if c.AEC {
+		p("## 3a. Capacity of one core with the server's echo canceller (device WebSocket, Opus both ways)\n\n")
+	} else {
+		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
+	}
+	p("| sessions per core | idle session memory | active session memory |\n|---:|---:|---:|\n")
+	p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
+		c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
+	p("| sessions | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range c.Steps {
+		res := "pass"
+		if !s.Pass {
+			res = "fail: " + s.Why
+		}
+		p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
+			s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
+	}
+	if c.AEC {
+		p("\nThe devices' hello leaves \"aec\" out, as a device without echo cancellation of its own does, so every session ")
+		p("runs the server's echo canceller (vad/aec) on its microphone while the agent speaks and for the echo's tail after ")
+		p("(`sessions_per_core_aec`, `mem_per_idle_session_aec_kb` in bench.json). ")
+	} else {
+		p("\nThe devices' hello says \"aec\": false, as a device that cancels its own echo does (`sessions_per_core`). ")
+	}
+	if !full {
+		p("Otherwise measured as above.\n\n")
+		return
+	}
+	pin := "pinned to CPU %d with sched_setaffinity"
+	if !c.Pinned {
+		pin = "NOT pinned (sched_setaffinity failed; CPU %d intended)"
+	}
+	if c.Realtime {
+		pin += " and given the SCHED_FIFO policy, so that other processes on a shared machine yield that CPU to it as on a dedicated core"
+	}
+	p("How measured: the server runs in a child process with GOMAXPROCS=1, "+pin+"; the load generator runs ", c.ChildCPU)
+	p("in this process on the other CPUs. Each simulated device speaks the device protocol over a WebSocket on 127.0.0.1: ")
+	p("16 kHz Opus in, a %.1f s flite utterance, then silence until the agent's `agent_done`, a 300 ms pause, again. ", c.UserClipS)
+	p("Each session is a full `agent.Session` (Opus decode, Silero VAD, echo guard, turn-taking, playout clock, Opus encode ")
+	p("of the reply) whose STT, LLM and TTS answer at once from a cache (a fixed transcript, a fixed reply, a cached %.1f s clip), ", c.ReplyS)
+	p("so only Hark's own work counts. A level passes when, over a measured window of %v after %v of warm-up, every session's ", cfg.capWindow, cfg.capWarmup)
+	p("playout frames reached the transport within 10 ms of their slot on the 20 ms clock (a frame's lateness is its offset ")
+	p("from the clock less the smallest offset of the session's frames in the second before), no input overran and every ")
+	p("session survived. A level failing only on lateness is measured again, up to %d windows, unless it is plainly ", capTries)
+	p("overloaded (p99 lateness over 10 ms with the server busy more than half the time): on a shared virtual machine other ")
+	p("processes and the hypervisor can stall the server for longer than 10 ms (*preempted* counts the server's involuntary ")
+	p("context switches in the window). ")
+	p("The count doubles from %d until a level fails, then bisects. ", cfg.capStart)
+	p("Memory: heap in use (runtime.MemStats after GC) with %d sessions connected and silent ", c.MemSessions)
+	p("(idle), then in conversation (active), less the heap with none, divided by the sessions.\n\n")
 }
