@@ -154,9 +154,9 @@ func (r *echoRef) read(dst []int16, from int64) int {
 // echoCanceller runs the acoustic echo canceller on the microphone side
 // (the ingest goroutine): it lines the microphone up with the playout
 // clock, hands the canceller the reference for each frame, and leaves the
-// canceller off while the agent has been quiet for a while (its output
-// then passes the microphone through, delayed like the canceller's, so the
-// stream stays continuous across the switch).
+// canceller off once the echo of the agent's last audible frame has died
+// away (its output then passes the microphone through, delayed like the
+// canceller's, so the stream stays continuous across the switch).
 //
 // Clocks: the microphone's first frame is placed a tick and a margin
 // behind the reference written when it arrived (it ended about then); later
@@ -190,9 +190,12 @@ type echoStats struct {
 	echo                 bool    // the frame holds the agent's echo alone
 }
 
-// quietOff is how long after the agent's last audible frame the canceller
-// stops: beyond its default delay range (1 s) and filter (256 ms).
-const quietOff = 2 * time.Second
+// tailMargin is how much longer than the echo's tail the canceller
+// reports (aec.Canceller.Tail) it keeps running after the agent's last
+// audible frame: for the microphone's arrival jitter and an echo delay
+// that moved since it was found. Past it the canceller stops, which saves
+// its cost for most of a call.
+const tailMargin = 300 * time.Millisecond
 
 // catchUp is how much reference before the microphone's position the
 // canceller is given when it starts again: what the tap may have written
@@ -246,7 +249,7 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	e.held = append(e.held[:0], e.buf[k:]...)
 	end := e.micRef + int64(k)
 
-	want := e.anchored && audible >= 0 && end-audible < e.samples(quietOff)
+	want := e.anchored && audible >= 0 && end-audible < e.samples(e.c.Tail()+tailMargin)
 	if want && !e.on {
 		// Start again where the canceller stopped.
 		e.on, e.stale = true, e.lat

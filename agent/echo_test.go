@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/pipeline"
 )
 
 // talk returns d of speech-like noise at 16 kHz: bursts of 300 ms with
@@ -121,5 +122,53 @@ func TestEchoCancellerQuiet(t *testing.T) {
 		if got[i] != mic[i-lat] {
 			t.Fatalf("sample %d: %d, want the input's %d", i, got[i], mic[i-lat])
 		}
+	}
+}
+
+// TestEchoCancellerStopsAfterTail: once the agent falls silent the
+// canceller runs on while the echo can still arrive (the delay it found
+// plus its filter's length, and tailMargin), then stops.
+func TestEchoCancellerStopsAfterTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 320
+	x := talk(rng, 4*time.Second)
+	x = x[:len(x)/n*n]
+	mic := room(append(x, make([]int16, 3*16000)...), 1920)
+	c, err := newCanceller(16000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := newEchoRef(16000, nil)
+	e := newEchoCanceller(c, ref)
+	var tail time.Duration
+	off := time.Duration(-1) // after the last audible frame
+	for i := 0; i+n <= len(mic); i += n {
+		ts := time.Duration(i) * time.Second / 16000
+		fr := pcm.Frame{Format: pcm.Mono16k, Timestamp: ts}
+		if i < len(x) {
+			fr.Samples = x[i : i+n]
+		}
+		ref.tap(fr)
+		e.process(append([]int16(nil), mic[i:i+n]...), ts)
+		since := ts + pipeline.FrameDuration - time.Duration(len(x))*time.Second/16000
+		switch {
+		case i+n == len(x):
+			if !e.on {
+				t.Fatal("canceller off while the agent speaks")
+			}
+			tail = c.Tail()
+		case since > 0 && !e.on && off < 0:
+			off = since
+		}
+	}
+	if !c.Stats().DelayFound {
+		t.Fatal("echo delay not found")
+	}
+	if tail >= time.Second {
+		t.Errorf("tail %v with the delay found at %v", tail, c.Stats().Delay)
+	}
+	t.Logf("delay %v, tail %v, canceller off %v after the last audible frame", c.Stats().Delay, tail, off)
+	if lo, hi := tail+tailMargin, tail+tailMargin+100*time.Millisecond; off < lo || off > hi {
+		t.Errorf("canceller off %v after the last audible frame, want %v to %v", off, lo, hi)
 	}
 }

@@ -222,6 +222,19 @@ func (c *Canceller) Latency() time.Duration {
 	return time.Duration(n) * time.Second / time.Duration(c.rate)
 }
 
+// Tail returns how long after the reference's last sample its echo can
+// still reach the microphone, as far as the canceller knows: the bulk
+// delay the filter sits at plus the filter's length once the delay is
+// found (or fixed), the longest delay searched plus the filter's length
+// before. After that long a silent reference leaves nothing to cancel.
+func (c *Canceller) Tail() time.Duration {
+	lag := c.maxLag
+	if c.fixed || c.stats.DelayFound {
+		lag = c.lag
+	}
+	return c.blocks(max(lag+c.f.parts, 0))
+}
+
 // String describes the canceller's configuration.
 func (c *Canceller) String() string {
 	supp := "on"

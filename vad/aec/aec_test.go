@@ -181,3 +181,40 @@ func TestString(t *testing.T) {
 		t.Errorf("%q, want %q", got, want)
 	}
 }
+
+// TestTail: before the echo's delay is found the tail spans the longest
+// delay searched and the filter; a fixed or found delay replaces the
+// longest.
+func TestTail(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []aec.Option
+		want time.Duration
+	}{
+		{"default", nil, time.Second + 256*time.Millisecond},
+		{"range", []aec.Option{aec.WithDelayRange(-100*time.Millisecond, 400*time.Millisecond)}, 400*time.Millisecond + 256*time.Millisecond},
+		{"fixed", []aec.Option{aec.WithFixedDelay(96 * time.Millisecond), aec.WithFilterLength(128 * time.Millisecond)}, 224 * time.Millisecond},
+		{"fixed negative", []aec.Option{aec.WithFixedDelay(-96 * time.Millisecond)}, 160 * time.Millisecond},
+	} {
+		c, err := aec.New(16000, tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Tail(); got != tt.want {
+			t.Errorf("%s: tail %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	sc := scene(t, aectest.Specs[0])
+	c, err := aec.New(16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, sc)
+	st := c.Stats()
+	if !st.DelayFound {
+		t.Fatal("delay not found")
+	}
+	if got, want := c.Tail(), st.Delay+256*time.Millisecond; got != want || got >= time.Second {
+		t.Errorf("tail %v with the delay found at %v, want %v", got, st.Delay, want)
+	}
+}
