@@ -138,5 +138,5 @@ func (r *Recognizer) transcribePhone(ctx context.Context, d *decoder, samples []
 	if err := d.decodeCepstra(ctx, mapped); err != nil {
 		return pipeline.Transcript{}, err
 	}
-	return pipeline.Transcript{Text: hypothesis(d.ps), Language: "en", Final: true}, nil
+	return pipeline.Transcript{Text: finalHypothesis(d.ps), Language: "en", Final: true}, nil
 }

@@ -61,6 +61,14 @@ static int hark_ps_bias(ps_decoder_t *ps, const char *lm, const char *phrases, f
 	}
 	return ps_set_search(ps, "bias");
 }
+// hark_first_pass_ran reports whether the n-gram search's first pass saw
+// the ended utterance: it runs pl_window frames behind the audio, so an
+// utterance of fewer frames leaves it empty while the second pass searches
+// them, and building the lattice from that (ps_get_hyp) fails an assertion
+// that aborts the process.
+static int hark_first_pass_ran(ps_decoder_t *ps) {
+	return ps_get_n_frames(ps) - 1 >= cmd_ln_int32_r(ps_get_config(ps), "-pl_window");
+}
 */
 import "C"
 
@@ -254,7 +262,17 @@ func (r *Recognizer) Transcribe(ctx context.Context, audio pcm.Frame, language s
 	if C.ps_end_utt(d.ps) < 0 {
 		return pipeline.Transcript{}, fmt.Errorf("%w: end", ErrDecode)
 	}
-	return pipeline.Transcript{Text: hypothesis(d.ps), Language: "en", Final: true}, nil
+	return pipeline.Transcript{Text: finalHypothesis(d.ps), Language: "en", Final: true}, nil
+}
+
+// finalHypothesis returns the hypothesis of an ended utterance, empty for
+// one too short for the search (under about 50 ms of features), where
+// PocketSphinx would abort the process.
+func finalHypothesis(d *C.ps_decoder_t) string {
+	if C.hark_first_pass_ran(d) == 0 {
+		return ""
+	}
+	return hypothesis(d)
 }
 
 // Close frees the decoders; calls in flight finish first and free theirs.

@@ -186,7 +186,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		if C.ps_end_utt(d.ps) < 0 {
 			return fmt.Errorf("%w: end", ErrDecode)
 		}
-		if h := hypothesis(d.ps); h != "" {
+		if h := finalHypothesis(d.ps); h != "" {
 			committed = append(committed, h)
 		}
 		return nil
