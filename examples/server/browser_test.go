@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -10,39 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/agenttest/browsertest"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/codecs/wav"
 )
-
-// chromiumPath is Debian's Chromium binary, called directly: the
-// /usr/bin/chromium wrapper adds flags of its own.
-const chromiumPath = "/usr/lib/chromium/chromium"
-
-// syncBuffer collects logs written from any goroutine, even after the test
-// has ended (pion calls back after Close), without touching testing.T.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // micWAV writes the fake microphone: 1 s of silence (Chromium captures the
 // first ~160 ms before the call is up), the clip, then 3 s of silence so the
@@ -92,10 +69,7 @@ type audioStats struct {
 // server-side echo canceller (?aec=server): the browser's own processing is
 // off and the server's canceller must pass the user's words unharmed.
 func TestBrowserConversation(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("Chromium is not installed (%v); `make deps` installs it", err)
-	}
-	logs := &syncBuffer{}
+	logs := &agenttest.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := config{host: "127.0.0.1", engines: "offline", language: "en", iceLoopback: true}
 	eng, err := newEngines(cfg, log)
@@ -115,38 +89,13 @@ func TestBrowserConversation(t *testing.T) {
 		}
 	}()
 
-	mic := micWAV(t, "order_slt.wav")
-	dir := t.TempDir()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1100, 800),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", mic+"%noloop"),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.CombinedOutput(logs),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx, browserLogs := browsertest.Start(t, browsertest.Options{Mic: micWAV(t, "order_slt.wav"), NoLoop: true, Width: 1100})
 	defer func() {
 		if t.Failed() {
-			t.Logf("server and browser logs:\n%s", logs.String())
+			t.Logf("server logs:\n%s\nbrowser logs:\n%s", logs, browserLogs)
 		}
 	}()
 
-	// The first Run starts the browser: no timeout on it.
 	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/?aec=server")); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +176,7 @@ func TestBrowserConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	// HARK_TEST_ARTIFACTS keeps the screenshot beyond the test.
-	png := filepath.Join(cmp.Or(os.Getenv("HARK_TEST_ARTIFACTS"), dir), "conversation.png")
+	png := filepath.Join(cmp.Or(os.Getenv("HARK_TEST_ARTIFACTS"), t.TempDir()), "conversation.png")
 	if err := os.WriteFile(png, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func replyEngines(reply string) *engines {
 // running is a demo server served by serve on 127.0.0.1.
 type running struct {
 	addr string // host:port
-	logs *syncBuffer
+	logs *agenttest.Logs
 	stop func() error // the SIGTERM equivalent: cancel and wait for serve
 }
 
@@ -59,7 +59,7 @@ func startServe(t *testing.T, cfg config, eng *engines) *running {
 	if cfg.language == "" {
 		cfg.language = "en"
 	}
-	logs := &syncBuffer{}
+	logs := &agenttest.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

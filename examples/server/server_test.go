@@ -257,7 +257,7 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			logs := &syncBuffer{}
+			logs := &agenttest.Logs{}
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, tt.args, func(string) string { return "" }, logs) }()
 			var url string

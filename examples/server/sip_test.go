@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/transport/sip/siptest"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
@@ -62,7 +63,7 @@ func TestRunSIP(t *testing.T) {
 	port := siptest.FreeUDPPort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &agenttest.Logs{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-port", "0", "-sip-listen", "udp:127.0.0.1:" + strconv.Itoa(port)}, func(string) string { return "" }, logs)

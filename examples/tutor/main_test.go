@@ -1,39 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/provider/openai/openaitest"
 	"github.com/harkvoice/hark/codecs/wav"
 )
-
-// syncBuffer is a bytes.Buffer safe for the sessions' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTutor practises Spanish against a scripted OpenAI-compatible server:
 // the learner's turn reaches the model with the tutor's prompt, in the
@@ -52,7 +33,7 @@ func TestTutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeStages()
-	var transcript syncBuffer
+	var transcript agenttest.Logs
 	h, err := newHandler(c, stages, log, &transcript)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package livekit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/agent/agenttest/browsertest"
 	"github.com/harkvoice/hark/agent/transport"
 	"github.com/harkvoice/hark/agent/transport/livekit/livekittest"
 	"github.com/harkvoice/hark/codecs/pcm"
@@ -26,10 +25,6 @@ import (
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
 )
-
-// chromiumPath is Debian's Chromium, called directly (the /usr/bin
-// wrapper adds flags of its own).
-const chromiumPath = "/usr/lib/chromium/chromium"
 
 const (
 	askForPerson  = "i want to talk to a person"
@@ -59,24 +54,6 @@ func handoffSessions(newVAD func() (vad.Model, error)) NewSessionFunc {
 	}
 }
 
-// syncBuffer collects logs from any goroutine, even after the test ended.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // operatorMic writes the operator's fake microphone: half a second of
 // silence, then speech (Chromium loops it).
 func operatorMic(t *testing.T) string {
@@ -99,12 +76,6 @@ func operatorMic(t *testing.T) string {
 // configured; a job that leaves is still recorded as successful.
 func TestVideoHandoff(t *testing.T) {
 	needServer(t)
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Chromium is not installed: %v", err)
-		}
-		t.Skipf("Chromium is not installed (%v); `make deps` installs it", err)
-	}
 	page, err := OperatorHandler()
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -125,37 +96,7 @@ func TestVideoHandoff(t *testing.T) {
 	defer hs.Close()
 	pageURL := "http://" + ln.Addr().String() + "/"
 
-	logs := &syncBuffer{}
-	dir := t.TempDir()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1200, 800),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", operatorMic(t)),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		// Name lookups fail, but for the page and the server.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE "+livekittest.HostIP),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.CombinedOutput(logs),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// The first Run starts the browser.
-	if err := chromedp.Do(browser, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
+	browser, logs := browsertest.Start(t, browsertest.Options{Mic: operatorMic(t), Hosts: []string{livekittest.HostIP}})
 	defer func() {
 		if t.Failed() {
 			t.Logf("browser and worker logs:\n%s", logs.String())
@@ -169,7 +110,7 @@ func TestVideoHandoff(t *testing.T) {
 	}
 }
 
-func handoffCall(t *testing.T, srv *livekittest.Server, browser context.Context, pageURL string, mode HandoffMode, logs *syncBuffer) {
+func handoffCall(t *testing.T, srv *livekittest.Server, browser context.Context, pageURL string, mode HandoffMode, logs *agenttest.Logs) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	paged := make(chan Handoff, 1)
