@@ -95,7 +95,8 @@ type pending struct {
 	rep *reply
 	// msgs are its worker's messages, handled when it is used.
 	msgs []replyMsg
-	// gate is closed when it is used: its tool calls may run.
+	// gate is closed when it is used: its tool calls and later chunks
+	// run, and what waits in pipeline.AwaitTurn goes on.
 	gate   chan struct{}
 	images int // the images of the request
 }
@@ -134,8 +135,8 @@ func (l *loop) startPreempt(ctx context.Context, text string) {
 	rep := &reply{gen: gen, lang: l.lang, rec: &replyRecord{}, base: l.user.endWall}
 	p := &pending{rep: rep, gate: make(chan struct{}), images: len(l.images)}
 	l.pending = p
+	rctx = pipeline.WithPreemption(rctx, p.gate)
 	w := l.worker(rep, false)
-	w.gate = p.gate
 	l.cfg.metrics.observePreemption(PreemptStarted)
 	l.cfg.log.Debug("preemptive reply started", "text", text)
 	l.wg.Add(1)
@@ -194,18 +195,4 @@ func (l *loop) preemptMsg(m replyMsg) bool {
 	}
 	l.pending.msgs = append(l.pending.msgs, m)
 	return true
-}
-
-// waitGate blocks a preemptive reply's tool calls until the reply is used;
-// it reports false when the reply was dropped instead.
-func (w *worker) waitGate(ctx context.Context) bool {
-	if w.gate == nil {
-		return true
-	}
-	select {
-	case <-w.gate:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

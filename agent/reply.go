@@ -428,10 +428,6 @@ type worker struct {
 	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
 	// stream then stops and the rest of the reply is not spoken.
 	ttsFailed atomic.Bool
-	// gate, for a preemptive reply, is closed once the reply answers the
-	// turn: until then only its first chunk is synthesised and no tool
-	// runs.
-	gate chan struct{}
 }
 
 // errTTSFailed stops the LLM stream of a reply whose TTS failed.
@@ -480,7 +476,7 @@ func (w *worker) synthesize(ctx context.Context) {
 	spoken := map[int][]string{} // message -> texts of chunks fully synthesised
 	first := true
 	for seg := range w.segs {
-		if !first && !w.waitGate(ctx) || ctx.Err() != nil || w.ttsFailed.Load() {
+		if !first && pipeline.AwaitTurn(ctx) != nil || ctx.Err() != nil || w.ttsFailed.Load() {
 			continue
 		}
 		first = false
@@ -643,7 +639,7 @@ func (w *worker) run(ctx context.Context, req pipeline.Request) {
 					calls[i].ID = fmt.Sprintf("call_%d_%d_%d", w.gen, round, i)
 				}
 			}
-			if !w.waitGate(ctx) {
+			if pipeline.AwaitTurn(ctx) != nil {
 				return // dropped before the turn ended: no tool runs
 			}
 			w.rec.update(msg, func(m *pipeline.Message) { m.ToolCalls = calls })

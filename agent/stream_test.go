@@ -18,11 +18,14 @@ import (
 // a stream's partial result grows by a word every half second of audio;
 // once committed, it is all of the stream's words, final, until more audio
 // comes. With every set, the committed words come one every that long
-// first, not final, as the Realtime API streams a transcript.
+// first, not final, as the Realtime API streams a transcript. With draft
+// set, the committed words are whole but not final for that long, and
+// Close waits for them, as PocketSphinx's final search runs.
 type commitSTT struct {
 	mu      sync.Mutex
 	texts   []string // the words of each stream, in order; then the last again
 	every   time.Duration
+	draft   time.Duration
 	streams []*commitStream
 }
 
@@ -30,7 +33,7 @@ func (f *commitSTT) StartStream(context.Context, pcm.Format, string) (pipeline.S
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	text := f.texts[min(len(f.streams), len(f.texts)-1)]
-	st := &commitStream{words: strings.Fields(text), every: f.every}
+	st := &commitStream{words: strings.Fields(text), every: f.every, draft: f.draft}
 	f.streams = append(f.streams, st)
 	return st, nil
 }
@@ -50,7 +53,7 @@ type commitStream struct {
 	// afterCommit counts samples written after the last commit.
 	afterCommit     int
 	aborted, closed bool
-	every           time.Duration
+	every, draft    time.Duration
 	committedAt     time.Time
 }
 
@@ -72,6 +75,9 @@ func (st *commitStream) Partial() pipeline.Transcript {
 		if k := len(st.words); st.every > 0 && time.Since(st.committedAt) < time.Duration(k)*st.every {
 			k = int(time.Since(st.committedAt) / st.every)
 			return pipeline.Transcript{Text: strings.Join(st.words[:k], " ")}
+		}
+		if time.Since(st.committedAt) < st.draft {
+			return pipeline.Transcript{Text: strings.Join(st.words, " "), Whole: true}
 		}
 		return pipeline.Transcript{Text: strings.Join(st.words, " "), Final: true}
 	}
@@ -95,6 +101,10 @@ func (st *commitStream) Abort() {
 }
 
 func (st *commitStream) Close() (pipeline.Transcript, error) {
+	st.mu.Lock()
+	wait := time.Until(st.committedAt.Add(st.draft))
+	st.mu.Unlock()
+	time.Sleep(wait)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.closed = true

@@ -142,9 +142,9 @@ func (l *loop) onVoice(ctx context.Context) {
 
 // heard is what poll last gave the interrupt machine.
 type heard struct {
-	text    string
-	covered bool
-	seq     uint64
+	text           string
+	covered, whole bool
+	seq            uint64
 }
 
 // poll reads a streaming recogniser's partial result on every frame: it
@@ -160,7 +160,7 @@ func (l *loop) poll(ctx context.Context) {
 		l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
 	}
 	covered := tr.Final && u.committed
-	h := heard{text: tr.Text, covered: covered, seq: u.seq}
+	h := heard{text: tr.Text, covered: covered, whole: tr.Whole, seq: u.seq}
 	if h == u.heard || (tr.Text == "" && !covered) {
 		return
 	}
@@ -450,10 +450,11 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	}
 	// While the end of the turn or its final words are awaited, a reply to
 	// the words so far may be prepared (see preemptor), once they are the
-	// words of all the speech: a committed stream's words are, once final;
-	// before that they are the beginning of its transcript, still coming.
+	// words of all the speech: a committed stream's words are once final,
+	// or whole; otherwise they are the beginning of its transcript, still
+	// coming.
 	var words string
-	if u.err == nil && (u.final || !committed) {
+	if u.err == nil && (u.final || !committed || u.result.Whole) {
 		words = u.result.Text
 	}
 	if silence < hold {

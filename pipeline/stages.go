@@ -20,6 +20,11 @@ type Transcript struct {
 	Language string
 	// Final is false for partial results of a streaming recogniser.
 	Final bool
+	// Whole, for a partial result, says that Text is a hypothesis of all
+	// the audio written so far, which a final search may still revise, and
+	// not the beginning of a transcript still coming in (the Realtime API's
+	// deltas). A reply may be prepared on whole words.
+	Whole bool
 	// Confidence in [0, 1]; 0 when the engine does not say.
 	Confidence float32
 }

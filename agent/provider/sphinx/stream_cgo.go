@@ -69,11 +69,12 @@ type stream struct {
 	pending []int16
 	partial string
 	commit  bool // Commit was called and run has not yet acted on it
-	// covered: partial is the final text of everything written.
-	covered bool
-	closing bool
-	final   pipeline.Transcript
-	err     error
+	// covered: partial is the final text of everything written; whole: it
+	// is a hypothesis of everything written.
+	covered, whole bool
+	closing        bool
+	final          pipeline.Transcript
+	err            error
 }
 
 // Write queues samples in the stream's format for decoding.
@@ -98,7 +99,7 @@ func (s *stream) Write(samples []int16) error {
 	default:
 		s.pending = append(s.pending, samples...)
 	}
-	s.covered = false
+	s.covered, s.whole = false, false
 	s.signal()
 	return nil
 }
@@ -111,11 +112,12 @@ func (s *stream) signal() {
 }
 
 // Partial returns the best hypothesis of the audio decoded so far; it is
-// Final once a Commit has been decoded and no audio was written since.
+// Whole once all the audio written has been decoded, and Final once a
+// Commit has been decoded and no audio was written since.
 func (s *stream) Partial() pipeline.Transcript {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return pipeline.Transcript{Text: s.partial, Language: "en", Final: s.covered}
+	return pipeline.Transcript{Text: s.partial, Language: "en", Final: s.covered, Whole: s.whole || s.covered}
 }
 
 // Commit ends the decoder's utterance at the audio written so far.
@@ -191,6 +193,14 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		}
 		return nil
 	}
+	// draft shows the first pass's hypothesis of the audio decoded.
+	draft := func() {
+		p := strings.Join(append(committed[:len(committed):len(committed)], hypothesis(d.ps)), " ")
+		s.mu.Lock()
+		s.partial = strings.TrimSpace(p)
+		s.whole = len(s.pending) == 0
+		s.mu.Unlock()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -243,6 +253,11 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 		}
 		switch {
 		case commit && open:
+			// The final search takes a while: meanwhile, the first pass's
+			// words of all the speech.
+			if len(audio) > 0 {
+				draft()
+			}
 			if err := end(); err != nil {
 				fail(err)
 				return
@@ -257,10 +272,7 @@ func (s *stream) run(ctx context.Context, r *Recognizer) {
 			s.covered = len(s.pending) == 0
 			s.mu.Unlock()
 		case len(audio) > 0:
-			p := strings.Join(append(committed[:len(committed):len(committed)], hypothesis(d.ps)), " ")
-			s.mu.Lock()
-			s.partial = strings.TrimSpace(p)
-			s.mu.Unlock()
+			draft()
 		}
 	}
 	if open {

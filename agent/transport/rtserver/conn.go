@@ -180,6 +180,12 @@ func decodeRefusal(de *realtimeapi.DecodeError) *realtimeapi.APIError {
 // are sent to the client — such a call ends the reply.
 func (c *Conn) LLM(inner pipeline.LLM) pipeline.LLM {
 	return pipeline.LLMFunc(func(ctx context.Context, req pipeline.Request) iter.Seq2[pipeline.Delta, error] {
+		// The request is the conversation's, and asking creates a response
+		// the client sees: a reply prepared before the user's turn has ended
+		// waits for the turn (and the user's item) first.
+		if err := pipeline.AwaitTurn(ctx); err != nil {
+			return func(yield func(pipeline.Delta, error) bool) { yield(pipeline.Delta{}, err) }
+		}
 		server := map[string]bool{}
 		for _, t := range req.Tools {
 			server[t.Name] = true
