@@ -10,6 +10,7 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/codecs/wav"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
 )
@@ -406,6 +407,39 @@ func TestFaintVoiceDoesNotInterrupt(t *testing.T) {
 		done, _ := r.wait(j, is(agent.EventAgentDone))
 		if done.Text != "It means it is on its way." {
 			t.Errorf("second reply = %q", done.Text)
+		}
+		r.stop()
+	})
+}
+
+// TestLaughterDoesNotInterrupt: the user laughs over the reply and the
+// recogniser makes words of it; the judge hears a laugh, so the reply
+// resumes before those words come, and they cancel nothing.
+func TestLaughterDoesNotInterrupt(t *testing.T) {
+	laugh, err := wav.ReadFile("../testdata/scenarios/clips/laugh_high.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		stt := agenttest.NewSTT("where is my order", "how about that then")
+		r := newRig(t, stt, agenttest.NewLLM(agenttest.Text(longReply)))
+		r.start(t.Context())
+		i := startReply(r)
+		time.Sleep(1500 * time.Millisecond)
+		r.tr.Play(laugh.Samples)
+		_, j := r.wait(i, is(agent.EventInterruption))
+		_, j = r.wait(j, is(agent.EventResumed))
+		if n := len(stt.Calls()); n != 1 {
+			t.Errorf("resumed after %d recognitions, want before the laugh's", n)
+		}
+		done, _ := r.wait(j, is(agent.EventAgentDone))
+		if done.Text != longReply {
+			t.Errorf("agent_done = %q", done.Text)
+		}
+		for _, ev := range r.tr.Events() {
+			if cancelled(ev) {
+				t.Errorf("the laugh cancelled the reply: %+v", ev)
+			}
 		}
 		r.stop()
 	})

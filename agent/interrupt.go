@@ -36,6 +36,11 @@ import (
 //     the voice coming back (voiceReturned) or the words growing into more
 //     than backchannels pause it again, and when the VAD confirms the end,
 //     the backchannel's speech is dropped.
+//     3c. The sound of the speech may settle it sooner (soundJudged): a
+//     laugh, a hum or a sigh (see prosody.Judge) resumes the reply at once,
+//     tentatively, and its words (a recogniser's guess at a laugh) do not
+//     cancel it; once the sound turns out to carry words after all, the
+//     reply pauses again and the words decide.
 //  4. The timer bounds the wait (timerFired): speech that lasts LongSpeech
 //     cancels; speech that ended with no deciding words by Window resumes,
 //     after waiting up to maxRecognitionWait more for words still being
@@ -70,6 +75,9 @@ type interrupter struct {
 	// user's level. It never cancels a reply: it pauses it for faintHold
 	// at most, and the reply plays on over it.
 	faint bool
+	// nonLexical: the speech the VAD hears is a laugh, a hum or a sigh, not
+	// words (the judge's latest verdict on it).
+	nonLexical bool
 	// prev is the previous partial result of the interrupting speech,
 	// normalized: words that hold from one partial to the next are stable.
 	prev string
@@ -155,6 +163,10 @@ type (
 	voiceReturned struct{}
 	// timerFired: the time the machine asked for has passed.
 	timerFired struct{}
+	// soundJudged: the judge's verdict on the speech the VAD hears changed:
+	// it is a non-lexical sound (laughter, humming, a sigh), or may be
+	// words after all.
+	soundJudged struct{ nonLexical bool }
 )
 
 // wordsHeard is a transcript of the user's speech so far: a partial result
@@ -198,6 +210,7 @@ func (voiceStopped) isInput()  {}
 func (voiceReturned) isInput() {}
 func (voiceLoud) isInput()     {}
 func (timerFired) isInput()    {}
+func (soundJudged) isInput()   {}
 func (wordsHeard) isInput()    {}
 func (turnEnded) isInput()     {}
 
@@ -318,7 +331,7 @@ func (m *interrupter) step(in input) []action {
 			m.held = nil
 		}
 	case speechStarted:
-		m.speaking, m.quiet = true, false
+		m.speaking, m.quiet, m.nonLexical = true, false, false
 		// A pause is faint while all of its speech is.
 		m.faint = in.faint && (m.faint || m.phase != phasePaused)
 		switch {
@@ -330,7 +343,7 @@ func (m *interrupter) step(in input) []action {
 			out = m.check(out)
 		}
 	case speechEnded:
-		m.speaking, m.quiet = false, false
+		m.speaking, m.quiet, m.nonLexical = false, false, false
 		if m.tentative {
 			// The backchannel is over: forget its speech.
 			m.tentative = false
@@ -369,11 +382,29 @@ func (m *interrupter) step(in input) []action {
 			break
 		}
 		m.quiet = false
-		if m.tentative {
+		if m.tentative && !m.nonLexical {
 			out = m.untentative(out)
+		}
+	case soundJudged:
+		if !m.speaking || m.nonLexical == in.nonLexical {
+			break
+		}
+		m.nonLexical = in.nonLexical
+		switch {
+		case in.nonLexical && m.phase == phasePaused:
+			out = m.resumeAs(out, true)
+		case !in.nonLexical && m.tentative:
+			// Words after all: those heard so far decide.
+			if out = m.untentative(out); m.phase == phasePaused {
+				out = m.decide(out)
+			}
 		}
 	case wordsHeard:
 		switch {
+		case m.nonLexical:
+			// A recogniser's guess at a laugh is not the user's words;
+			// they decide only if the sound turns out to be words.
+			m.hear(in)
 		case m.phase == phasePaused:
 			m.hear(in)
 			out = m.decide(out)

@@ -74,6 +74,7 @@ var machineStates = []struct {
 	{"paused, partial words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("I")}},
 	{"paused, voice stopped", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, voiceStopped{}}},
 	{"resumed tentatively", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}}},
+	{"resumed on a laugh", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, soundJudged{nonLexical: true}}},
 }
 
 // The inputs, as the loop feeds them.
@@ -100,6 +101,8 @@ var machineInputs = []struct {
 	{"turn: backchannel", ended("okay")},
 	{"turn: nothing", ended("")},
 	{"turn: failed", failedTurn},
+	{"sound: laugh", soundJudged{nonLexical: true}},
+	{"sound: words", soundJudged{}},
 }
 
 // outcome is the actions an input produces and the phase it leaves.
@@ -141,6 +144,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: backchannel":     {"turn \"okay\"", "idle"},
 		"turn: nothing":         {"", "idle"},
 		"turn: failed":          {"fallback", "idle"},
+		"sound: laugh":          {"", "idle"},
+		"sound: words":          {"", "idle"},
 	}
 	replying := map[string]outcome{
 		"reply started":         {"", "replying"},
@@ -162,6 +167,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: backchannel":     {"cancel turn; flush; cut history; emit interruption cancelled; turn \"okay\"", "idle"},
 		"turn: nothing":         {"", "replying"},
 		"turn: failed":          {"cancel turn; flush; cut history; emit interruption cancelled; fallback", "idle"},
+		"sound: laugh":          {"", "replying"},
+		"sound: words":          {"", "replying"},
 	}
 	// A guarded reply differs from another only in what speech does to it.
 	guarded := with(replying, map[string]outcome{
@@ -190,6 +197,8 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: backchannel":     {"", "replying+held"},
 		"turn: nothing":         {"", "replying+held"},
 		"turn: failed":          {"", "replying+held"},
+		"sound: laugh":          {"", "replying+held"},
+		"sound: words":          {"", "replying+held"},
 	}
 	// The paused states share most answers; each lists where it differs.
 	paused := map[string]outcome{
@@ -209,24 +218,61 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: backchannel":     {"disarm; drop turn; resume; emit resumed", "replying"},
 		"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
 		"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
+		// A laugh, a hum, a sigh: the reply plays on over it at once.
+		"sound: laugh": {"disarm; resume; emit resumed", "replying+tentative"},
+		"sound: words": {"", "paused"},
 	}
+	// Resumed on backchannels while the VAD still hears the speech: its
+	// end drops the speech; the voice coming back, or more than
+	// backchannels, pauses again or cancels.
+	tentative := with(replying, map[string]outcome{
+		"reply started":         {"", "replying+tentative"},
+		"interruptible chunk":   {"", "replying+tentative"},
+		"uninterruptible chunk": {"", "replying+tentative"},
+		"reply finished":        {"", "idle+tentative"},
+		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+tentative"},
+		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+		"speech end":            {"drop turn", "replying"},
+		"voice stopped":         {"", "replying+tentative"},
+		"voice returned":        {"pause; flush; emit interruption; arm 1.5s", "paused"},
+		"timer":                 {"", "replying+tentative"},
+		"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+		"partial backchannel":   {"", "replying+tentative"},
+		"final backchannel":     {"", "replying+tentative"},
+		"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+		"final failed":          {"", "replying+tentative"},
+		"sound: laugh":          {"", "replying+tentative"},
+		"sound: words":          {"", "replying+tentative"},
+	})
+	// Resumed on a laugh: its words do not count, nor does its voice
+	// coming back; only words after all (the judge's verdict) pause again.
+	laughing := with(tentative, map[string]outcome{
+		"voice returned":    {"", "replying+tentative"},
+		"partial stop word": {"", "replying+tentative"},
+		"final question":    {"", "replying+tentative"},
+		"sound: words":      {"pause; flush; emit interruption; arm 1.5s", "paused"},
+	})
 	want := map[string]map[string]outcome{
 		"idle": idle, "idle, user speaking": idle,
 		"replying": replying, "replying, user speaking": replying,
 		"guarded": guarded, "guarded, user speaking": guarded,
-		"guarded, turn held": held,
+		"guarded, turn held":  held,
+		"resumed tentatively": tentative,
+		"resumed on a laugh":  laughing,
 		"paused, user speaking": with(paused, map[string]outcome{
 			"speech start":      {"", "paused"},
 			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
 			"final backchannel": {"", "paused"},
 		}),
 		"paused, speech over": with(paused, map[string]outcome{
+			"sound: laugh":        {"", "paused"}, // the judge hears only speech
 			"speech start":        {"", "paused"},
 			"timer":               {"arm 4s", "paused"},
 			"partial backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
 			"final backchannel":   {"disarm; drop turn; resume; emit resumed", "replying"},
 		}),
 		"paused, waiting for words": with(paused, map[string]outcome{
+			"sound: laugh":        {"", "paused"}, // the judge hears only speech
 			"speech start":        {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
 			"timer":               {"disarm; drop turn; resume; emit resumed", "replying"},
 			"partial backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
@@ -244,26 +290,6 @@ func TestInterrupterMatrix(t *testing.T) {
 			"timer":               {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
 			"partial backchannel": {"disarm; resume; emit resumed", "replying+tentative"},
 			"final backchannel":   {"disarm; resume; emit resumed", "replying+tentative"},
-		}),
-		// Resumed on backchannels while the VAD still hears the speech: its
-		// end drops the speech; the voice coming back, or more than
-		// backchannels, pauses again or cancels.
-		"resumed tentatively": with(replying, map[string]outcome{
-			"reply started":         {"", "replying+tentative"},
-			"interruptible chunk":   {"", "replying+tentative"},
-			"uninterruptible chunk": {"", "replying+tentative"},
-			"reply finished":        {"", "idle+tentative"},
-			"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+tentative"},
-			"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
-			"speech end":            {"drop turn", "replying"},
-			"voice stopped":         {"", "replying+tentative"},
-			"voice returned":        {"pause; flush; emit interruption; arm 1.5s", "paused"},
-			"timer":                 {"", "replying+tentative"},
-			"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
-			"partial backchannel":   {"", "replying+tentative"},
-			"final backchannel":     {"", "replying+tentative"},
-			"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
-			"final failed":          {"", "replying+tentative"},
 		}),
 	}
 	for _, st := range machineStates {
@@ -669,6 +695,8 @@ func (h *harness) randomInput(rng *rand.Rand, texts []string) input {
 				return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond, faint: rng.IntN(3) == 0}
 			case rng.IntN(4) == 0:
 				return voiceLoud{}
+			case rng.IntN(4) == 0:
+				return soundJudged{nonLexical: rng.IntN(2) == 0}
 			case rng.IntN(3) == 0:
 				return speechEnded{}
 			case h.quiet:
@@ -764,10 +792,12 @@ func (h *harness) feed(in input) {
 		case actResume:
 			// Once the speech is over its turn is dropped; while the VAD
 			// still hears it, only after its voice stopped (tentatively,
-			// keeping the turn), or when it is faint (another voice: the
-			// reply plays on over it).
+			// keeping the turn), when it is faint (another voice: the
+			// reply plays on over it), or when it is a laugh (tentatively).
 			dropped := i > 0 && kinds[i-1] == actDropTurn
-			if before != phasePaused || !next(actEmit) || (!faint && (dropped == h.speaking || (h.speaking && !h.quiet))) {
+			_, onSound := in.(soundJudged)
+			if before != phasePaused || !next(actEmit) || (onSound && dropped) ||
+				(!faint && !onSound && (dropped == h.speaking || (h.speaking && !h.quiet))) {
 				fail("resume in %v, speaking %v, quiet %v", before, h.speaking, h.quiet)
 			}
 		case actDropTurn:

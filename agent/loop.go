@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/harkvoice/hark/pipeline"
+	"github.com/harkvoice/hark/vad/prosody"
 )
 
 // loop is the state of one Run, owned by the session loop goroutine.
@@ -49,6 +50,11 @@ type loop struct {
 	level  levelGate
 	faint  bool
 	recent []int16
+	// sound judges whether the speech the VAD is inside is words or a
+	// laugh, a hum, a sigh (nil when the rate does not suit it);
+	// nonLexical is its verdict as last told to the interrupt machine.
+	sound      *prosody.Judge
+	nonLexical bool
 	// confirmed is when the VAD last confirmed speech, and how long the
 	// speech had been going then; silenced, the timing of the last pause.
 	confirmed struct {
@@ -68,8 +74,12 @@ func newLoop(s *Session, rate int) *loop {
 	if s.cfg.escalation != nil {
 		esc = newEscalator(*s.cfg.escalation)
 	}
+	sound, err := prosody.NewJudge(rate)
+	if err != nil {
+		sound = nil // a rate the judge cannot analyse: every sound may be words
+	}
 	return &loop{
-		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, level: newLevelGate(),
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, level: newLevelGate(), sound: sound,
 		barge: interrupter{policy: interruptPolicy{
 			InterruptionPolicy: s.cfg.policy,
 			stopWords:          s.cfg.stopWords,

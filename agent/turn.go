@@ -10,6 +10,7 @@ import (
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
+	"github.com/harkvoice/hark/vad/prosody"
 )
 
 // voiceStopAfter is how long the VAD must hear silence inside speech before
@@ -74,6 +75,7 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	}
 	if l.inSpeech && !started {
 		l.levels(ctx, m)
+		l.judgeSound(ctx, m.samples)
 	}
 	switch {
 	case !m.quiet || !l.inSpeech:
@@ -257,6 +259,10 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	}
 	l.faint = !l.level.start(levels)
 	u.levels = append(u.levels, levels...)
+	if l.sound != nil {
+		l.sound.Reset()
+		l.nonLexical = false
+	}
 	// The user goes on: the recogniser gets the pause and the new speech,
 	// and a reply prepared on the words before it is dropped.
 	l.abandonPreempt()
@@ -265,7 +271,24 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	u.seq = 0
 	l.confirmed.at, l.confirmed.lead = m.at, l.samplesDur(m.pos-ev.Start)
 	l.feed(ctx, speechStarted{lead: l.confirmed.lead, faint: l.faint})
+	l.judgeSound(ctx, onset)
 	l.setState(StateUserSpeaking)
+}
+
+// judgeSound gives the non-lexical judge the next audio of the speech the
+// VAD is inside, while there is a reply to keep, and tells the interrupt
+// machine when its verdict changes. A laugh stays a laugh until the judge
+// hears what only words have: its last bursts, slower and weaker, no longer
+// make a laugh of their own.
+func (l *loop) judgeSound(ctx context.Context, samples []int16) {
+	if l.sound == nil || l.barge.phase == phaseIdle {
+		return
+	}
+	s := l.sound.Write(samples)
+	if nl := s.NonLexical() || l.nonLexical && s != prosody.SoundLexical; nl != l.nonLexical {
+		l.nonLexical = nl
+		l.feed(ctx, soundJudged{nonLexical: nl})
+	}
 }
 
 func (l *loop) onSpeechEnd(ctx context.Context, ev vad.Event, m micMsg) {
