@@ -24,6 +24,14 @@ import (
 //     paused at once and the transport flushed, so playout is silent from
 //     the next 20 ms frame; the interruption is reported. In
 //     CancelImmediately mode the reply is cancelled right away.
+//     2a. A window earlier, the VAD's first window of a possible start
+//     (speechPending) already holds the reply silent, unless that window
+//     is faint (another voice in the room, see levelGate) or too short to
+//     be a voice (a knock, a click); nothing is reported yet. The
+//     confirmation takes the hold over as the pause of step 2; a false
+//     start (speechDropped: a cough, the first window of an echo before
+//     the echo guard catches it) lets the reply play on at once, having
+//     lost one window of silence.
 //  3. While paused, the words decide (wordsHeard, turnEnded): a stop word
 //     or enough words cancel the reply, interim words as soon as they are
 //     heard (enough of them must hold from one partial result to the next);
@@ -53,12 +61,9 @@ import (
 //     up when the guard lifts or the reply ends.
 //
 // Extending it: every future signal is one more input type handled in
-// step, reusing pause, resume and cancel. A faster onset decision feeds an
-// input for the first strong VAD window (pause from replying, as
-// speechStarted does) and one for a false start (resume from paused when
-// no speech was confirmed). An echo canceller's or a level check's verdict
-// on the current speech is an input that resumes from paused (echo) or lets
-// the pause stand.
+// step, reusing pause, resume and cancel. An echo canceller's or a level
+// check's verdict on the current speech is an input that resumes from
+// paused (echo) or lets the pause stand.
 type interrupter struct {
 	policy interruptPolicy
 
@@ -71,6 +76,9 @@ type interrupter struct {
 	// tentative: the reply resumed on backchannel words before the VAD
 	// confirmed the end of their speech.
 	tentative bool
+	// early: the reply is held silent on a possible start of speech the
+	// VAD has not confirmed (speechPending); always in phaseReplying.
+	early bool
 	// faint: the speech the VAD hears (or last heard) is far below the
 	// user's level. It never cancels a reply: it pauses it for faintHold
 	// at most, and the reply plays on over it.
@@ -151,6 +159,12 @@ type (
 		lead  time.Duration
 		faint bool
 	}
+	// speechPending: the VAD's first window of a possible start of speech
+	// (vad.Params.Tentative); faint: that window is not the user's voice
+	// by its level (far below the user's, or too short: see levelGate).
+	speechPending struct{ faint bool }
+	// speechDropped: the possible start ended before the VAD confirmed it.
+	speechDropped struct{}
 	// voiceLoud: speech that started faint has reached the user's level
 	// (the user talks over the television).
 	voiceLoud struct{}
@@ -206,6 +220,8 @@ func (replyFinished) isInput() {}
 func (replyStopped) isInput()  {}
 func (speechStarted) isInput() {}
 func (speechEnded) isInput()   {}
+func (speechPending) isInput() {}
+func (speechDropped) isInput() {}
 func (voiceStopped) isInput()  {}
 func (voiceReturned) isInput() {}
 func (voiceLoud) isInput()     {}
@@ -221,6 +237,9 @@ type actionKind uint8
 const (
 	// actPause silences the reply from the next frame, keeping its place.
 	actPause actionKind = iota + 1
+	// actHold silences the reply like actPause, on a possible start of
+	// speech: nothing is measured or reported until the VAD confirms it.
+	actHold
 	// actFlush drops the audio buffered in the transport.
 	actFlush
 	// actCancel ends the reply: new generation, its LLM, TTS and tools
@@ -264,6 +283,8 @@ func (a action) String() string {
 	switch a.kind {
 	case actPause:
 		return "pause"
+	case actHold:
+		return "hold"
 	case actFlush:
 		return "flush"
 	case actCancel:
@@ -305,11 +326,15 @@ func (m *interrupter) step(in input) []action {
 	var out []action
 	switch in := in.(type) {
 	case replyStarted:
+		out = m.unhold(out)
 		out = m.leavePause(out)
 		m.phase, m.guarded = phaseReplying, in.uninterruptible
 	case chunkStarted:
 		if m.phase == phaseIdle {
 			break
+		}
+		if in.uninterruptible {
+			out = m.unhold(out) // the chunk plays whatever the user does
 		}
 		lifted := m.guarded && !in.uninterruptible
 		m.guarded = in.uninterruptible
@@ -319,6 +344,7 @@ func (m *interrupter) step(in input) []action {
 	case replyFinished:
 		// A reply paused after its last audio has nothing left to resume
 		// or cancel: the speech that paused it is a turn of its own.
+		out = m.unhold(out)
 		out = m.leavePause(out)
 		m.phase, m.guarded = phaseIdle, false
 		out = m.release(out)
@@ -330,18 +356,26 @@ func (m *interrupter) step(in input) []action {
 			out = append(out, action{kind: actTurn, turn: *m.held})
 			m.held = nil
 		}
+	case speechPending:
+		if m.phase == phaseReplying && !m.guarded && !m.speaking && !m.tentative && !m.early && !in.faint {
+			m.early = true
+			out = append(out, action{kind: actHold}, action{kind: actFlush})
+		}
+	case speechDropped:
+		out = m.unhold(out)
 	case speechStarted:
 		m.speaking, m.quiet, m.nonLexical = true, false, false
 		// A pause is faint while all of its speech is.
 		m.faint = in.faint && (m.faint || m.phase != phasePaused)
 		switch {
 		case m.phase == phaseReplying && !m.guarded:
-			out = m.pause(out, in.lead)
+			out = m.pause(out, in.lead) // takes over a hold
 		case m.phase == phasePaused:
 			// More speech: the words known so far do not cover it.
 			m.words.complete = false
 			out = m.check(out)
 		}
+		out = m.unhold(out)
 	case speechEnded:
 		m.speaking, m.quiet, m.nonLexical = false, false, false
 		if m.tentative {
@@ -481,9 +515,19 @@ func (m *interrupter) untentative(out []action) []action {
 	return out
 }
 
+// unhold ends a hold on a possible start of speech that was not taken
+// over by a pause or a cancellation: the reply plays on.
+func (m *interrupter) unhold(out []action) []action {
+	if !m.early {
+		return out
+	}
+	m.early = false
+	return append(out, action{kind: actResume})
+}
+
 // pause silences the reply the user talks over and waits for the words.
 func (m *interrupter) pause(out []action, lead time.Duration) []action {
-	m.phase, m.tentative = phasePaused, false
+	m.phase, m.tentative, m.early = phasePaused, false, false
 	m.elapsed, m.words, m.prev = lead, wordsHeard{}, ""
 	out = append(out, action{kind: actPause}, action{kind: actFlush}, action{kind: actEmit, event: EventInterruption})
 	if m.policy.Mode == CancelImmediately && !m.faint {
@@ -666,7 +710,7 @@ func (m *interrupter) cancel(out []action, reason string) []action {
 	default:
 		out = append(out, action{kind: actCancel, reason: reason}, action{kind: actFlush})
 	}
-	m.phase, m.guarded = phaseIdle, false
+	m.phase, m.guarded, m.early = phaseIdle, false, false
 	return append(out, action{kind: actCutHistory}, action{kind: actEmit, event: EventInterruption, cancelled: true})
 }
 

@@ -75,6 +75,7 @@ var machineStates = []struct {
 	{"paused, voice stopped", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, voiceStopped{}}},
 	{"resumed tentatively", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}}},
 	{"resumed on a laugh", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, soundJudged{nonLexical: true}}},
+	{"held on a possible start", []input{replyStarted{}, speechPending{}}},
 }
 
 // The inputs, as the loop feeds them.
@@ -103,6 +104,9 @@ var machineInputs = []struct {
 	{"turn: failed", failedTurn},
 	{"sound: laugh", soundJudged{nonLexical: true}},
 	{"sound: words", soundJudged{}},
+	{"possible start", speechPending{}},
+	{"possible start, faint", speechPending{faint: true}},
+	{"false start", speechDropped{}},
 }
 
 // outcome is the actions an input produces and the phase it leaves.
@@ -146,6 +150,9 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: failed":          {"fallback", "idle"},
 		"sound: laugh":          {"", "idle"},
 		"sound: words":          {"", "idle"},
+		"possible start":        {"", "idle"},
+		"possible start, faint": {"", "idle"},
+		"false start":           {"", "idle"},
 	}
 	replying := map[string]outcome{
 		"reply started":         {"", "replying"},
@@ -169,9 +176,13 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: failed":          {"cancel turn; flush; cut history; emit interruption cancelled; fallback", "idle"},
 		"sound: laugh":          {"", "replying"},
 		"sound: words":          {"", "replying"},
+		"possible start":        {"hold; flush", "replying+early"},
+		"possible start, faint": {"", "replying"},
+		"false start":           {"", "replying"},
 	}
 	// A guarded reply differs from another only in what speech does to it.
 	guarded := with(replying, map[string]outcome{
+		"possible start":    {"", "replying"},
 		"speech start":      {"", "replying"},
 		"turn: question":    {"", "replying+held"},
 		"turn: backchannel": {"", "replying+held"},
@@ -199,6 +210,9 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: failed":          {"", "replying+held"},
 		"sound: laugh":          {"", "replying+held"},
 		"sound: words":          {"", "replying+held"},
+		"possible start":        {"", "replying+held"},
+		"possible start, faint": {"", "replying+held"},
+		"false start":           {"", "replying+held"},
 	}
 	// The paused states share most answers; each lists where it differs.
 	paused := map[string]outcome{
@@ -219,8 +233,11 @@ func TestInterrupterMatrix(t *testing.T) {
 		"turn: nothing":         {"disarm; drop turn; resume; emit resumed", "replying"},
 		"turn: failed":          {"disarm; drop turn; resume; emit resumed", "replying"},
 		// A laugh, a hum, a sigh: the reply plays on over it at once.
-		"sound: laugh": {"disarm; resume; emit resumed", "replying+tentative"},
-		"sound: words": {"", "paused"},
+		"sound: laugh":          {"disarm; resume; emit resumed", "replying+tentative"},
+		"sound: words":          {"", "paused"},
+		"possible start":        {"", "paused"},
+		"possible start, faint": {"", "paused"},
+		"false start":           {"", "paused"},
 	}
 	// Resumed on backchannels while the VAD still hears the speech: its
 	// end drops the speech; the voice coming back, or more than
@@ -243,6 +260,9 @@ func TestInterrupterMatrix(t *testing.T) {
 		"final failed":          {"", "replying+tentative"},
 		"sound: laugh":          {"", "replying+tentative"},
 		"sound: words":          {"", "replying+tentative"},
+		"possible start":        {"", "replying+tentative"},
+		"possible start, faint": {"", "replying+tentative"},
+		"false start":           {"", "replying+tentative"},
 	})
 	// Resumed on a laugh: its words do not count, nor does its voice
 	// coming back; only words after all (the judge's verdict) pause again.
@@ -252,13 +272,32 @@ func TestInterrupterMatrix(t *testing.T) {
 		"final question":    {"", "replying+tentative"},
 		"sound: words":      {"pause; flush; emit interruption; arm 1.5s", "paused"},
 	})
+	// Held silent on a possible start: what leaves the reply as it was
+	// ends the hold; the confirmation takes it over as a pause.
+	early := map[string]outcome{}
+	for in, o := range replying {
+		if o.actions == "" && o.phase == "replying" {
+			o.phase = "replying+early"
+		}
+		early[in] = o
+	}
+	maps.Copy(early, map[string]outcome{
+		"reply started":         {"resume", "replying"},
+		"uninterruptible chunk": {"resume", "replying"},
+		"reply finished":        {"resume", "idle"},
+		"possible start":        {"", "replying+early"},
+		"false start":           {"resume", "replying"},
+	})
 	want := map[string]map[string]outcome{
 		"idle": idle, "idle, user speaking": idle,
-		"replying": replying, "replying, user speaking": replying,
-		"guarded": guarded, "guarded, user speaking": guarded,
-		"guarded, turn held":  held,
-		"resumed tentatively": tentative,
-		"resumed on a laugh":  laughing,
+		"replying": replying,
+		// Already speaking: the VAD has confirmed it; nothing to hold.
+		"replying, user speaking": with(replying, map[string]outcome{"possible start": {"", "replying"}}),
+		"guarded":                 guarded, "guarded, user speaking": guarded,
+		"held on a possible start": early,
+		"guarded, turn held":       held,
+		"resumed tentatively":      tentative,
+		"resumed on a laugh":       laughing,
 		"paused, user speaking": with(paused, map[string]outcome{
 			"speech start":      {"", "paused"},
 			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
@@ -308,6 +347,9 @@ func TestInterrupterMatrix(t *testing.T) {
 			}
 			if m.tentative {
 				phase += "+tentative"
+			}
+			if m.early {
+				phase += "+early"
 			}
 			if got != w.actions || phase != w.phase {
 				t.Errorf("%s / %s:\n got  %q -> %s\n want %q -> %s", st.name, in.name, got, phase, w.actions, w.phase)
@@ -691,6 +733,11 @@ func (h *harness) randomInput(rng *rand.Rand, texts []string) input {
 			return replyStopped{reason: "client"}
 		case 4:
 			switch {
+			case !h.speaking && rng.IntN(3) == 0:
+				if rng.IntN(2) == 0 {
+					return speechDropped{}
+				}
+				return speechPending{faint: rng.IntN(3) == 0}
 			case !h.speaking:
 				return speechStarted{lead: time.Duration(rng.IntN(200)) * time.Millisecond, faint: rng.IntN(3) == 0}
 			case rng.IntN(4) == 0:
@@ -729,6 +776,7 @@ func (h *harness) feed(in input) {
 	before := h.m.phase
 	guarded := h.m.guarded
 	tentative := h.m.tentative
+	early := h.m.early
 	switch in.(type) {
 	case speechStarted:
 		h.speaking, h.quiet = true, false
@@ -778,6 +826,12 @@ func (h *harness) feed(in input) {
 			if flushed := before == phasePaused || slices.Contains(kinds[:i], actFlush); flushed == next(actFlush) {
 				fail("a cancel flushes if and only if the pause did not")
 			}
+		case actHold:
+			// Only a possible start holds, an interruptible reply that
+			// plays, and the flush follows.
+			if _, ok := in.(speechPending); !ok || before != phaseReplying || guarded || h.speaking || !next(actFlush) {
+				fail("hold on %T in %v (guarded %v, speaking %v)", in, before, guarded, h.speaking)
+			}
 		case actPause:
 			// Speech pauses a reply; so does the user going on after a
 			// tentative resumption (the voice back, more words).
@@ -796,6 +850,9 @@ func (h *harness) feed(in input) {
 			// reply plays on over it), or when it is a laugh (tentatively).
 			dropped := i > 0 && kinds[i-1] == actDropTurn
 			_, onSound := in.(soundJudged)
+			if early && before == phaseReplying && !dropped {
+				break // the end of a hold: nothing was reported
+			}
 			if before != phasePaused || !next(actEmit) || (onSound && dropped) ||
 				(!faint && !onSound && (dropped == h.speaking || (h.speaking && !h.quiet))) {
 				fail("resume in %v, speaking %v, quiet %v", before, h.speaking, h.quiet)

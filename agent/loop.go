@@ -119,6 +119,8 @@ func (l *loop) do(ctx context.Context, a action, c *cancelled) {
 	switch a.kind {
 	case actPause:
 		l.pause()
+	case actHold:
+		l.play.Pause()
 	case actFlush:
 		l.flush(ctx)
 	case actCancel:

@@ -212,7 +212,11 @@ func (s *Session) start() (*loop, *vad.Detector, *echoCanceller, error) {
 		}
 		model = guard.Wrap(model)
 	}
-	det, err := vad.NewDetector(model, s.cfg.vad)
+	// Possible starts too: the interrupt machine holds the reply on them
+	// (speechPending), a window before the VAD confirms the speech.
+	vp := s.cfg.vad
+	vp.Tentative = true
+	det, err := vad.NewDetector(model, vp)
 	if err != nil {
 		return nil, nil, nil, err
 	}

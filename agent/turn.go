@@ -71,6 +71,10 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 		case vad.SpeechEnd:
 			l.inSpeech, l.quiet = false, false
 			l.onSpeechEnd(ctx, ev, m)
+		case vad.SpeechPending:
+			l.feed(ctx, speechPending{faint: !l.loudOnset(ev, m)})
+		case vad.SpeechDropped:
+			l.feed(ctx, speechDropped{})
 		}
 	}
 	if l.inSpeech && !started {
@@ -242,6 +246,32 @@ func (l *loop) startTurn(ctx context.Context, audio []int16, start int64) {
 			l.stream()
 		}
 	}
+}
+
+// loudOnset reports whether the window of a possible start of speech
+// (SpeechPending) is loud enough to be the user's voice: loudFrames
+// consecutive 20 ms blocks at the user's level (see levelGate), so that
+// neither another voice in the room nor a click holds the reply.
+func (l *loop) loudOnset(ev vad.Event, m micMsg) bool {
+	// The window ends m.pos-ev.At samples before the end of recent.
+	end := int64(len(l.recent)) - (m.pos - ev.At)
+	begin := end - (ev.At - ev.Start)
+	if begin < 0 || end > int64(len(l.recent)) || begin >= end {
+		return false
+	}
+	w := l.recent[begin:end]
+	block := l.rate / 50
+	run := 0
+	for i := 0; i+block/2 <= len(w); i += block {
+		if frameLevel(w[i:min(len(w), i+block)]) < l.level.threshold {
+			run = 0
+			continue
+		}
+		if run++; run >= loudFrames {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
