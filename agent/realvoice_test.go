@@ -120,3 +120,53 @@ func TestFrustrationRealSpeech(t *testing.T) {
 		}
 	}
 }
+
+// TestFrustration: after a caller's calm turns, agitated versions of the
+// same phrases (faster, higher, louder) score higher than the calm ones,
+// words of frustration raise the score further, and turns that stay
+// frustrated lead the policy to offer a person and hand the call over when
+// the caller accepts.
+func TestFrustration(t *testing.T) {
+	base, baseText := prompts(t,
+		"vm-sorry", "please-try-again", "pls-hold-while-try", "vm-nobodyavail", "check-number-dial-again",
+		"queue-thankyou", "one-moment-please", "call-waiting", "number-not-answering", "privacy-unident")
+	e := newEscalator(defaultEscalation())
+	for i, a := range base {
+		v, _ := measureVoice(a, 8000)
+		if step := e.turn(baseText[i], "en", &v); step.act != escNone {
+			t.Fatalf("calm turn %d %q: act %d", i, baseText[i], step.act)
+		}
+	}
+	same, sameText := prompts(t, "vm-sorry", "please-try-again", "one-moment-please")
+	const cross = " this is useless and ridiculous, I'm fed up"
+	for i, a := range same {
+		score := func(audio []int16, text string) float64 {
+			probe := *e // each version against the same baseline
+			probe.sc.recent = nil
+			v, _ := measureVoice(audio, 8000)
+			return probe.sc.score(text, "en", &v).Score
+		}
+		calm := score(a, sameText[i])
+		agitated := score(agitate(a, 1.3, 10), sameText[i])
+		worded := score(agitate(a, 1.3, 10), sameText[i]+cross)
+		t.Logf("%-40q calm %.2f, agitated %.2f, with words %.2f", sameText[i], calm, agitated, worded)
+		if !(calm < agitated && agitated < worded) {
+			t.Errorf("%q: calm %.2f, agitated %.2f, with words %.2f; want rising", sameText[i], calm, agitated, worded)
+		}
+	}
+	// The caller stays frustrated: the policy adapts, then offers a
+	// person; "yes" hands the call over.
+	var acts []escalationAct
+	for i := 0; i < 4 && (len(acts) == 0 || acts[len(acts)-1] != escOffer); i++ {
+		a := same[i%len(same)]
+		v, _ := measureVoice(agitate(a, 1.3, 10), 8000)
+		acts = append(acts, e.turn(sameText[i%len(same)]+cross, "en", &v).act)
+	}
+	if acts[0] == escNone || acts[len(acts)-1] != escOffer {
+		t.Fatalf("frustrated turns: acts %v, want adapting, then an offer", acts)
+	}
+	v, _ := measureVoice(base[0], 8000)
+	if step := e.turn("yes please", "en", &v); step.act != escHandoff || step.reason == "" {
+		t.Errorf("accepting the offer: act %d, reason %q", step.act, step.reason)
+	}
+}
