@@ -7,7 +7,7 @@
 //	}, sip.WithListen("udp", "0.0.0.0:5060"), sip.WithTransfer("sip:desk@pbx.example.com"))
 //	err := srv.Serve(ctx)
 //
-// Signalling runs on github.com/emiago/diago and sipgo (UDP, TCP, TLS;
+// Signalling runs on github.com/emiago/sipgo (UDP, TCP, TLS;
 // REGISTER with digest authentication; BYE and CANCEL end a call). The media
 // path is Hark's own: the SDP offer is parsed and answered here (PCMU, PCMA,
 // and Opus in cgo builds, in the offer's order; RFC 4733 telephone-event),
