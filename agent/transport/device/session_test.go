@@ -94,8 +94,11 @@ func TestDeviceSession(t *testing.T) {
 			if m := d.expect(string(agent.EventUserFinal)); !strings.Contains(string(m.data), "five minutes") {
 				t.Fatalf("user_final %s", m.data)
 			}
+			// The user talks once the first sentence (18 characters of
+			// 40 ms) has played, and the reply goes silent within a
+			// window of the user's first sound.
 			loud := 0
-			for loud < 25 {
+			for loud < 45 {
 				if m := d.Next(); m.kind == websocket.BinaryMessage && rcv.level(t, m.data) > -12 {
 					loud++
 				}
