@@ -248,80 +248,60 @@ func TestPreemptiveReplyWordsDiffer(t *testing.T) {
 	})
 }
 
-// TestPreemptiveReplyOnCommittedWords: a committed stream's transcript
-// streams in word by word (as the Realtime API sends it); no reply is
-// prepared on its first words, only on all of them, and that one answers.
+// TestPreemptiveReplyOnCommittedWords: a committed stream's words are
+// answered once they are the words of all the speech. When its transcript
+// streams in word by word (as the Realtime API sends it), no reply is
+// prepared on its first words, only on all of them. When it gives whole
+// words at once and its final words much later (as PocketSphinx's final
+// search does), the reply is prepared on the whole words while the final
+// ones are awaited. Either way that one reply answers.
 func TestPreemptiveReplyOnCommittedWords(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
-		rec := &recorder{}
-		llm := agenttest.NewLLM(agenttest.Text("It shipped yesterday."), agenttest.Text("Another answer."))
-		sst := &commitSTT{texts: []string{"where is my order"}, every: 40 * time.Millisecond}
-		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(llm), agent.WithTTS(&agenttest.TTS{}),
-			agent.WithVAD(agenttest.NewLevelModel()), agent.WithEndOfTurn(600*time.Millisecond), agent.WithMetrics(rec))
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Run(t.Context()) }()
-		tr.Play(agenttest.Speech(time.Second, 16000, 1))
-		ev, final, err := tr.WaitEvent(t.Context(), 0, is(agent.EventUserFinal))
-		if err != nil || ev.Text != "where is my order" {
-			t.Fatalf("user_final %q, %v", ev.Text, err)
-		}
-		if ev, _, err = tr.WaitEvent(t.Context(), final, is(agent.EventAgentDone)); err != nil || ev.Text != "It shipped yesterday." {
-			t.Errorf("agent_done %q, %v", ev.Text, err)
-		}
-		var asked []string
-		for _, r := range llm.Requests() {
-			asked = append(asked, last(r).Content)
-		}
-		if len(asked) != 1 || asked[0] != "where is my order" {
-			t.Errorf("LLM asked about %q, want once about all the words", asked)
-		}
-		if started, used, wasted := rec.preempted(); started != 1 || used != 1 || wasted != 0 {
-			t.Errorf("started %d, used %d, wasted %d; want 1, 1, 0", started, used, wasted)
-		}
-		tr.Hangup()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
-// TestPreemptiveReplyOnWholeWords: a committed stream gives words of all
-// the speech at once and its final words much later, as PocketSphinx's
-// final search does; the reply is prepared on the whole words while the
-// final ones are awaited, and answers.
-func TestPreemptiveReplyOnWholeWords(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
-		rec := &recorder{}
-		llm := agenttest.NewLLM(agenttest.Text("It shipped yesterday."))
-		sst := &commitSTT{texts: []string{"where is my order"}, draft: 900 * time.Millisecond}
-		s, err := agent.New(tr, agent.WithStreamingSTT(sst), agent.WithLLM(llm), agent.WithTTS(&agenttest.TTS{}),
-			agent.WithVAD(agenttest.NewLevelModel()), agent.WithEndOfTurn(300*time.Millisecond), agent.WithMetrics(rec))
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- s.Run(t.Context()) }()
-		tr.Play(agenttest.Speech(time.Second, 16000, 1))
-		ev, final, err := tr.WaitEvent(t.Context(), 0, is(agent.EventUserFinal))
-		if err != nil || ev.Text != "where is my order" {
-			t.Fatalf("user_final %q, %v", ev.Text, err)
-		}
-		if ev, _, err = tr.WaitEvent(t.Context(), final, is(agent.EventAgentDone)); err != nil || ev.Text != "It shipped yesterday." {
-			t.Errorf("agent_done %q, %v", ev.Text, err)
-		}
-		if started, used, wasted := rec.preempted(); started != 1 || used != 1 || wasted != 0 {
-			t.Errorf("started %d, used %d, wasted %d; want 1, 1, 0", started, used, wasted)
-		}
-		tr.Hangup()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		sst  *commitSTT
+		eot  time.Duration
+	}{
+		{"word by word", &commitSTT{every: 40 * time.Millisecond}, 600 * time.Millisecond},
+		{"whole, then final", &commitSTT{draft: 900 * time.Millisecond}, 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+				rec := &recorder{}
+				llm := agenttest.NewLLM(agenttest.Text("It shipped yesterday."), agenttest.Text("Another answer."))
+				tc.sst.texts = []string{"where is my order"}
+				s, err := agent.New(tr, agent.WithStreamingSTT(tc.sst), agent.WithLLM(llm), agent.WithTTS(&agenttest.TTS{}),
+					agent.WithVAD(agenttest.NewLevelModel()), agent.WithEndOfTurn(tc.eot), agent.WithMetrics(rec))
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- s.Run(t.Context()) }()
+				tr.Play(agenttest.Speech(time.Second, 16000, 1))
+				ev, final, err := tr.WaitEvent(t.Context(), 0, is(agent.EventUserFinal))
+				if err != nil || ev.Text != "where is my order" {
+					t.Fatalf("user_final %q, %v", ev.Text, err)
+				}
+				if ev, _, err = tr.WaitEvent(t.Context(), final, is(agent.EventAgentDone)); err != nil || ev.Text != "It shipped yesterday." {
+					t.Errorf("agent_done %q, %v", ev.Text, err)
+				}
+				var asked []string
+				for _, r := range llm.Requests() {
+					asked = append(asked, last(r).Content)
+				}
+				if len(asked) != 1 || asked[0] != "where is my order" {
+					t.Errorf("LLM asked about %q, want once about all the words", asked)
+				}
+				if started, used, wasted := rec.preempted(); started != 1 || used != 1 || wasted != 0 {
+					t.Errorf("started %d, used %d, wasted %d; want 1, 1, 0", started, used, wasted)
+				}
+				tr.Hangup()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
 }
 
 func last(r pipeline.Request) pipeline.Message { return r.Messages[len(r.Messages)-1] }

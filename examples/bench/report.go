@@ -286,19 +286,7 @@ func (r *report) markdown(cfg config) string {
 	}
 	if c := r.Phone; c != nil {
 		p("## 3b. Capacity of one core (SIP calls, μ-law 8 kHz both ways)\n\n")
-		p("| calls per core | idle call memory | active call memory |\n|---:|---:|---:|\n")
-		p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
-			c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
-		p("| calls | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n")
-		p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, s := range c.Steps {
-			res := "pass"
-			if !s.Pass {
-				res = "fail: " + s.Why
-			}
-			p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
-				s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
-		}
+		capacityTables(p, "call", "calls", c)
 		p("\nHow measured: as section 3, but the server is agent/transport/sip answering real SIP calls on 127.0.0.1 ")
 		p("(INVITE, 200 OK with the SDP answer, ACK; BYE at the end of a level) placed by a sipgo user agent in this process. ")
 		p("Each call sends μ-law RTP every 20 ms (all calls from one socket and one goroutine): silence, and once per cycle the ")
@@ -359,19 +347,7 @@ func markdownCapacity(p func(string, ...any), cfg config, c *capacityResult, ful
 	} else {
 		p("## 3. Capacity of one core (device WebSocket, Opus both ways)\n\n")
 	}
-	p("| sessions per core | idle session memory | active session memory |\n|---:|---:|---:|\n")
-	p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
-		c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
-	p("| sessions | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n")
-	p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, s := range c.Steps {
-		res := "pass"
-		if !s.Pass {
-			res = "fail: " + s.Why
-		}
-		p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
-			s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
-	}
+	capacityTables(p, "session", "sessions", c)
 	if c.AEC {
 		p("\nThe devices' hello leaves \"aec\" out, as a device without echo cancellation of its own does, so every session ")
 		p("runs the server's echo canceller (vad/aec) on its microphone while the agent speaks and for the echo's tail after ")
@@ -405,4 +381,23 @@ func markdownCapacity(p func(string, ...any), cfg config, c *capacityResult, ful
 	p("The count doubles from %d until a level fails, then bisects. ", cfg.capStart)
 	p("Memory: heap in use (runtime.MemStats after GC) with %d sessions connected and silent ", c.MemSessions)
 	p("(idle), then in conversation (active), less the heap with none, divided by the sessions.\n\n")
+}
+
+// capacityTables writes a capacity result's headline (per core, memory)
+// and the levels tried; one and many name what a session is ("call",
+// "calls").
+func capacityTables(p func(string, ...any), one, many string, c *capacityResult) {
+	p("| %s per core | idle %s memory | active %s memory |\n|---:|---:|---:|\n", many, one, one)
+	p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
+		c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
+	p("| %s | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n", many)
+	p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range c.Steps {
+		res := "pass"
+		if !s.Pass {
+			res = "fail: " + s.Why
+		}
+		p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
+			s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
+	}
 }
