@@ -124,15 +124,7 @@ func TestSIPAttendedBridge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("caller sipp: %v\n%s", err, out)
 	}
-	if err := <-humanErr; err != nil {
-		t.Fatalf("person sipp: %v\n%s", err, <-humanOut)
-	}
-	var h Handoff
-	select {
-	case h = <-handoffs:
-	case <-ctx.Done():
-		t.Fatal("no hand-off reported")
-	}
+	h := awaitHandoff(ctx, t, humanOut, humanErr, handoffs)
 	if h.Err != nil || h.Method != MethodBridge || h.Target != target {
 		t.Errorf("hand-off %+v", h)
 	}
@@ -225,15 +217,7 @@ func TestSIPAttendedFailed(t *testing.T) {
 			if err != nil {
 				t.Fatalf("caller sipp: %v\n%s", err, out)
 			}
-			if err := <-humanErr; err != nil {
-				t.Fatalf("person sipp: %v\n%s", err, <-humanOut)
-			}
-			var h Handoff
-			select {
-			case h = <-handoffs:
-			case <-ctx.Done():
-				t.Fatal("no hand-off reported")
-			}
+			h := awaitHandoff(ctx, t, humanOut, humanErr, handoffs)
 			if !errors.Is(h.Err, ErrTransfer) || !strings.Contains(h.Err.Error(), tc.want) || h.Method != "" {
 				t.Errorf("hand-off %+v; want a failure naming %q", h, tc.want)
 			}

@@ -277,15 +277,7 @@ func TestSIPTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("caller sipp: %v\n%s", err, out)
 	}
-	if err := <-humanErr; err != nil {
-		t.Fatalf("human sipp: %v\n%s", err, <-humanOut)
-	}
-	var h Handoff
-	select {
-	case h = <-handoffs:
-	case <-ctx.Done():
-		t.Fatal("no hand-off reported")
-	}
+	h := awaitHandoff(ctx, t, humanOut, humanErr, handoffs)
 	if h.Err != nil || h.Target != target || h.Reason != "the caller asked for a person" {
 		t.Errorf("hand-off %+v", h)
 	}
@@ -417,3 +409,19 @@ func (h handlerFunc) Enabled(context.Context, slog.Level) bool      { return tru
 func (h handlerFunc) Handle(_ context.Context, r slog.Record) error { h(r); return nil }
 func (h handlerFunc) WithAttrs([]slog.Attr) slog.Handler            { return h }
 func (h handlerFunc) WithGroup(string) slog.Handler                 { return h }
+
+// awaitHandoff waits for the sipp playing the person to finish, then for
+// the hand-off the server reports.
+func awaitHandoff(ctx context.Context, t *testing.T, humanOut <-chan string, humanErr <-chan error, handoffs <-chan Handoff) Handoff {
+	t.Helper()
+	if err := <-humanErr; err != nil {
+		t.Fatalf("person sipp: %v\n%s", err, <-humanOut)
+	}
+	select {
+	case h := <-handoffs:
+		return h
+	case <-ctx.Done():
+		t.Fatal("no hand-off reported")
+	}
+	return Handoff{}
+}
