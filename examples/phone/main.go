@@ -49,10 +49,14 @@ type config struct {
 	addr, publicURL, token, twilioAuthToken string
 	transferTo                              string
 	sipListen, sipExternalIP, sipTransferTo string
+	sipTransferMode                         string
 	sipRegister, sipUser, sipPassword       string
 	openAIBaseURL, openAIKey                string
 	llmModel, sttModel, ttsModel, voice     string
 
+	// whisper speaks the hand-off summary to the person in an attended
+	// transfer: the engines' TTS.
+	whisper pipeline.TTS
 	onEvent func(agent.Event) // tests watch the sessions through it
 }
 
@@ -66,6 +70,7 @@ func main() {
 	flag.StringVar(&c.sipListen, "sip-listen", os.Getenv("SIP_LISTEN"), "also answer SIP calls on these transports, e.g. udp:0.0.0.0:5060,tcp:0.0.0.0:5060")
 	flag.StringVar(&c.sipExternalIP, "sip-external-ip", os.Getenv("SIP_EXTERNAL_IP"), "address written in SDP and Contact when it differs from the bound one (NAT)")
 	flag.StringVar(&c.sipTransferTo, "sip-transfer-to", os.Getenv("SIP_TRANSFER_TO"), "SIP URI hand-offs are transferred to (blind REFER); empty: hand-offs are only logged")
+	flag.StringVar(&c.sipTransferMode, "sip-transfer-mode", os.Getenv("SIP_TRANSFER_MODE"), "how hand-offs reach -sip-transfer-to: blind (default, a REFER) or attended (call the person, whisper the summary, then put the caller through)")
 	flag.StringVar(&c.sipRegister, "sip-register", os.Getenv("SIP_REGISTER"), "register with this registrar as this address of record, e.g. sip:hark@pbx.example.com")
 	flag.StringVar(&c.sipUser, "sip-user", os.Getenv("SIP_USER"), "user name for the registrar's digest authentication")
 	flag.StringVar(&c.sipPassword, "sip-password", os.Getenv("SIP_PASSWORD"), "password for the registrar's digest authentication")
@@ -86,11 +91,13 @@ func main() {
 }
 
 func run(ctx context.Context, c config, log *slog.Logger) error {
-	stages, closeStages, err := engines(c)
+	eng, err := engines(c)
 	if err != nil {
 		return err
 	}
-	defer closeStages()
+	defer eng.close()
+	stages := eng.stages
+	c.whisper = eng.tts
 	h, wait, err := newHandler(c, stages, log)
 	if err != nil {
 		return err
@@ -239,18 +246,30 @@ func handedOff(s *agent.Session) bool {
 	return false
 }
 
-// engines returns the STT, LLM, TTS and VAD options: OpenAI-compatible when
-// a base URL or key is configured, else the offline engines.
-func engines(c config) ([]agent.Option, func(), error) {
+// engineSet is what engines returns: the session's STT, LLM, TTS and VAD
+// options, the TTS alone (attended transfers whisper with it), and what
+// releases them.
+type engineSet struct {
+	stages []agent.Option
+	tts    pipeline.TTS
+	close  func()
+}
+
+// engines returns the STT, LLM, TTS and VAD: OpenAI-compatible when a base
+// URL or key is configured, else the offline engines.
+func engines(c config) (engineSet, error) {
 	if c.openAIBaseURL == "" && c.openAIKey == "" {
 		eng, err := offline.New()
 		if err != nil {
-			return nil, nil, fmt.Errorf("offline engines (run `make deps`): %w", err)
+			return engineSet{}, fmt.Errorf("offline engines (run `make deps`): %w", err)
 		}
 		// The dialogue engine calls lookup_order and transfer_to_human by
 		// name; this program supplies its own implementations of both.
-		return []agent.Option{agent.WithSTT(eng.STT), agent.WithLLM(eng.LLM), agent.WithTTS(eng.TTS), agent.WithVAD(eng.VAD)},
-			func() { _ = eng.Close() }, nil
+		return engineSet{
+			stages: []agent.Option{agent.WithSTT(eng.STT), agent.WithLLM(eng.LLM), agent.WithTTS(eng.TTS), agent.WithVAD(eng.VAD)},
+			tts:    eng.TTS,
+			close:  func() { _ = eng.Close() },
+		}, nil
 	}
 	var opts []openai.Option
 	for _, o := range []struct {
@@ -267,10 +286,13 @@ func engines(c config) ([]agent.Option, func(), error) {
 	}
 	cl, err := openai.New(opts...)
 	if err != nil {
-		return nil, nil, err
+		return engineSet{}, err
 	}
-	return []agent.Option{agent.WithSTT(cl), agent.WithLLM(cl), agent.WithTTS(cl), agent.WithVAD(offline.NewVAD)},
-		cl.CloseIdleConnections, nil
+	return engineSet{
+		stages: []agent.Option{agent.WithSTT(cl), agent.WithLLM(cl), agent.WithTTS(cl), agent.WithVAD(offline.NewVAD)},
+		tts:    cl,
+		close:  cl.CloseIdleConnections,
+	}, nil
 }
 
 // order is one row of the shop's order table; the field names are the

@@ -31,11 +31,12 @@ func TestPhoneLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with the offline engines")
 	}
-	stages, closeStages, err := engines(config{})
+	eng, err := engines(config{})
 	if err != nil {
 		t.Skipf("offline engines not installed (make deps): %v", err)
 	}
-	defer closeStages()
+	defer eng.close()
+	stages := eng.stages
 	// PocketSphinx's installed model is wideband and recognises 8 kHz
 	// telephone speech poorly, so the recogniser is scripted here; the
 	// dialogue engine, Flite, the VAD and the tools are the real ones.

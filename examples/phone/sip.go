@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -52,8 +53,18 @@ func sipOptions(c config, log *slog.Logger) ([]sip.Option, error) {
 	if c.sipRegister != "" {
 		opts = append(opts, sip.WithRegister(c.sipRegister, c.sipUser, c.sipPassword, 0))
 	}
-	if c.sipTransferTo != "" {
-		opts = append(opts, sip.WithTransfer(c.sipTransferTo))
+	switch c.sipTransferMode {
+	case "", "blind":
+		if c.sipTransferTo != "" {
+			opts = append(opts, sip.WithTransfer(c.sipTransferTo))
+		}
+	case "attended":
+		if c.sipTransferTo == "" {
+			return nil, errors.New("-sip-transfer-mode attended needs -sip-transfer-to")
+		}
+		opts = append(opts, sip.WithAttendedTransfer(c.sipTransferTo, c.whisper))
+	default:
+		return nil, fmt.Errorf("-sip-transfer-mode %q: want blind or attended", c.sipTransferMode)
 	}
 	return opts, nil
 }

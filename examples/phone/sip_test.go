@@ -27,11 +27,12 @@ func TestPhoneSIPTransfer(t *testing.T) {
 		t.Skip("end-to-end SIP call with the offline engines")
 	}
 	siptest.Binary(t)
-	stages, closeStages, err := engines(config{})
+	eng, err := engines(config{})
 	if err != nil {
 		t.Skipf("offline engines not installed (make deps): %v", err)
 	}
-	defer closeStages()
+	defer eng.close()
+	stages := eng.stages
 	stages = append(stages, agent.WithSTT(agenttest.NewSTT("I want to talk to a person")))
 	port, humanPort := siptest.FreeUDPPort(t), siptest.FreeUDPPort(t)
 	handoffs := make(chan string, 4)
@@ -88,5 +89,26 @@ func TestPhoneSIPTransfer(t *testing.T) {
 	}
 	if len(sink.Packets()) < 50 {
 		t.Errorf("%d RTP packets from the line; want the greeting and the goodbye", len(sink.Packets()))
+	}
+}
+
+// TestSIPTransferMode checks the -sip-transfer-mode flag: blind and
+// attended build a server, anything else or a missing target is refused.
+func TestSIPTransferMode(t *testing.T) {
+	for _, c := range []struct {
+		mode, to string
+		ok       bool
+	}{
+		{"", "", true},
+		{"blind", "sip:desk@127.0.0.1", true},
+		{"attended", "sip:desk@127.0.0.1", true},
+		{"attended", "", false},
+		{"attended", "tel:+15550100", false},
+		{"warm", "sip:desk@127.0.0.1", false},
+	} {
+		_, err := newSIPServer(config{sipListen: "udp:127.0.0.1:0", sipTransferMode: c.mode, sipTransferTo: c.to}, nil, slog.New(slog.DiscardHandler))
+		if (err == nil) != c.ok {
+			t.Errorf("mode %q to %q: err %v, want ok=%v", c.mode, c.to, err, c.ok)
+		}
 	}
 }
