@@ -35,6 +35,8 @@ const (
 	paceMaxLag = 60 * time.Millisecond
 	// maxPacket bounds one received datagram.
 	maxPacket = 1500
+	// defaultMediaTimeout is WithMediaTimeout's default.
+	defaultMediaTimeout = 30 * time.Second
 	// transferTimeout bounds a transfer, from REFER to the final NOTIFY.
 	transferTimeout = 30 * time.Second
 )
@@ -89,6 +91,10 @@ type Conn struct {
 	// mu guards flushed, replaced at every flush.
 	mu      sync.Mutex
 	flushed chan struct{}
+
+	// heard is when the far end's last packet arrived (unix nanoseconds):
+	// set by the reader, read by ReadAudio while it fills silence.
+	heard atomic.Int64
 
 	// Receiving, used only by the reader goroutine.
 	jb        jitterBuffer
@@ -149,6 +155,7 @@ func newConn(call Call, cfg *config, log *slog.Logger, pc *net.UDPConn, cd coder
 		start:   time.Now(),
 		flushed: make(chan struct{}),
 	}
+	c.heard.Store(c.start.UnixNano())
 	c.jb.depth = cfg.jitter
 	remote := m.remote
 	c.remote.Store(&remote)
@@ -166,7 +173,9 @@ func (c *Conn) OutputFormat() pcm.Format { return c.coder.format() }
 // in order and lost ones concealed. When the caller sends nothing for
 // 100 ms (silence suppression, comfort noise, hold) it returns silence in
 // real time, so the session still hears the end of a turn. It returns
-// io.EOF once the call has ended (BYE, CANCEL, transfer). The frame's
+// io.EOF once the call has ended (BYE, CANCEL, transfer), and ends the call
+// with ErrMediaTimeout when the far end has sent nothing for the media
+// timeout while the call is not on hold. The frame's
 // samples are the caller's until the next ReadAudio call, which takes their
 // storage back.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
@@ -190,6 +199,10 @@ func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 		select {
 		case fr = <-c.frames:
 		case <-c.gap.C:
+			if c.mediaLost() {
+				c.finish(ErrMediaTimeout)
+				return pcm.Frame{}, io.EOF
+			}
 			f := c.coder.format()
 			fr = pcm.Frame{Format: f, Samples: c.buffer(), Timestamp: -1}
 			for range f.Samples(frameDuration) {
@@ -211,6 +224,19 @@ func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	c.readPos += fr.Duration()
 	c.lent = fr.Samples
 	return fr, nil
+}
+
+// mediaLost reports whether the far end has been silent past the media
+// timeout on a call that is not on hold (where silence is expected).
+func (c *Conn) mediaLost() bool {
+	t := c.cfg.mediaTimeout
+	if t <= 0 || time.Since(time.Unix(0, c.heard.Load())) < t {
+		return false
+	}
+	c.wmu.Lock()
+	dir := c.media.dir
+	c.wmu.Unlock()
+	return dir == dirSendRecv
 }
 
 // buffer returns an empty sample buffer to fill: a spare one if any.
@@ -366,6 +392,7 @@ func (c *Conn) readLoop() {
 		if latched && from != *c.remote.Load() {
 			continue // not the caller's stream
 		}
+		c.heard.Store(time.Now().UnixNano())
 		if err := c.handlePacket(buf[:n]); err != nil {
 			c.bad++
 			if c.bad <= 3 || c.bad%1000 == 0 {

@@ -18,7 +18,9 @@
 // later ones have arrived (WithJitterDepth) and concealed (the last packet
 // at half level for G.711, libopus concealment for Opus). RTP goes to the
 // address the offer names, or with WithSymmetricRTP to where the caller's
-// packets come from (for NAT).
+// packets come from (for NAT). A far end that stops sending anything (no
+// RTP, RTCP, comfort noise or keys) for 30 s while the call is not on hold
+// has vanished without a BYE: Hark hangs up (WithMediaTimeout).
 //
 // Sending: WriteAudio sends each 20 ms frame as one packet at once; the
 // session's playout is the clock. Within a talkspurt timestamps and sequence

@@ -19,6 +19,9 @@ var (
 	ErrClosed = errors.New("sip: call ended")
 	// ErrTransfer reports a transfer the far end refused or that failed.
 	ErrTransfer = errors.New("sip: transfer failed")
+	// ErrMediaTimeout ends a call whose far end stopped sending packets
+	// (WithMediaTimeout).
+	ErrMediaTimeout = errors.New("sip: no media from the far end")
 	// ErrBusy reports a call refused because the server is at its call
 	// limit.
 	ErrBusy = errors.New("sip: too many calls")

@@ -44,8 +44,11 @@ type config struct {
 	maxCalls    int
 	jitter      int
 	symmetric   bool
-	userAgent   string
-	log         *slog.Logger
+	// mediaTimeout ends a call whose far end has sent no packet for this
+	// long while the media flows both ways (0: never).
+	mediaTimeout time.Duration
+	userAgent    string
+	log          *slog.Logger
 }
 
 // WithListen adds a signalling transport: network is "udp", "tcp" or
@@ -281,6 +284,23 @@ func WithJitterDepth(packets int) Option {
 			return fmt.Errorf("%w: jitter depth %d (1-%d)", ErrOption, packets, jitterSlots-1)
 		}
 		c.jitter = packets
+		return nil
+	}
+}
+
+// WithMediaTimeout ends a call, with a BYE, when the far end has sent no
+// RTP or RTCP packet for d while the call is not on hold (default 30 s;
+// 0 never ends a call this way). A phone that vanished without a BYE (a
+// crashed PBX, a dropped NAT binding, a network cut) otherwise holds a
+// session, and a call slot, for ever. Comfort noise, key presses and RTCP
+// count as packets, so a silent caller whose phone suppresses silence is
+// not cut off.
+func WithMediaTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: media timeout %v", ErrOption, d)
+		}
+		c.mediaTimeout = d
 		return nil
 	}
 }

@@ -55,6 +55,7 @@ func NewServer(newSession NewSessionFunc, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("%w: nil session constructor", ErrOption)
 	}
 	s := &Server{newSession: newSession, packet: map[string]net.PacketConn{}, stream: map[string]net.Listener{}, calls: map[string]*call{}, legs: map[string]*leg{}}
+	s.cfg.mediaTimeout = defaultMediaTimeout
 	for _, o := range opts {
 		if err := o(&s.cfg); err != nil {
 			return nil, err

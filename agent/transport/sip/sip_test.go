@@ -425,3 +425,53 @@ func awaitHandoff(ctx context.Context, t *testing.T, humanOut <-chan string, hum
 	}
 	return Handoff{}
 }
+
+// TestSIPMediaTimeout: a caller whose phone vanishes after the answer
+// (sipp sends no RTP and no BYE) is hung up on by Hark once the media
+// timeout has passed: sipp fails unless the BYE comes, and the session
+// ends.
+func TestSIPMediaTimeout(t *testing.T) {
+	ran := make(chan error, 1)
+	srv := startServer(t, func(c *Conn) (Session, error) {
+		s, err := phoneSession(c, agenttest.NewSTT(), make(chan agent.Event, 16),
+			agent.WithLLM(agenttest.NewLLM()), agent.WithTTS(clipTTS(nil)))
+		return runNotifier{s, ran}, err
+	}, WithMediaTimeout(time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := siptest.Run(ctx, t, "caller_vanish.xml", srv.Addr("udp"), map[string]string{
+		"codec_pt": "0", "codec_name": "PCMU", "rtp_port": "6000",
+	})
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	select {
+	case <-ran:
+	case <-ctx.Done():
+		t.Fatal("the session still runs after the BYE")
+	}
+}
+
+// TestMediaLost: the media timeout applies only while the media flows
+// both ways; a call on hold may stay silent.
+func TestMediaLost(t *testing.T) {
+	for _, c := range []struct {
+		timeout time.Duration
+		silent  time.Duration
+		dir     string
+		want    bool
+	}{
+		{time.Second, 2 * time.Second, dirSendRecv, true},
+		{time.Second, 500 * time.Millisecond, dirSendRecv, false},
+		{time.Second, 2 * time.Second, dirRecvOnly, false}, // the caller put us on hold
+		{time.Second, 2 * time.Second, dirInactive, false},
+		{0, time.Hour, dirSendRecv, false}, // no timeout
+	} {
+		cfg := &config{jitter: 3, mediaTimeout: c.timeout}
+		conn := newConn(Call{}, cfg, slog.New(slog.DiscardHandler), nil, nil, media{dir: c.dir})
+		conn.heard.Store(time.Now().Add(-c.silent).UnixNano())
+		if got := conn.mediaLost(); got != c.want {
+			t.Errorf("timeout %v, silent %v, %s: lost %v, want %v", c.timeout, c.silent, c.dir, got, c.want)
+		}
+	}
+}
