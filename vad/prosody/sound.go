@@ -3,6 +3,7 @@ package prosody
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/harkvoice/hark/vad/internal/fft"
 )
@@ -72,6 +73,7 @@ type Judge struct {
 	// spectrum scratch
 	fft             *fft.Real
 	x, re, im, work []float32
+	lv              []float64 // smoothed levels, judge's scratch
 	wasNonLexical   bool
 }
 
@@ -259,7 +261,8 @@ func (j *Judge) judge() Sound {
 	fs := j.frames
 	gate := max(floorDB, j.peak-gateDB)
 	// Smoothed levels.
-	lv := make([]float64, len(fs))
+	j.lv = slices.Grow(j.lv[:0], len(fs))[:len(fs)]
+	lv := j.lv
 	for i := range fs {
 		lo, hi := max(0, i-1), min(len(fs), i+2)
 		var s float64
