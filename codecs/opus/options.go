@@ -34,6 +34,13 @@ type EncoderOption func(*encoderConfig) error
 // hard to tell apart.
 const DefaultComplexity = 5
 
+// SpeechComplexity is the complexity for speech at 16 kHz, such as a voice
+// agent's synthesised replies: measured on four voices, its decoded
+// speech's log-spectral distance is within a few tenths of a dB of
+// complexity 9's (as DefaultComplexity's is), for about two thirds of
+// DefaultComplexity's CPU. At 48 kHz it saves little.
+const SpeechComplexity = 2
+
 // WithApplication selects the libopus application mode.
 func WithApplication(app Application) EncoderOption {
 	return func(c *encoderConfig) error {

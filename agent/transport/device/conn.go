@@ -117,7 +117,7 @@ func (c *Conn) encode(samples []int16) (uint64, [][]byte, error) {
 	if c.stale {
 		// A fresh encoder, so the next reply does not start with the
 		// tail of the flushed one.
-		enc, err := opus.NewEncoder(c.hello.Audio.SampleRate, 1)
+		enc, err := newEncoder(c.hello.Audio.SampleRate)
 		if err != nil {
 			return gen, nil, fmt.Errorf("device: opus encoder: %w", err)
 		}
@@ -135,6 +135,12 @@ func (c *Conn) encode(samples []int16) (uint64, [][]byte, error) {
 		c.pending = c.pending[:copy(c.pending, c.pending[n:])]
 	}
 	return gen, msgs, nil
+}
+
+// newEncoder returns the encoder of the agent's audio: speech, at the
+// complexity that costs least for the same quality.
+func newEncoder(rate int) (*opus.Encoder, error) {
+	return opus.NewEncoder(rate, 1, opus.WithComplexity(opus.SpeechComplexity))
 }
 
 // Flush drops agent audio not yet sent and tells the device to drop what

@@ -321,7 +321,7 @@ func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
 	}
 	if hello.Audio.Encoding == EncodingOpus {
 		var err error
-		if c.enc, err = opus.NewEncoder(hello.Audio.SampleRate, 1); err != nil {
+		if c.enc, err = newEncoder(hello.Audio.SampleRate); err != nil {
 			return nil, protoErr(CodeSessionFailed, "opus encoder: %v", err)
 		}
 		if c.dec, err = opus.NewDecoder(hello.Audio.SampleRate, 1); err != nil {

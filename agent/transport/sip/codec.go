@@ -92,7 +92,7 @@ func (c Codec) newCoder() (coder, error) {
 		if err != nil {
 			return nil, err
 		}
-		enc, err := opus.NewEncoder(16000, 1, opus.WithComplexity(5))
+		enc, err := opus.NewEncoder(16000, 1, opus.WithComplexity(opus.SpeechComplexity))
 		if err != nil {
 			return nil, err
 		}
