@@ -11,15 +11,25 @@ type scratch struct {
 	enc2   [(2 + 2) * 64]float32
 	enc3   [(1 + 2) * 64]float32
 	enc4   [(1 + 2) * hidden]float32
-	xh     [2 * hidden]float32 // LSTM input and previous h
-	g      [gates]float32
+}
+
+// cell holds the activations of one LSTM step.
+type cell struct {
+	xh [2 * hidden]float32 // LSTM input and previous h
+	g  [gates]float32
 }
 
 // forward runs the network over one window (length checked by the caller)
 // and updates the stream state.
 func (m *Model) forward(window []float32) float32 {
-	b := m.b
 	var s scratch
+	return m.step(m.encode(window, &s))
+}
+
+// encode runs the encoder over the context and one window, updates the
+// context and returns the encoder's output (in s).
+func (m *Model) encode(window []float32, s *scratch) []float32 {
+	b := m.b
 
 	// Input: the previous call's last samples, the window, then reflection
 	// padding on the right (x[n+i] = x[n-2-i]).
@@ -44,9 +54,16 @@ func (m *Model) forward(window []float32) float32 {
 	t = m.conv(&b.enc[1], s.enc1[:], t, s.enc2[:])
 	t = m.conv(&b.enc[2], s.enc2[:], t, s.enc3[:])
 	m.conv(&b.enc[3], s.enc3[:], t, s.enc4[:])
+	return s.enc4[hidden : 2*hidden]
+}
 
+// step runs the LSTM cell on the encoder output x, updates the recurrent
+// state and returns the speech probability.
+func (m *Model) step(x []float32) float32 {
+	b := m.b
+	var s cell
 	// LSTM cell on [x; h], PyTorch gate order i, f, g, o.
-	copy(s.xh[:hidden], s.enc4[hidden:2*hidden])
+	copy(s.xh[:hidden], x)
 	copy(s.xh[hidden:], m.h[:])
 	m.matVec(s.g[:], b.lstmW, s.xh[:], 2*hidden, 2*hidden)
 	// Gates: sigmoid(z) = 1/(1+e^-z) for i, f, o and tanh(z) =

@@ -59,3 +59,44 @@ func (s *settle) after(p float32) bool {
 
 // clear forgets the utterance in progress (the KeepState setting stays).
 func (s *settle) clear() { s.heard, s.quiet = false, 0 }
+
+// Digital silence (a muted microphone, a device's noise gate, a codec's
+// silence, a phone line's idle μ-law) costs the network as much as speech,
+// yet its encoder output is always the same. A window whose samples, and
+// the context before them, all stay within quietPeak (-72 dBFS: the ±1 LSB
+// a decoder leaves of encoded digital silence, with margin) is scored as
+// digital silence: the encoder's output for all-zero input, computed once
+// per Weights, goes straight to the LSTM cell, which carries the state on
+// as over any window. For exact zeros this is the full network's result to
+// the bit; the quietest speech is some 40 dB above quietPeak.
+const quietPeak = 8.0 / 32768
+
+// quietWindow reports whether window and the context before it are
+// digital silence (see quietPeak), given window's peak magnitude.
+func (m *Model) quietWindow(peak float32) bool {
+	if m.exact || peak > quietPeak {
+		return false
+	}
+	for _, v := range m.ctx[:m.b.context] {
+		if v > quietPeak || v < -quietPeak {
+			return false
+		}
+	}
+	return true
+}
+
+// quietEncoding returns the encoder output for digital silence, computed
+// with the model's kernels on first use.
+func (m *Model) quietEncoding() []float32 {
+	k := 0
+	if m.simd {
+		k = 1
+	}
+	b := m.b
+	b.quietOnce[k].Do(func() {
+		z := &Model{b: b, simd: m.simd}
+		var s scratch
+		copy(b.quiet[k][:], z.encode(make([]float32, b.window), &s))
+	})
+	return b.quiet[k][:]
+}

@@ -3,6 +3,7 @@ package silero
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/internal/fft"
@@ -41,6 +42,11 @@ type branch struct {
 	lstmB   []float32 // [gates]: b_ih + b_hh
 	outW    []float32 // [hidden]
 	outB    float32
+
+	// quiet is the encoder output for digital silence, per kernel set
+	// (scalar, SIMD), computed once (see quietEncoding).
+	quiet     [2][hidden]float32
+	quietOnce [2]sync.Once
 }
 
 // conv is a width-3, padding-1 convolution with its weights rearranged to
@@ -205,6 +211,9 @@ type Model struct {
 	h, c [hidden]float32
 	ctx  [64]float32
 	settle
+	// exact scores digital silence with the whole network too (tests
+	// compare against it).
+	exact bool
 }
 
 var _ vad.Model = (*Model)(nil)
@@ -251,16 +260,27 @@ func (m *Model) Reset() {
 // scaled to [-1, 1). A window of the wrong length returns an error wrapping
 // vad.ErrWindowSize and one holding NaN or infinite samples an error
 // wrapping ErrSample; neither changes the stream state.
+//
+// A window of near-digital silence, with a context as quiet, costs less than
+// half of another: it is scored as exact digital silence (see quietPeak).
 func (m *Model) Probability(window []float32) (float32, error) {
 	if len(window) != m.b.window {
 		return 0, fmt.Errorf("%w: silero at %d Hz takes %d samples, got %d", vad.ErrWindowSize, m.b.rate, m.b.window, len(window))
 	}
+	var peak float32
 	for i, v := range window {
 		if v-v != 0 { // NaN or ±Inf
 			return 0, fmt.Errorf("%w: sample %d is %v", ErrSample, i, v)
 		}
+		peak = max(peak, v, -v)
 	}
-	p := m.forward(window)
+	var p float32
+	if m.quietWindow(peak) {
+		copy(m.ctx[:m.b.context], window[len(window)-m.b.context:])
+		p = m.step(m.quietEncoding())
+	} else {
+		p = m.forward(window)
+	}
 	if m.settle.after(p) {
 		m.h, m.c = [hidden]float32{}, [hidden]float32{}
 	}
