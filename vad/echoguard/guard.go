@@ -81,11 +81,13 @@ type Guard struct {
 	mic     []float32 // analysis buffer: the previous window and this one
 	prev    []float32 // this window, kept for the next
 	prevPow float32
-	span    []float32
-	spanPow []float32
-	score   float32 // verdict on the previous window
-	delay   int64   // echo delay found last, in guard samples
-	gain2   float32 // in-band echo energy gain at that delay
+	// span and spanPow are the reference searched, slices of the ring or,
+	// where they wrap around its end, of spanBuf and spanPowBuf.
+	span, spanPow       []float32
+	spanBuf, spanPowBuf []float32
+	score               float32 // verdict on the previous window
+	delay               int64   // echo delay found last, in guard samples
+	gain2               float32 // in-band echo energy gain at that delay
 	// A delay seen once, waiting for a second window to confirm it.
 	candidate bool
 	candDelay int64
@@ -220,7 +222,7 @@ func (g *Guard) Score(window []float32, rate int) float32 {
 	}
 	g.prevPow *= guardRate / float32(max(rate, 1))
 	g.micPCM = pcm.FromFloat32(g.micPCM[:0], window)
-	for _, v := range g.micIn.process(rate, g.micPCM, false) {
+	for _, v := range g.micIn.process(rate, g.micPCM, g.prevPow == 0) {
 		g.prev = append(g.prev, g.micHP.step(float32(v)/32768))
 	}
 	micPow := prevPow + g.prevPow
@@ -243,11 +245,7 @@ func (g *Guard) Score(window []float32, rate int) float32 {
 		g.score = 0
 		return 0
 	}
-	g.span, g.spanPow = g.span[:0], g.spanPow[:0]
-	for p := lo; p < hi; p++ {
-		g.span = append(g.span, g.ref[p&(g.ring-1)])
-		g.spanPow = append(g.spanPow, g.refPow[p&(g.ring-1)])
-	}
+	g.spanOf(lo, hi)
 	tracked := g.gain2 > 0
 	if tracked {
 		// Double talk: louder than the echo of the reference around the
@@ -290,6 +288,19 @@ func (g *Guard) Score(window []float32, rate int) float32 {
 	}
 	g.score = score
 	return score
+}
+
+// spanOf sets span and spanPow to the reference from lo to hi (within the
+// ring): slices of the ring itself unless the span wraps around its end.
+func (g *Guard) spanOf(lo, hi int64) {
+	from, to := lo&(g.ring-1), lo&(g.ring-1)+hi-lo
+	if to <= g.ring {
+		g.span, g.spanPow = g.ref[from:to], g.refPow[from:to]
+		return
+	}
+	g.spanBuf = append(append(g.spanBuf[:0], g.ref[from:]...), g.ref[:to-g.ring]...)
+	g.spanPowBuf = append(append(g.spanPowBuf[:0], g.refPow[from:]...), g.refPow[:to-g.ring]...)
+	g.span, g.spanPow = g.spanBuf, g.spanPowBuf
 }
 
 // near returns the energies the echo can have now, in the guard band and

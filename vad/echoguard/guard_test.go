@@ -241,3 +241,24 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The searched span holds the reference at consecutive positions, whether
+// it lies inside the ring or wraps around its end.
+func TestSpanOf(t *testing.T) {
+	g := newGuard(t)
+	for i := range g.ref {
+		g.ref[i], g.refPow[i] = float32(i), float32(-i)
+	}
+	for _, lo := range []int64{0, 100, g.ring - 3000, g.ring - 10, 3*g.ring + 5} {
+		g.spanOf(lo, lo+3000)
+		if len(g.span) != 3000 || len(g.spanPow) != 3000 {
+			t.Fatalf("lo %d: span of %d and %d samples, want 3000", lo, len(g.span), len(g.spanPow))
+		}
+		for k := range g.span {
+			want := float32((lo + int64(k)) & (g.ring - 1))
+			if g.span[k] != want || g.spanPow[k] != -want {
+				t.Fatalf("lo %d: span[%d] = %v, %v, want %v, %v", lo, k, g.span[k], g.spanPow[k], want, -want)
+			}
+		}
+	}
+}
