@@ -182,13 +182,55 @@ type echoCanceller struct {
 	delay    []int16 // the last lat input samples
 	refBuf   []int16
 	stats    echoStats
+	// The echo's ceiling: the reference's level and length of each of
+	// the last calls (a ring, next is the oldest) and the echo return loss
+	// measured so far.
+	refLevels [refCalls]refLevel
+	next      int
+	erl       float64
 }
+
+// refLevel is the level of the reference played during one call.
+type refLevel struct {
+	level float64
+	n     int
+}
+
+// refCalls is how many calls the ceiling remembers: echoSpan in frames
+// as short as 10 ms.
+const refCalls = 64
 
 // echoStats is what the canceller reports with each microphone frame.
 type echoStats struct {
 	erle, erleSuppressed float64 // dB; zero until measured
 	echo                 bool    // the frame holds the agent's echo alone
+	// ceiling is the loudest the agent's echo can plausibly be in the
+	// canceller's output now (dBFS; silentLevel when there is none): the
+	// loudest reference of the last echoSpan less the echo return loss
+	// measured (at least minERL). Until the adaptive filter has learnt a
+	// room, which takes a second or more of the agent's voice, and in
+	// bursts where it has not, the echo passes it nearly whole: speech
+	// below the ceiling is not taken for the user's (see levelGate).
+	// Valid with live (the zero value: no echo).
+	ceiling float64
+	live    bool
 }
+
+// echoSpan is how far back the reference can still echo loudly: the
+// longest echo delay expected plus the strong part of a room's tail.
+const echoSpan = 500 * time.Millisecond
+
+// The echo return loss: the microphone's level below the loudest recent
+// reference while the agent speaks. The estimate follows a drop at once
+// (louder echo, or the user talking, which only raises the ceiling for a
+// while) and a rise slowly (the echo's own pauses), within [minERL,
+// maxERL]: a speakerphone's echo reaches the microphone 10-20 dB below
+// the playout, and no less than minERL is assumed while it is unknown.
+const (
+	minERL  = 10.0
+	maxERL  = 40.0
+	erlRise = 0.02 // share of a rise taken per call (about 1 s at 20 ms)
+)
 
 // tailMargin is how much longer than the echo's tail the canceller
 // reports (aec.Canceller.Tail) it keeps running after the agent's last
@@ -215,6 +257,7 @@ func newEchoCanceller(c *aec.Canceller, ref *echoRef) *echoCanceller {
 		frame:  rate / 1000,
 		delay:  make([]int16, lat),
 		refBuf: make([]int16, rate/50),
+		erl:    minERL,
 	}
 }
 
@@ -250,6 +293,8 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	end := e.micRef + int64(k)
 
 	want := e.anchored && audible >= 0 && end-audible < e.samples(e.c.Tail()+tailMargin)
+	e.stats.ceiling = e.ceiling(in, want)
+	e.stats.live = e.stats.ceiling > silentLevel
 	if want && !e.on {
 		// Start again where the canceller stopped.
 		e.on, e.stale = true, e.lat
@@ -281,8 +326,44 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	}
 	e.micRef, e.cpos = end, e.cpos+int64(k)
 	st := e.c.Stats()
-	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd}
+	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd,
+		ceiling: e.stats.ceiling, live: e.stats.live}
 	return out
+}
+
+// ceiling updates the reference levels and the echo return loss with the
+// microphone input in (at reference position micRef) and returns the echo's
+// ceiling (see echoStats); live: the echo may still be heard.
+func (e *echoCanceller) ceiling(in []int16, live bool) float64 {
+	if !live {
+		e.refLevels = [refCalls]refLevel{}
+		return silentLevel
+	}
+	if len(in) > 0 {
+		n := e.ref.read(e.refBuf[:min(len(in), len(e.refBuf))], e.micRef)
+		e.refLevels[e.next] = refLevel{level: frameLevel(e.refBuf[:n]), n: len(in)}
+		e.next = (e.next + 1) % refCalls
+	}
+	top, span := silentLevel, e.samples(echoSpan)
+	for i := range refCalls {
+		r := e.refLevels[(e.next-1-i+2*refCalls)%refCalls]
+		if r.n == 0 || span <= 0 {
+			break
+		}
+		top, span = max(top, r.level), span-int64(r.n)
+	}
+	if top <= silentLevel {
+		return silentLevel
+	}
+	if len(in) > 0 {
+		// The microphone before cancelling: the echo as it arrives.
+		if loss := top - frameLevel(in); loss < e.erl {
+			e.erl = max(loss, minERL)
+		} else {
+			e.erl = min(e.erl+erlRise*(loss-e.erl), maxERL)
+		}
+	}
+	return top - e.erl
 }
 
 // feed hands the canceller the reference up to the microphone position

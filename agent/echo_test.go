@@ -172,3 +172,77 @@ func TestEchoCancellerStopsAfterTail(t *testing.T) {
 		t.Errorf("canceller off %v after the last audible frame, want %v to %v", off, lo, hi)
 	}
 }
+
+// TestEchoCeiling: while the agent speaks, the echo's ceiling stands above
+// the echo a room sends back (a reverberant response 16 dB down) in all
+// but a few frames, from its first frames on, before the canceller has
+// learnt anything; with no echo at all (a headset) it sinks toward
+// maxERL below the reference within a second; once the agent's echo has
+// died away there is none.
+func TestEchoCeiling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n = 320
+	x := talk(rng, 3*time.Second)
+	x = x[:len(x)/n*n]
+	for _, tc := range []struct {
+		name string
+		mic  []int16
+	}{
+		{"room", quieter(room(append(x, make([]int16, 3*16000)...), 1920), 0.2)},
+		{"headset", make([]int16, len(x)+3*16000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := newCanceller(16000, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := newEchoRef(16000, nil)
+			e := newEchoCanceller(c, ref)
+			var frames, above int
+			var top float64 = silentLevel
+			for i := 0; i+n <= len(tc.mic); i += n {
+				ts := time.Duration(i) * time.Second / 16000
+				fr := pcm.Frame{Format: pcm.Mono16k, Timestamp: ts}
+				if i < len(x) {
+					fr.Samples = x[i : i+n]
+					top = max(top, frameLevel(fr.Samples))
+				}
+				ref.tap(fr)
+				mic := tc.mic[i : i+n]
+				e.process(append([]int16(nil), mic...), ts)
+				switch {
+				case i >= len(x):
+				case i < 1600:
+					// The reference reaches the microphone's clock a
+					// tick and a margin after the tap.
+				case !e.stats.live:
+					t.Fatalf("frame %d: no echo ceiling while the agent speaks", i/n)
+				case tc.name == "room" && frameLevel(mic) > silentLevel:
+					frames++
+					if frameLevel(mic) > e.stats.ceiling {
+						above++
+					}
+				case tc.name == "headset" && i >= 16000:
+					if e.stats.ceiling > top-maxERL+3 {
+						t.Fatalf("%v into a reply with no echo: ceiling %.1f dBFS, the reference's peak %.1f", ts, e.stats.ceiling, top)
+					}
+				}
+			}
+			if above > frames/20 {
+				t.Errorf("%d of %d frames of echo above its ceiling", above, frames)
+			}
+			if e.stats.live {
+				t.Errorf("an echo ceiling (%.1f dBFS) long after the agent stopped", e.stats.ceiling)
+			}
+		})
+	}
+}
+
+// quieter returns x times g.
+func quieter(x []int16, g float64) []int16 {
+	y := make([]int16, len(x))
+	for i, v := range x {
+		y[i] = int16(float64(v) * g)
+	}
+	return y
+}

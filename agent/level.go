@@ -21,6 +21,9 @@ type levelGate struct {
 	next   int
 	// threshold is the level below which speech is faint.
 	threshold float64
+	// echo is the agent's echo's ceiling (see echoStats; silentLevel
+	// without an echo canceller): speech below it is faint too.
+	echo float64
 	// run counts consecutive frames at or above the threshold.
 	run int
 }
@@ -52,8 +55,12 @@ const (
 )
 
 func newLevelGate() levelGate {
-	return levelGate{threshold: priorLevel - faintMargin}
+	return levelGate{threshold: priorLevel - faintMargin, echo: silentLevel}
 }
+
+// bar returns the level below which speech is faint: the user's level
+// less faintMargin, or the echo's ceiling while it is higher.
+func (g *levelGate) bar() float64 { return max(g.threshold, g.echo) }
 
 // frameLevel returns the RMS level of samples in dBFS.
 func frameLevel(samples []int16) float64 {
@@ -111,7 +118,7 @@ func (g *levelGate) start(levels []float64) (loud bool) {
 // frame counts one more frame of speech and reports whether the speech is
 // loud as of it.
 func (g *levelGate) frame(level float64) bool {
-	if level < g.threshold {
+	if level < g.bar() {
 		g.run = 0
 		return false
 	}

@@ -48,6 +48,7 @@ func TestLevelGate(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		learn  [][]float64
+		echo   float64 // the echo's ceiling (0: none)
 		onset  []float64
 		loud   bool
 		frames []float64 // after the onset
@@ -63,10 +64,17 @@ func TestLevelGate(t *testing.T) {
 		{name: "a quiet user's television is fainter still", learn: [][]float64{repeat(-34, 40)}, onset: repeat(-56, 4)},
 		{name: "a loud user's soft words stay loud", learn: [][]float64{repeat(-12, 40)}, onset: repeat(-24, 3), loud: true},
 		{name: "the 80th percentile: pauses between words do not lower it", learn: [][]float64{append(repeat(-60, 20), repeat(-15, 30)...)}, onset: repeat(-35, 4)},
+		{name: "echo: the agent's echo under its ceiling is faint", echo: -20, onset: repeat(-24, 4)},
+		{name: "echo: the user above the echo's ceiling is loud", echo: -20, onset: repeat(-15, 4), loud: true},
+		{name: "echo: speech that rises above the echo's ceiling", echo: -20, onset: repeat(-24, 3), frames: []float64{-16, -15}, later: true},
+		{name: "echo: a ceiling below the user's threshold changes nothing", echo: -60, onset: repeat(-30, 4), loud: true},
 		{name: "recent turns replace old ones", learn: [][]float64{repeat(-15, levelFrames), repeat(-40, levelFrames)}, onset: repeat(-50, 4), loud: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newLevelGate()
+			if tc.echo != 0 {
+				g.echo = tc.echo
+			}
 			for _, l := range tc.learn {
 				g.learn(l)
 			}

@@ -57,6 +57,10 @@ type userTurn struct {
 func (l *loop) onMic(ctx context.Context, m micMsg) {
 	l.micPos = m.pos
 	l.echo = m.echo
+	l.level.echo = silentLevel
+	if m.echo.live {
+		l.level.echo = m.echo.ceiling
+	}
 	if m.echo.echo && l.rep != nil {
 		l.rep.echo += int64(len(m.samples))
 	}
@@ -263,7 +267,7 @@ func (l *loop) loudOnset(ev vad.Event, m micMsg) bool {
 	block := l.rate / 50
 	run := 0
 	for i := 0; i+block/2 <= len(w); i += block {
-		if frameLevel(w[i:min(len(w), i+block)]) < l.level.threshold {
+		if frameLevel(w[i:min(len(w), i+block)]) < l.level.bar() {
 			run = 0
 			continue
 		}
