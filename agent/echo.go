@@ -221,15 +221,20 @@ type echoStats struct {
 const echoSpan = 500 * time.Millisecond
 
 // The echo return loss: the microphone's level below the loudest recent
-// reference while the agent speaks. The estimate follows a drop at once
-// (louder echo, or the user talking, which only raises the ceiling for a
-// while) and a rise slowly (the echo's own pauses), within [minERL,
-// maxERL]: a speakerphone's echo reaches the microphone 10-20 dB below
-// the playout, and no less than minERL is assumed while it is unknown.
+// reference while the agent speaks, within [minERL, maxERL] (a
+// speakerphone's echo reaches the microphone 10-20 dB below the playout,
+// and no less than minERL is assumed while it is unknown). The estimate
+// follows a drop of up to erlJump at once: echo louder than it thought.
+// A frame louder still is taken for the user talking over the agent and
+// leaves it alone, so the user's voice does not lift the ceiling over
+// itself. It rises slowly, as frames come quieter than it expects: the
+// pauses of the echo must not sink the ceiling below the next word, and
+// with no echo at all (a headset) it takes a second or two to fall away.
 const (
 	minERL  = 10.0
 	maxERL  = 40.0
-	erlRise = 0.02 // share of a rise taken per call (about 1 s at 20 ms)
+	erlJump = 6.0
+	erlRise = 0.005 // share of a rise taken per call
 )
 
 // tailMargin is how much longer than the echo's tail the canceller
@@ -293,8 +298,7 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	end := e.micRef + int64(k)
 
 	want := e.anchored && audible >= 0 && end-audible < e.samples(e.c.Tail()+tailMargin)
-	e.stats.ceiling = e.ceiling(in, want)
-	e.stats.live = e.stats.ceiling > silentLevel
+	top := e.refTop(in, want)
 	if want && !e.on {
 		// Start again where the canceller stopped.
 		e.on, e.stale = true, e.lat
@@ -312,7 +316,7 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	if !e.on {
 		out = append(out, delayed...)
 		e.micRef = end
-		e.stats.echo = false
+		e.stats.echo, e.stats.live = false, false
 		return out
 	}
 	e.feed(end)
@@ -326,15 +330,18 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	}
 	e.micRef, e.cpos = end, e.cpos+int64(k)
 	st := e.c.Stats()
-	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd,
-		ceiling: e.stats.ceiling, live: e.stats.live}
+	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd}
+	if top > silentLevel {
+		e.stats.ceiling, e.stats.live = e.ceiling(top, out), true
+	}
 	return out
 }
 
-// ceiling updates the reference levels and the echo return loss with the
-// microphone input in (at reference position micRef) and returns the echo's
-// ceiling (see echoStats); live: the echo may still be heard.
-func (e *echoCanceller) ceiling(in []int16, live bool) float64 {
+// refTop records the level of the reference played during the
+// microphone input in (at reference position micRef) and returns the
+// loudest of the last echoSpan (silentLevel for none); live: the echo may
+// still be heard.
+func (e *echoCanceller) refTop(in []int16, live bool) float64 {
 	if !live {
 		e.refLevels = [refCalls]refLevel{}
 		return silentLevel
@@ -352,14 +359,19 @@ func (e *echoCanceller) ceiling(in []int16, live bool) float64 {
 		}
 		top, span = max(top, r.level), span-int64(r.n)
 	}
-	if top <= silentLevel {
-		return silentLevel
-	}
-	if len(in) > 0 {
-		// The microphone before cancelling: the echo as it arrives.
-		if loss := top - frameLevel(in); loss < e.erl {
+	return top
+}
+
+// ceiling updates the echo return loss with the canceller's output out
+// (what the VAD hears: the echo the canceller left) against the loudest
+// recent reference top, and returns the echo's ceiling.
+func (e *echoCanceller) ceiling(top float64, out []int16) float64 {
+	if len(out) > 0 {
+		switch loss := top - frameLevel(out); {
+		case loss < e.erl-erlJump:
+		case loss < e.erl:
 			e.erl = max(loss, minERL)
-		} else {
+		default:
 			e.erl = min(e.erl+erlRise*(loss-e.erl), maxERL)
 		}
 	}

@@ -174,22 +174,27 @@ func TestEchoCancellerStopsAfterTail(t *testing.T) {
 }
 
 // TestEchoCeiling: while the agent speaks, the echo's ceiling stands above
-// the echo a room sends back (a reverberant response 16 dB down) in all
-// but a few frames, from its first frames on, before the canceller has
-// learnt anything; with no echo at all (a headset) it sinks toward
-// maxERL below the reference within a second; once the agent's echo has
+// the echo a room sends back (a reverberant response 16 dB down) that the
+// canceller leaves in all but a few frames, from its first frames on,
+// before the canceller has learnt anything; the user talking over it
+// stays above it; with no echo at all (a headset) it sinks toward
+// maxERL below the reference within two seconds; once the agent's echo has
 // died away there is none.
 func TestEchoCeiling(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	const n = 320
 	x := talk(rng, 3*time.Second)
 	x = x[:len(x)/n*n]
+	// The user: 10 dB below the agent, 6 dB above its echo, for a second
+	// from 1.5 s.
+	user := quieter(talk(rand.New(rand.NewPCG(10, 10)), time.Second), 0.32)
 	for _, tc := range []struct {
 		name string
 		mic  []int16
 	}{
 		{"room", quieter(room(append(x, make([]int16, 3*16000)...), 1920), 0.2)},
 		{"headset", make([]int16, len(x)+3*16000)},
+		{"user over the room", over(quieter(room(append(x, make([]int16, 3*16000)...), 1920), 0.2), user, 24000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := newCanceller(16000, nil)
@@ -209,7 +214,7 @@ func TestEchoCeiling(t *testing.T) {
 				}
 				ref.tap(fr)
 				mic := tc.mic[i : i+n]
-				e.process(append([]int16(nil), mic...), ts)
+				got := e.process(append([]int16(nil), mic...), ts)
 				switch {
 				case i >= len(x):
 				case i < 1600:
@@ -217,19 +222,26 @@ func TestEchoCeiling(t *testing.T) {
 					// tick and a margin after the tap.
 				case !e.stats.live:
 					t.Fatalf("frame %d: no echo ceiling while the agent speaks", i/n)
-				case tc.name == "room" && frameLevel(mic) > silentLevel:
+				case tc.name == "user over the room" && i >= 24000 && i+n <= 24000+len(user):
+					if lv := frameLevel(user[i-24000 : i-24000+n]); lv > silentLevel {
+						frames++
+						if lv < e.stats.ceiling {
+							above++ // here: the user under the ceiling
+						}
+					}
+				case tc.name == "room" && frameLevel(got) > silentLevel:
 					frames++
-					if frameLevel(mic) > e.stats.ceiling {
+					if frameLevel(got) > e.stats.ceiling {
 						above++
 					}
-				case tc.name == "headset" && i >= 16000:
+				case tc.name == "headset" && i >= 2*16000:
 					if e.stats.ceiling > top-maxERL+3 {
 						t.Fatalf("%v into a reply with no echo: ceiling %.1f dBFS, the reference's peak %.1f", ts, e.stats.ceiling, top)
 					}
 				}
 			}
 			if above > frames/20 {
-				t.Errorf("%d of %d frames of echo above its ceiling", above, frames)
+				t.Errorf("%s: %d of %d frames on the wrong side of the echo's ceiling", tc.name, above, frames)
 			}
 			if e.stats.live {
 				t.Errorf("an echo ceiling (%.1f dBFS) long after the agent stopped", e.stats.ceiling)
@@ -245,4 +257,13 @@ func quieter(x []int16, g float64) []int16 {
 		y[i] = int16(float64(v) * g)
 	}
 	return y
+}
+
+// over returns x with y added from sample at.
+func over(x, y []int16, at int) []int16 {
+	z := append([]int16(nil), x...)
+	for i, v := range y {
+		z[at+i] += v
+	}
+	return z
 }
