@@ -43,7 +43,9 @@ import (
 //     are only backchannels then resume the reply at once, tentatively:
 //     the voice coming back (voiceReturned) or the words growing into more
 //     than backchannels pause it again, and when the VAD confirms the end,
-//     the backchannel's speech is dropped.
+//     the backchannel's speech is dropped once its final words are in and
+//     do not interrupt (settling: a first guess in noise can be light
+//     while the words are a stop, which then cancels the reply, late).
 //     3c. The sound of the speech may settle it sooner (soundJudged): a
 //     laugh, a hum or a sigh (see prosody.Judge) resumes the reply at once,
 //     tentatively, and its words (a recogniser's guess at a laugh) do not
@@ -76,6 +78,12 @@ type interrupter struct {
 	// tentative: the reply resumed on backchannel words before the VAD
 	// confirmed the end of their speech.
 	tentative bool
+	// settling: the speech of a tentative resumption on words has ended
+	// and its turn is kept until its final words: a recogniser's first
+	// guess ("ah") can be light while the words are a stop, heard late in
+	// noise. Real final words cancel the reply then; anything else drops
+	// the turn.
+	settling bool
 	// early: the reply is held silent on a possible start of speech the
 	// VAD has not confirmed (speechPending); always in phaseReplying.
 	early bool
@@ -365,6 +373,7 @@ func (m *interrupter) step(in input) []action {
 		out = m.unhold(out)
 	case speechStarted:
 		m.speaking, m.quiet, m.nonLexical = true, false, false
+		m.settling = false // the user goes on: the words decide afresh
 		// A pause is faint while all of its speech is.
 		m.faint = in.faint && (m.faint || m.phase != phasePaused)
 		switch {
@@ -377,11 +386,16 @@ func (m *interrupter) step(in input) []action {
 		}
 		out = m.unhold(out)
 	case speechEnded:
+		laugh := m.nonLexical
 		m.speaking, m.quiet, m.nonLexical = false, false, false
-		if m.tentative {
-			// The backchannel is over: forget its speech.
+		switch {
+		case m.tentative && (laugh || m.known()):
+			// The laugh or the backchannel is over: forget its speech.
 			m.tentative = false
 			out = append(out, action{kind: actDropTurn})
+		case m.tentative:
+			// Its final words are still to come: they settle it.
+			m.tentative, m.settling = false, true
 		}
 		out = m.check(out)
 	case voiceStopped:
@@ -452,6 +466,18 @@ func (m *interrupter) step(in input) []action {
 			case !resume:
 				out = m.untentative(out)
 			}
+		case m.settling && !in.failed:
+			// The speech is over: only its words can still interrupt,
+			// late.
+			m.hear(in)
+			switch cancel, _ := m.verdict(); {
+			case cancel:
+				m.settling = false
+				out = m.cancel(out, "speech")
+			case m.known():
+				m.settling = false
+				out = append(out, action{kind: actDropTurn})
+			}
 		}
 	case timerFired:
 		if m.phase != phasePaused {
@@ -464,6 +490,11 @@ func (m *interrupter) step(in input) []action {
 		}
 	case turnEnded:
 		m.tentative = false
+		if m.settling {
+			m.settling = false
+			out = m.settle(out, in.turn)
+			break
+		}
 		out = m.endTurn(out, in.turn)
 	}
 	return out
@@ -664,6 +695,17 @@ func (m *interrupter) endTurn(out []action, t userWords) []action {
 		return out
 	}
 	out = m.cancel(out, "turn")
+	return append(out, action{kind: actTurn, turn: t, answer: true})
+}
+
+// settle takes up the finished turn of a tentative resumption whose speech
+// ended (see settling): real words cancel the reply, late, and are
+// answered; anything else is forgotten and the reply plays on.
+func (m *interrupter) settle(out []action, t userWords) []action {
+	if t.failed || m.faint || !m.policy.real(strings.TrimSpace(t.tr.Text), t.lang) {
+		return append(out, action{kind: actDropTurn})
+	}
+	out = m.cancel(out, "speech")
 	return append(out, action{kind: actTurn, turn: t, answer: true})
 }
 

@@ -74,6 +74,7 @@ var machineStates = []struct {
 	{"paused, partial words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("I")}},
 	{"paused, voice stopped", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, voiceStopped{}}},
 	{"resumed tentatively", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}}},
+	{"settling", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}, speechEnded{}}},
 	{"resumed on a laugh", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, soundJudged{nonLexical: true}}},
 	{"held on a possible start", []input{replyStarted{}, speechPending{}}},
 }
@@ -249,7 +250,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"reply finished":        {"", "idle+tentative"},
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+tentative"},
 		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
-		"speech end":            {"drop turn", "replying"},
+		"speech end":            {"", "replying+settling"},
 		"voice stopped":         {"", "replying+tentative"},
 		"voice returned":        {"pause; flush; emit interruption; arm 1.5s", "paused"},
 		"timer":                 {"", "replying+tentative"},
@@ -264,9 +265,39 @@ func TestInterrupterMatrix(t *testing.T) {
 		"possible start, faint": {"", "replying+tentative"},
 		"false start":           {"", "replying+tentative"},
 	})
+	// The speech of a tentative resumption ended before its final words:
+	// they, or the turn's, cancel the reply late when they interrupt and
+	// drop the turn otherwise; the user going on pauses it as usual.
+	settling := map[string]outcome{
+		"reply started":         {"", "replying+settling"},
+		"interruptible chunk":   {"", "replying+settling"},
+		"uninterruptible chunk": {"", "replying+settling"},
+		"reply finished":        {"", "idle+settling"},
+		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+settling"},
+		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+		"speech end":            {"", "replying+settling"},
+		"voice stopped":         {"", "replying+settling"},
+		"voice returned":        {"", "replying+settling"},
+		"timer":                 {"", "replying+settling"},
+		"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+		"partial backchannel":   {"", "replying+settling"},
+		"final backchannel":     {"drop turn", "replying"},
+		"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
+		"final failed":          {"", "replying+settling"},
+		"turn: question":        {"cancel speech; flush; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
+		"turn: backchannel":     {"drop turn", "replying"},
+		"turn: nothing":         {"drop turn", "replying"},
+		"turn: failed":          {"drop turn", "replying"},
+		"sound: laugh":          {"", "replying+settling"},
+		"sound: words":          {"", "replying+settling"},
+		"possible start":        {"hold; flush", "replying+settling+early"},
+		"possible start, faint": {"", "replying+settling"},
+		"false start":           {"", "replying+settling"},
+	}
 	// Resumed on a laugh: its words do not count, nor does its voice
 	// coming back; only words after all (the judge's verdict) pause again.
 	laughing := with(tentative, map[string]outcome{
+		"speech end":        {"drop turn", "replying"},
 		"voice returned":    {"", "replying+tentative"},
 		"partial stop word": {"", "replying+tentative"},
 		"final question":    {"", "replying+tentative"},
@@ -298,6 +329,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"guarded, turn held":       held,
 		"resumed tentatively":      tentative,
 		"resumed on a laugh":       laughing,
+		"settling":                 settling,
 		"paused, user speaking": with(paused, map[string]outcome{
 			"speech start":      {"", "paused"},
 			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
@@ -347,6 +379,9 @@ func TestInterrupterMatrix(t *testing.T) {
 			}
 			if m.tentative {
 				phase += "+tentative"
+			}
+			if m.settling {
+				phase += "+settling"
 			}
 			if m.early {
 				phase += "+early"
@@ -527,13 +562,47 @@ func TestInterrupterScenarios(t *testing.T) {
 			{partial("sell me a boat ride"), ""},
 			{partial("well me about a wide"), ""},
 		}},
-		{name: "interim backchannel: resumed when the voice stops, dropped at the end of speech", steps: []step{
+		{name: "interim backchannel: resumed when the voice stops, dropped at its final words", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},
 			{partial("uh"), ""},
 			{partial("uh huh"), ""},
 			{voiceStopped{}, "disarm; resume; emit resumed"},
-			{speechEnded{}, "drop turn"},
-			{final("uh huh"), ""},
+			{speechEnded{}, ""},
+			{final("uh huh"), "drop turn"},
+		}},
+		// A stop in street noise: the recogniser's first guess is a light
+		// "ah", the reply resumes tentatively, the speech ends before the
+		// final words: they still cancel it, late.
+		{name: "a light first guess, then the final stop: cancelled late and answered", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("ah"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{speechEnded{}, ""},
+			{final("stop"), "cancel speech; flush; cut history; emit interruption cancelled"},
+			{ended("stop"), `turn "stop"`},
+		}},
+		{name: "a light first guess, then the turn's words interrupt: cancelled late and answered", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("ah"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{speechEnded{}, ""},
+			{ended("wait what was that"), `cancel speech; flush; cut history; emit interruption cancelled; turn "wait what was that"`},
+		}},
+		{name: "a light first guess, then a failed recognition: dropped, the reply plays on", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("ah"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{speechEnded{}, ""},
+			{wordsHeard{failed: true, final: true, complete: true}, ""},
+			{failedTurn, "drop turn"},
+		}},
+		{name: "a light first guess, then the user goes on: paused, the words decide", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("ah"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{speechEnded{}, ""},
+			{lead, pause},
+			{final("ah can you stop"), cancelled},
 		}},
 		{name: "voice stopped on a backchannel already heard", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},

@@ -487,7 +487,7 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	// Speech that paused a reply is settled as soon as it ends: the reply
 	// resumes sooner, and words that follow start a turn of their own. Once
 	// the input has ended, no more words can come.
-	paused := l.barge.paused() || l.inputEnded
+	paused := l.barge.paused() || l.barge.settling || l.inputEnded
 	silence := l.samplesDur(l.micPos - u.speechEnd)
 	committed := u.stream != nil && u.committed
 	if u.result == nil || u.resultN != u.target {
