@@ -332,7 +332,7 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	st := e.c.Stats()
 	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd}
 	if top > silentLevel {
-		e.stats.ceiling, e.stats.live = e.ceiling(top, out), true
+		e.stats.ceiling, e.stats.live = e.ceiling(top, in), true
 	}
 	return out
 }
@@ -362,12 +362,13 @@ func (e *echoCanceller) refTop(in []int16, live bool) float64 {
 	return top
 }
 
-// ceiling updates the echo return loss with the canceller's output out
-// (what the VAD hears: the echo the canceller left) against the loudest
-// recent reference top, and returns the echo's ceiling.
-func (e *echoCanceller) ceiling(top float64, out []int16) float64 {
-	if len(out) > 0 {
-		switch loss := top - frameLevel(out); {
+// ceiling updates the echo return loss with the microphone input in
+// (before cancelling: the echo as it arrives, so that the ceiling holds
+// whatever the canceller leaves of it, converged or not) against the
+// loudest recent reference top, and returns the echo's ceiling.
+func (e *echoCanceller) ceiling(top float64, in []int16) float64 {
+	if len(in) > 0 {
+		switch loss := top - frameLevel(in); {
 		case loss < e.erl-erlJump:
 		case loss < e.erl:
 			e.erl = max(loss, minERL)
