@@ -23,9 +23,13 @@
 // cancel it, and the speech becomes the next user turn; no words, only
 // backchannels ("uh-huh", "okay", "sí", "嗯") or too few words resume it from
 // where it paused. A streaming recogniser's interim words decide as soon as
-// they are heard, and words that would resume the reply resume it as soon as
-// the voice stops, before the VAD has confirmed the end of the speech
-// (tentatively: the voice coming back pauses it again). Cancelling cancels the reply's LLM, TTS and tool calls with
+// they are heard (a word counts once it holds from one partial result to
+// the next, and one more than the minimum is needed; once the speech has
+// gone on for 700 ms without its voice stopping, longer than a backchannel,
+// one fewer than the minimum is enough), and words that would resume the
+// reply resume it as soon as the voice stops, before the VAD has confirmed
+// the end of the speech (tentatively: the voice coming back pauses it
+// again). Cancelling cancels the reply's LLM, TTS and tool calls with
 // pipeline.ErrInterrupted, and the history keeps only the words the user
 // heard (exact per chunk, estimated by position within one), with the
 // assistant message marked Interrupted and every tool call still answered.

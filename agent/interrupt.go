@@ -46,6 +46,8 @@ import (
 //     the backchannel's speech is dropped once its final words are in and
 //     do not interrupt (settling: a first guess in noise can be light
 //     while the words are a stop, which then cancels the reply, late).
+//     3b'. Speech that goes on past confirmingSpeech, its voice not
+//     stopped, is no backchannel: fewer stable words cancel it then.
 //     3c. The sound of the speech may settle it sooner (soundJudged): a
 //     laugh, a hum or a sigh (see prosody.Judge) resumes the reply at once,
 //     tentatively, and its words (a recogniser's guess at a laugh) do not
@@ -144,6 +146,13 @@ const faintHold = 300 * time.Millisecond
 // partial transcript needs to cancel a paused reply on its own; they must
 // also be stable (the same in the partial result before).
 const partialExtraWords = 1
+
+// confirmingSpeech is how long interrupting speech must have gone on, its
+// voice not stopped, to confirm the words heard so far: a backchannel
+// ("uh-huh", "okay") is over by then. From then on, one word fewer than the
+// policy minimum (at least one) cancels, stable from one partial result to
+// the next, instead of waiting for more words or for LongSpeech.
+const confirmingSpeech = 700 * time.Millisecond
 
 // Inputs of the interrupt machine.
 type (
@@ -575,10 +584,14 @@ func (m *interrupter) schedule(out []action) []action {
 	p := m.policy
 	next := time.Duration(-1)
 	hold := time.Duration(-1)
+	confirm := time.Duration(-1)
 	if m.faint && m.speaking {
 		hold = faintHold
 	}
-	for _, d := range [...]time.Duration{p.LongSpeech, p.Window, p.Window + maxRecognitionWait, hold} {
+	if m.speaking && !m.faint {
+		confirm = confirmingSpeech
+	}
+	for _, d := range [...]time.Duration{p.LongSpeech, p.Window, p.Window + maxRecognitionWait, hold, confirm} {
 		if d > m.elapsed && (next < 0 || d < next) {
 			next = d
 		}
@@ -612,6 +625,10 @@ func (m *interrupter) check(out []action) []action {
 		if m.elapsed >= p.LongSpeech {
 			return m.cancel(out, "long speech")
 		}
+		if cancel, _ := m.verdict(); cancel {
+			// The speech went on past confirmingSpeech on its words.
+			return m.cancel(out, "speech")
+		}
 		return out
 	}
 	if m.elapsed < p.Window {
@@ -633,18 +650,27 @@ func (m *interrupter) known() bool { return m.words.final && m.words.complete }
 // verdict applies the false-interruption policy to the words heard so far:
 // cancel when they interrupt; resume when the speech is over, or its voice
 // has stopped, and its words are all known and do not interrupt, or are
-// light so far (backchannels, or no word that carries meaning). Partial words are unsteady: without a stop
-// word, only more words than the minimum cancel on them, and only those
-// that held since the partial result before.
+// light so far (backchannels, or no word that carries meaning). Partial
+// words are unsteady: without a stop word, only those that held since the
+// partial result before count, and more of them than the minimum are
+// needed, unless the speech has gone on past confirmingSpeech (see
+// confirmed).
 func (m *interrupter) verdict() (cancel, resume bool) {
 	w := m.words
 	if w.failed {
 		return false, false // the turn's end reports the failure and resumes
 	}
 	text := strings.TrimSpace(w.text)
-	cancel = m.policy.real(text, w.lang) && !m.faint
-	if cancel && !w.final && !m.policy.stopWords.contains(text, w.lang) {
-		cancel = contentWords(w.stable, w.lang) >= m.policy.MinWords+partialExtraWords
+	switch {
+	case m.faint:
+	case w.final || m.policy.stopWords.contains(text, w.lang):
+		cancel = m.policy.real(text, w.lang)
+	default:
+		need := m.policy.MinWords + partialExtraWords
+		if m.confirmed() {
+			need = max(1, m.policy.MinWords-1)
+		}
+		cancel = text != "" && !m.policy.backchannels.only(text, w.lang) && contentWords(w.stable, w.lang) >= need
 	}
 	if cancel {
 		return true, false
@@ -653,6 +679,12 @@ func (m *interrupter) verdict() (cancel, resume bool) {
 	// recogniser makes of "uh-huh" or a cough: "but", "the").
 	light := text != "" && (m.policy.backchannels.only(text, w.lang) || contentWords(text, w.lang) == 0)
 	return false, (!m.speaking || m.quiet) && (m.known() || light)
+}
+
+// confirmed reports whether the interrupting speech has gone on, its voice
+// not stopped, for confirmingSpeech: no backchannel lasts that long.
+func (m *interrupter) confirmed() bool {
+	return m.phase == phasePaused && m.speaking && !m.quiet && m.elapsed >= confirmingSpeech
 }
 
 // real reports whether finished words interrupt: a stop word does; nothing,

@@ -70,9 +70,10 @@ var machineStates = []struct {
 	{"guarded, turn held", []input{replyStarted{uninterruptible: true}, speechStarted{}, speechEnded{}, ended("what time is it")}},
 	{"paused, user speaking", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}}},
 	{"paused, speech over", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}}},
-	{"paused, waiting for words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}, timerFired{}}},
+	{"paused, waiting for words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, speechEnded{}, timerFired{}, timerFired{}}},
 	{"paused, partial words", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("I")}},
 	{"paused, voice stopped", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, voiceStopped{}}},
+	{"paused, speech went on", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("what does"), timerFired{}}},
 	{"resumed tentatively", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}}},
 	{"settling", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, partial("uh huh"), voiceStopped{}, speechEnded{}}},
 	{"resumed on a laugh", []input{replyStarted{}, speechStarted{lead: 100 * time.Millisecond}, soundJudged{nonLexical: true}}},
@@ -96,6 +97,7 @@ var machineInputs = []struct {
 	{"timer", timerFired{}},
 	{"partial stop word", partial("stop")},
 	{"partial backchannel", partial("uh huh")},
+	{"partial question", partial("what does that mean")},
 	{"final backchannel", final("uh huh")},
 	{"final question", final("what does that mean")},
 	{"final failed", wordsHeard{failed: true, final: true, complete: true}},
@@ -142,6 +144,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"timer":                 {"", "idle"},
 		"partial stop word":     {"", "idle"},
 		"partial backchannel":   {"", "idle"},
+		"partial question":      {"", "idle"},
 		"final backchannel":     {"", "idle"},
 		"final question":        {"", "idle"},
 		"final failed":          {"", "idle"},
@@ -161,13 +164,14 @@ func TestInterrupterMatrix(t *testing.T) {
 		"uninterruptible chunk": {"", "replying"},
 		"reply finished":        {"", "idle"},
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle"},
-		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+		"speech start":          {"pause; flush; emit interruption; arm 600ms", "paused"},
 		"speech end":            {"", "replying"},
 		"voice stopped":         {"", "replying"},
 		"voice returned":        {"", "replying"},
 		"timer":                 {"", "replying"},
 		"partial stop word":     {"", "replying"},
 		"partial backchannel":   {"", "replying"},
+		"partial question":      {"", "replying"},
 		"final backchannel":     {"", "replying"},
 		"final question":        {"", "replying"},
 		"final failed":          {"", "replying"},
@@ -202,6 +206,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"timer":                 {"", "replying+held"},
 		"partial stop word":     {"", "replying+held"},
 		"partial backchannel":   {"", "replying+held"},
+		"partial question":      {"", "replying+held"},
 		"final backchannel":     {"", "replying+held"},
 		"final question":        {"", "replying+held"},
 		"final failed":          {"", "replying+held"},
@@ -227,6 +232,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"voice returned":        {"", "paused"},
 		"partial stop word":     {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
 		"partial backchannel":   {"", "paused"},
+		"partial question":      {"", "paused"}, // no stable words yet
 		"final question":        {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
 		"final failed":          {"", "paused"},
 		"turn: question":        {"disarm; cancel speech; cut history; emit interruption cancelled; turn \"what does that mean\"", "idle"},
@@ -249,13 +255,14 @@ func TestInterrupterMatrix(t *testing.T) {
 		"uninterruptible chunk": {"", "replying+tentative"},
 		"reply finished":        {"", "idle+tentative"},
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+tentative"},
-		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+		"speech start":          {"pause; flush; emit interruption; arm 600ms", "paused"},
 		"speech end":            {"", "replying+settling"},
 		"voice stopped":         {"", "replying+tentative"},
-		"voice returned":        {"pause; flush; emit interruption; arm 1.5s", "paused"},
+		"voice returned":        {"pause; flush; emit interruption; arm 700ms", "paused"},
 		"timer":                 {"", "replying+tentative"},
 		"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
 		"partial backchannel":   {"", "replying+tentative"},
+		"partial question":      {"pause; flush; emit interruption; arm 700ms", "paused"},
 		"final backchannel":     {"", "replying+tentative"},
 		"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
 		"final failed":          {"", "replying+tentative"},
@@ -274,13 +281,14 @@ func TestInterrupterMatrix(t *testing.T) {
 		"uninterruptible chunk": {"", "replying+settling"},
 		"reply finished":        {"", "idle+settling"},
 		"client stop":           {"cancel client; flush; cut history; emit interruption cancelled", "idle+settling"},
-		"speech start":          {"pause; flush; emit interruption; arm 1.4s", "paused"},
+		"speech start":          {"pause; flush; emit interruption; arm 600ms", "paused"},
 		"speech end":            {"", "replying+settling"},
 		"voice stopped":         {"", "replying+settling"},
 		"voice returned":        {"", "replying+settling"},
 		"timer":                 {"", "replying+settling"},
 		"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
 		"partial backchannel":   {"", "replying+settling"},
+		"partial question":      {"", "replying+settling"}, // no stable words
 		"final backchannel":     {"drop turn", "replying"},
 		"final question":        {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
 		"final failed":          {"", "replying+settling"},
@@ -300,8 +308,9 @@ func TestInterrupterMatrix(t *testing.T) {
 		"speech end":        {"drop turn", "replying"},
 		"voice returned":    {"", "replying+tentative"},
 		"partial stop word": {"", "replying+tentative"},
+		"partial question":  {"", "replying+tentative"},
 		"final question":    {"", "replying+tentative"},
-		"sound: words":      {"pause; flush; emit interruption; arm 1.5s", "paused"},
+		"sound: words":      {"pause; flush; emit interruption; arm 700ms", "paused"},
 	})
 	// Held silent on a possible start: what leaves the reply as it was
 	// ends the hold; the confirmation takes it over as a pause.
@@ -331,14 +340,15 @@ func TestInterrupterMatrix(t *testing.T) {
 		"resumed on a laugh":       laughing,
 		"settling":                 settling,
 		"paused, user speaking": with(paused, map[string]outcome{
-			"speech start":      {"", "paused"},
-			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"speech start": {"", "paused"},
+			"timer":        {"arm 800ms", "paused"}, // confirmingSpeech, no words
+
 			"final backchannel": {"", "paused"},
 		}),
 		"paused, speech over": with(paused, map[string]outcome{
 			"sound: laugh":        {"", "paused"}, // the judge hears only speech
 			"speech start":        {"", "paused"},
-			"timer":               {"arm 4s", "paused"},
+			"timer":               {"arm 800ms", "paused"}, // armed while the user spoke
 			"partial backchannel": {"disarm; drop turn; resume; emit resumed", "replying"},
 			"final backchannel":   {"disarm; drop turn; resume; emit resumed", "replying"},
 		}),
@@ -351,14 +361,23 @@ func TestInterrupterMatrix(t *testing.T) {
 		}),
 		"paused, partial words": with(paused, map[string]outcome{
 			"speech start":      {"", "paused"},
+			"timer":             {"arm 800ms", "paused"}, // confirmingSpeech: "I" is not stable yet
+			"final backchannel": {"", "paused"},
+		}),
+		// The speech went on past confirmingSpeech: one stable word that
+		// carries meaning cancels ("what does" held from the partial before);
+		// the next timer is LongSpeech.
+		"paused, speech went on": with(paused, map[string]outcome{
+			"speech start":      {"", "paused"},
 			"timer":             {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
 			"final backchannel": {"", "paused"},
+			"partial question":  {"disarm; cancel speech; cut history; emit interruption cancelled", "idle"},
 		}),
 		// The voice stopped: backchannel words resume the reply at once,
 		// tentatively (the VAD has not confirmed the end of the speech).
 		"paused, voice stopped": with(paused, map[string]outcome{
 			"speech start":        {"", "paused"},
-			"timer":               {"disarm; cancel long speech; cut history; emit interruption cancelled", "idle"},
+			"timer":               {"arm 800ms", "paused"},
 			"partial backchannel": {"disarm; resume; emit resumed", "replying+tentative"},
 			"final backchannel":   {"disarm; resume; emit resumed", "replying+tentative"},
 		}),
@@ -404,7 +423,7 @@ type step struct {
 // cases found in review.
 func TestInterrupterScenarios(t *testing.T) {
 	const (
-		pause     = "pause; flush; emit interruption; arm 1.4s"
+		pause     = "pause; flush; emit interruption; arm 600ms"
 		cancelled = "disarm; cancel speech; cut history; emit interruption cancelled"
 		resumed   = "disarm; drop turn; resume; emit resumed"
 	)
@@ -429,7 +448,7 @@ func TestInterrupterScenarios(t *testing.T) {
 			{replyStarted{}, ""},
 			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
 			{timerFired{}, "disarm; drop turn; resume; emit resumed"},
-			{voiceLoud{}, "pause; flush; emit interruption; arm 1.5s"},
+			{voiceLoud{}, "pause; flush; emit interruption; arm 700ms"},
 			{voiceLoud{}, ""},
 			{partial("stop"), cancelled},
 		}},
@@ -441,7 +460,7 @@ func TestInterrupterScenarios(t *testing.T) {
 		{name: "a soft start that reaches the user's level is the user", steps: []step{
 			{replyStarted{}, ""},
 			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{voiceLoud{}, "arm 1.4s"},
+			{voiceLoud{}, "arm 600ms"},
 			{speechEnded{}, ""},
 			{final("what does that mean"), cancelled},
 		}},
@@ -514,27 +533,32 @@ func TestInterrupterScenarios(t *testing.T) {
 		}},
 		{name: "long speech cancels before its words", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},
+			{timerFired{}, "arm 800ms"}, // confirmingSpeech: no words to confirm
 			{timerFired{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
 		}},
 		{name: "language practice: long speech waits longer", policy: func(p *InterruptionPolicy) { p.LongSpeech = 2500 * time.Millisecond }, steps: []step{
 			{replyStarted{}, ""},
-			{lead, "pause; flush; emit interruption; arm 1.4s"},
-			{timerFired{}, "arm 1s"}, // the window passes while the user speaks
+			{lead, "pause; flush; emit interruption; arm 600ms"},
+			{timerFired{}, "arm 800ms"}, // confirmingSpeech
+			{timerFired{}, "arm 1s"},    // the window passes while the user speaks
 			{timerFired{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
 		}},
 		{name: "words that never come: resume after the recognition wait", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 800ms"}, // set while the user spoke
 			{timerFired{}, "arm 4s"},
 			{partial("maybe"), ""}, // one word that carries meaning: too few, but no verdict before the final
 			{timerFired{}, resumed},
 		}},
 		{name: "final words after the window decide at once", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 800ms"}, // set while the user spoke
 			{timerFired{}, "arm 4s"},
 			{final("okay"), resumed},
 		}},
 		{name: "speech resumes after the window: long speech", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
+			{timerFired{}, "arm 800ms"}, // set while the user spoke
 			{timerFired{}, "arm 4s"},
 			{speechStarted{}, "disarm; cancel long speech; cut history; emit interruption cancelled"},
 		}},
@@ -544,6 +568,42 @@ func TestInterrupterScenarios(t *testing.T) {
 			{speechStarted{}, ""},
 			{speechEnded{}, ""},
 			{final("hmm let me think about that"), cancelled},
+		}},
+		// Speech that goes on past confirmingSpeech is no backchannel: one
+		// stable word that carries meaning cancels, from the partial
+		// results or at the timer, instead of waiting for three or for
+		// LongSpeech.
+		{name: "speech that goes on confirms one stable word", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("refund"), ""}, {partial("refund the"), ""}, // one stable word: too few so far
+			{timerFired{}, cancelled},
+		}},
+		{name: "a word that holds after confirmingSpeech cancels", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{timerFired{}, "arm 800ms"},
+			{partial("we're"), ""}, {partial("what"), ""}, // not stable
+			{partial("what are"), cancelled},
+		}},
+		{name: "backchannels past confirmingSpeech do not cancel", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{timerFired{}, "arm 800ms"},
+			{partial("yeah"), ""}, {partial("yeah yeah"), ""}, {partial("yeah yeah okay"), ""},
+			{partial("the the"), ""}, // no word that carries meaning
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+		}},
+		{name: "a stopped voice confirms nothing", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{}, ""},
+			{timerFired{}, "arm 800ms"},
+			{partial("refund"), ""}, {partial("refund the"), ""},
+			{voiceReturned{}, ""},
+			{partial("refund the money"), cancelled}, // speaking again, past confirmingSpeech
+		}},
+		{name: "language practice: speech that goes on confirms two stable words", policy: func(p *InterruptionPolicy) { p.MinWords = 3 }, steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{timerFired{}, "arm 800ms"},
+			{partial("I"), ""}, {partial("I want"), ""}, // one stable word
+			{partial("I want a"), cancelled}, // two
 		}},
 		{name: "partial stop word cancels while the user speaks", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {partial("wait"), cancelled},
@@ -614,7 +674,7 @@ func TestInterrupterScenarios(t *testing.T) {
 			{replyStarted{}, ""}, {lead, pause},
 			{partial("uh huh"), ""},
 			{voiceStopped{}, "disarm; resume; emit resumed"},
-			{voiceReturned{}, "pause; flush; emit interruption; arm 1.5s"},
+			{voiceReturned{}, "pause; flush; emit interruption; arm 700ms"},
 			{partial("uh huh can you repeat that"), ""},
 			{partial("uh huh can you repeat that please"), cancelled},
 		}},
@@ -630,7 +690,7 @@ func TestInterrupterScenarios(t *testing.T) {
 			{replyStarted{}, ""}, {lead, pause},
 			{partial("okay"), ""},
 			{voiceStopped{}, "disarm; resume; emit resumed"},
-			{partial("okay so"), "pause; flush; emit interruption; arm 1.5s"},
+			{partial("okay so"), "pause; flush; emit interruption; arm 700ms"},
 			{speechEnded{}, ""},
 			{final("okay so"), "disarm; drop turn; resume; emit resumed"},
 		}},
