@@ -433,7 +433,11 @@ func WithEchoGuard(g EchoGuard) Option {
 // has died away (the echo delay found, plus the filter's length, plus
 // 300 ms: about 0.6 s in a room with a short path; 1.6 s before the delay
 // is found), nothing otherwise, and delays the microphone by 15 ms. Its ERLE comes
-// with each reply's TurnMetrics.
+// with each reply's TurnMetrics. While the agent's echo can be heard,
+// speech below the echo's plausible level (the loudest playout of the last
+// 500 ms less the echo return loss measured, at least 10 dB) counts as
+// faint, like another voice in the room: the canceller needs a second or
+// more to learn a room, the VAD far less to hear its echo.
 func WithEchoCanceller(enabled bool, opts ...aec.Option) Option {
 	return func(c *config) error {
 		if enabled {
