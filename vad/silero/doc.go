@@ -35,6 +35,7 @@
 // in a new stream however much was said before; KeepState restores the
 // plain loop. A window of near-digital silence (every sample within
 // ±8/32768, its context too) is scored as exact digital silence, whose
-// encoder output is computed once: only the LSTM cell runs, for less than
-// half the cost of a window (exact to the bit on zeros).
+// encoder output and input-weight products are computed once: only the
+// recurrent half of the LSTM cell runs, for about a third of the cost of
+// a window (the whole network's result on zeros up to float32 rounding).
 package silero

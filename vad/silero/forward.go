@@ -60,12 +60,31 @@ func (m *Model) encode(window []float32, s *scratch) []float32 {
 // step runs the LSTM cell on the encoder output x, updates the recurrent
 // state and returns the speech probability.
 func (m *Model) step(x []float32) float32 {
-	b := m.b
 	var s cell
 	// LSTM cell on [x; h], PyTorch gate order i, f, g, o.
 	copy(s.xh[:hidden], x)
 	copy(s.xh[hidden:], m.h[:])
-	m.matVec(s.g[:], b.lstmW, s.xh[:], 2*hidden, 2*hidden)
+	m.matVec(s.g[:], m.b.lstmW, s.xh[:], 2*hidden, 2*hidden)
+	return m.gates(&s)
+}
+
+// quietStep is step on the encoder output for digital silence, whose
+// input-weight products (pre) are known: only the recurrent half of the
+// matrix is applied.
+func (m *Model) quietStep(pre []float32) float32 {
+	var s cell
+	copy(s.xh[hidden:], m.h[:])
+	m.matVec(s.g[:], m.b.lstmW[hidden:], s.xh[hidden:], hidden, 2*hidden)
+	for j, v := range pre {
+		s.g[j] += v
+	}
+	return m.gates(&s)
+}
+
+// gates finishes an LSTM step from the gate pre-activations in s.g (less
+// the bias), updates the recurrent state and returns the probability.
+func (m *Model) gates(s *cell) float32 {
+	b := m.b
 	// Gates: sigmoid(z) = 1/(1+e^-z) for i, f, o and tanh(z) =
 	// 1-2/(e^2z+1) for g, so one vector exp serves all four.
 	for j, v := range s.g {

@@ -2,6 +2,7 @@ package silero
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -155,9 +156,9 @@ func decimate16(x []int16) []int16 {
 }
 
 // On exact digital silence the shortcut gives the whole network's
-// probabilities to the bit, with either kernel set and at both rates,
-// before, between and after speech.
-func TestQuietSilenceExact(t *testing.T) {
+// probabilities (up to float32 rounding), with either kernel set and at
+// both rates, before, between and after speech.
+func TestQuietSilenceMatches(t *testing.T) {
 	clips := goldenClips(t)
 	for _, k := range kernels() {
 		for _, c := range clips[:2] { // speech at 16 and 8 kHz
@@ -178,10 +179,13 @@ func TestQuietSilenceExact(t *testing.T) {
 				return probs
 			}
 			got, want := run(false), run(true)
+			var worst float64
 			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%s %d Hz: window %d scores %v, the whole network %v", k, c.rate, i, got[i], want[i])
-				}
+				worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+			}
+			t.Logf("%s %d Hz: %d windows, max |shortcut - whole network| = %.2g", k, c.rate, len(want), worst)
+			if worst > 1e-5 {
+				t.Errorf("%s %d Hz: probabilities differ from the whole network's by up to %g, want <= 1e-5", k, c.rate, worst)
 			}
 		}
 	}

@@ -65,10 +65,11 @@ func (s *settle) clear() { s.heard, s.quiet = false, 0 }
 // yet its encoder output is always the same. A window whose samples, and
 // the context before them, all stay within quietPeak (-72 dBFS: the ±1 LSB
 // a decoder leaves of encoded digital silence, with margin) is scored as
-// digital silence: the encoder's output for all-zero input, computed once
-// per Weights, goes straight to the LSTM cell, which carries the state on
-// as over any window. For exact zeros this is the full network's result to
-// the bit; the quietest speech is some 40 dB above quietPeak.
+// digital silence: the encoder's output for all-zero input and its product
+// with the LSTM's input weights are computed once per Weights, and only the
+// recurrent half of the cell runs, which carries the state on as over any
+// window. For exact zeros this is the full network's result up to float32
+// rounding; the quietest speech is some 40 dB above quietPeak.
 const quietPeak = 8.0 / 32768
 
 // quietWindow reports whether window and the context before it are
@@ -85,9 +86,9 @@ func (m *Model) quietWindow(peak float32) bool {
 	return true
 }
 
-// quietEncoding returns the encoder output for digital silence, computed
-// with the model's kernels on first use.
-func (m *Model) quietEncoding() []float32 {
+// quietInput returns the LSTM's input-weight products for the encoder
+// output of digital silence, computed with the model's kernels on first use.
+func (m *Model) quietInput() []float32 {
 	k := 0
 	if m.simd {
 		k = 1
@@ -96,7 +97,10 @@ func (m *Model) quietEncoding() []float32 {
 	b.quietOnce[k].Do(func() {
 		z := &Model{b: b, simd: m.simd}
 		var s scratch
-		copy(b.quiet[k][:], z.encode(make([]float32, b.window), &s))
+		x := z.encode(make([]float32, b.window), &s)
+		var in [2 * hidden]float32 // [x; 0]: the input half only
+		copy(in[:hidden], x)
+		z.matVec(b.quiet[k][:], b.lstmW, in[:], hidden, 2*hidden)
 	})
 	return b.quiet[k][:]
 }

@@ -43,9 +43,10 @@ type branch struct {
 	outW    []float32 // [hidden]
 	outB    float32
 
-	// quiet is the encoder output for digital silence, per kernel set
-	// (scalar, SIMD), computed once (see quietEncoding).
-	quiet     [2][hidden]float32
+	// quiet is the LSTM's input-weight products for the encoder output
+	// of digital silence, per kernel set (scalar, SIMD), computed once
+	// (see quietInput).
+	quiet     [2][gates]float32
 	quietOnce [2]sync.Once
 }
 
@@ -261,8 +262,8 @@ func (m *Model) Reset() {
 // vad.ErrWindowSize and one holding NaN or infinite samples an error
 // wrapping ErrSample; neither changes the stream state.
 //
-// A window of near-digital silence, with a context as quiet, costs less than
-// half of another: it is scored as exact digital silence (see quietPeak).
+// A window of near-digital silence, with a context as quiet, costs about a
+// third of another: it is scored as exact digital silence (see quietPeak).
 func (m *Model) Probability(window []float32) (float32, error) {
 	if len(window) != m.b.window {
 		return 0, fmt.Errorf("%w: silero at %d Hz takes %d samples, got %d", vad.ErrWindowSize, m.b.rate, m.b.window, len(window))
@@ -277,7 +278,7 @@ func (m *Model) Probability(window []float32) (float32, error) {
 	var p float32
 	if m.quietWindow(peak) {
 		copy(m.ctx[:m.b.context], window[len(window)-m.b.context:])
-		p = m.step(m.quietEncoding())
+		p = m.quietStep(m.quietInput())
 	} else {
 		p = m.forward(window)
 	}
