@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
 	fs.IntVar(&o.parallel, "parallel", 1, "scenarios played at once (each runs in real time; more than one lets them compete for the CPU, which moves timings)")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of each scenario (outcomes and pass rates over all runs)")
-	fs.StringVar(&o.aec, "aec", "preset", "server-side echo canceller: on, off, or preset (on with smart-speaker)")
+	fs.StringVar(&o.aec, "aec", "on", "server-side echo canceller: on (the scenarios' microphone is a raw room microphone, as a device's is), off (the echo guard alone, as behind a client that cancels its own echo), or preset (the preset's default)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
 	fs.BoolVar(&o.verbose, "v", false, "log session events")
 	fs.Usage = func() {
