@@ -28,3 +28,24 @@ func TestDot(t *testing.T) {
 		}
 	}
 }
+
+// TestDotAnyLength checks the exported Dot, whose tail the kernel does not
+// take, against a plain sum for lengths that are not multiples of 4.
+func TestDotAnyLength(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 70; n++ {
+		a, b := make([]float32, n), make([]float32, n+3)
+		for i := range b {
+			b[i] = rng.Float32()*2 - 1
+		}
+		var want, scale float64
+		for i := range a {
+			a[i] = rng.Float32()*2 - 1
+			want += float64(a[i]) * float64(b[i])
+			scale += math.Abs(float64(a[i]) * float64(b[i]))
+		}
+		if got := Dot(a, b); math.Abs(float64(got)-want) > 1e-5*max(scale, 1) {
+			t.Fatalf("len %d: Dot = %v, want %v", n, got, want)
+		}
+	}
+}

@@ -128,6 +128,18 @@ func growInt16(s []int16, n int) []int16 {
 	return append(s, make([]int16, n)...)[:len(s)]
 }
 
+// Dot returns the dot product of a and b[:len(a)], for any length, with
+// the kernel the filters run on (AVX2 and FMA where the CPU has them): for
+// other signal code, such as the echo guard's correlation.
+func Dot(a, b []float32) float32 {
+	n := len(a) &^ 3
+	s := dot(a[:n], b)
+	for i := n; i < len(a); i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
 // dotGo returns the dot product of a and b[:len(a)] with four
 // accumulators (len(a) a multiple of 4): the portable kernel.
 func dotGo(a, b []float32) float32 {

@@ -247,6 +247,7 @@ func capacityChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.W
 	// For profiling a level by hand.
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/stats", func(rw http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(rw).Encode(cs.stats(r.URL.Query().Get("reset") != ""))
 	})

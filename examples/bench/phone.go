@@ -367,6 +367,7 @@ func phoneChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writ
 	// For profiling a level by hand.
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.Handle("/debug/pprof/allocs", pprof.Handler("allocs"))
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/stats", func(rw http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(rw).Encode(cs.stats(r.URL.Query().Get("reset") != ""))
 	})

@@ -389,30 +389,12 @@ func (g *Guard) scan(em float32, from, to, step int) (best float32, at int, ener
 		if er <= em*1e-3 {
 			continue
 		}
-		dot := dot32(g.mic, g.span[s:s+n])
+		dot := resample.Dot(g.mic, g.span[s:s+n])
 		if c := float32(math.Abs(float64(dot)) / math.Sqrt(float64(em)*float64(er))); c > best {
 			best, at, energy = c, s, er
 		}
 	}
 	return best, at, energy
-}
-
-// dot32 returns the dot product of a and b (len(b) >= len(a)), with four
-// accumulators.
-func dot32(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // Suppress scales a speech probability p by how much its window looks like
