@@ -96,6 +96,10 @@ type Conn struct {
 	// set by the reader, read by ReadAudio while it fills silence.
 	heard atomic.Int64
 
+	// keyMu hands the DTMF function one key at a time: keys arrive on the
+	// reader and on SIP's request goroutines.
+	keyMu sync.Mutex
+
 	// Receiving, used only by the reader goroutine.
 	jb        jitterBuffer
 	rxSSRC    uint32
@@ -496,6 +500,8 @@ func (c *Conn) emit(payload []byte, lost bool) {
 
 // pressed delivers a key the caller pressed.
 func (c *Conn) pressed(digit string) {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
 	if c.cfg.dtmf != nil && c.sess != nil {
 		c.cfg.dtmf(c.sess, digit)
 		return

@@ -602,8 +602,12 @@ func (s *Server) handleInfo(cl *call, req *sip.Request, tx sip.ServerTransaction
 		respond(req, tx, sip.StatusBadRequest, "Bad Request", nil)
 		return
 	}
-	respond(req, tx, sip.StatusOK, "OK", nil)
+	// The key is delivered before the 200: a caller sends its next INFO
+	// only after the final response to the last (RFC 6086), and sipgo
+	// handles each request on its own goroutine, so answering first let
+	// the next key overtake this one.
 	c.pressed(digit)
+	respond(req, tx, sip.StatusOK, "OK", nil)
 }
 
 // handleReInvite answers a re-INVITE: the same codec at a possibly new
