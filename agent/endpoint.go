@@ -140,7 +140,7 @@ scan:
 		case isAlnumCode(t):
 			parts = append(parts, strings.ToUpper(t))
 			digits = digits || strings.ContainsFunc(t, unicode.IsDigit)
-		case len([]rune(t)) == 1 && unicode.IsLetter([]rune(t)[0]) && !isCJK(t):
+		case isLetter(t):
 			parts = append(parts, strings.ToUpper(t))
 		default:
 			break scan
@@ -163,8 +163,7 @@ func isDigitWord(t string, lw *langWords) bool {
 // isCodeWord reports whether t can be part of a spoken code: a digit,
 // written digits or a single spelled letter.
 func isCodeWord(t string, lw *langWords) bool {
-	r := []rune(t)
-	return isDigitWord(t, lw) || len(r) == 1 && unicode.IsLetter(r[0]) && !isCJK(t)
+	return isDigitWord(t, lw) || isLetter(t)
 }
 
 // isAlnumCode reports whether a word is written digits, or letters and

@@ -309,14 +309,34 @@ func endsOpen(text, lang string) bool {
 // contentWords counts the words of text that carry meaning: not open
 // endings (articles, prepositions, conjunctions), fillers or noise words of
 // its language, nor English noise words, so that noise a recogniser turned
-// into "the on" is not taken for an interruption.
+// into "the on" is not taken for an interruption. Single consonant letters
+// count only beside a longer word that does: a murmur a recogniser spells
+// out ("m h") is no interruption, "plan b" is two words. (A vowel alone is
+// often a word: "I", Spanish "o", Italian "e".)
 func contentWords(text, lang string) int {
 	lw, en := wordLists().lang(lang), wordLists().lang("en")
-	n := 0
+	n, letters := 0, 0
 	for _, w := range words(text) {
-		if !lw.open[w] && !lw.fillers[w] && !lw.noise[w] && !en.noise[w] {
+		switch {
+		case lw.open[w] || lw.fillers[w] || lw.noise[w] || en.noise[w]:
+		case isLetter(w) && !strings.ContainsAny(w, vowels):
+			letters++
+		default:
 			n++
 		}
 	}
-	return n
+	if n == 0 {
+		return 0
+	}
+	return n + letters
+}
+
+// vowels are the vowel letters of the Latin alphabets.
+const vowels = "aeiouyàáâäãåæèéêëìíîïòóôöõøœùúûüýÿ"
+
+// isLetter reports whether w is one spelled letter of an alphabet (not a
+// Chinese or Japanese character, which is a word of its own).
+func isLetter(w string) bool {
+	r := []rune(w)
+	return len(r) == 1 && unicode.IsLetter(r[0]) && !isCJK(w)
 }

@@ -71,19 +71,24 @@ func TestWords(t *testing.T) {
 }
 
 func TestContentWords(t *testing.T) {
-	for text, want := range map[string]int{
-		"the on":                    0,
-		"what does that mean":       4,
-		"no thanks":                 2,
-		"uh the order":              1,
-		"¿y el pedido de mi madre?": 2,
+	for _, tc := range []struct {
+		text, lang string
+		want       int
+	}{
+		{"the on", "en", 0},
+		{"what does that mean", "en", 4},
+		{"no thanks", "en", 2},
+		{"uh the order", "en", 1},
+		{"¿y el pedido de mi madre?", "es", 2},
+		// Spelled letters count only beside a word that does.
+		{"an m h", "en", 0},
+		{"n m", "en", 0},
+		{"i", "en", 1},
+		{"plan b", "en", 2},
+		{"the letters are k l", "en", 3},
 	} {
-		lang := "en"
-		if text[0] != 'w' && text[0] != 'n' && text[0] != 'u' && text[0] != 't' {
-			lang = "es"
-		}
-		if got := contentWords(text, lang); got != want {
-			t.Errorf("contentWords(%q) = %d, want %d", text, got, want)
+		if got := contentWords(tc.text, tc.lang); got != tc.want {
+			t.Errorf("contentWords(%q, %s) = %d, want %d", tc.text, tc.lang, got, tc.want)
 		}
 	}
 }
