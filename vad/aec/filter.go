@@ -54,6 +54,7 @@ type filter struct {
 	prior      []float32 // parts: prior energy profile over partitions
 	cap        []float32 // parts: ceiling of P per partition
 	gNum, gDen float32   // coupling estimate, smoothed
+	gSeed      float32   // the coupling the error variances last started from
 	ready      bool      // P initialised from a coupling estimate
 	nf, sm     []float32
 	rexp       []float32 // s: residual echo the model expects in E (R/2)
@@ -333,6 +334,7 @@ func (f *filter) setPrior(decaying bool) {
 		return
 	}
 	g := f.gNum / f.gDen
+	f.gSeed = g
 	for p := range f.parts {
 		f.cap[p] = filterCeiling * g * f.prior[p]
 		pk := f.pk[p*f.s : p*f.s+f.b+1]
@@ -341,6 +343,21 @@ func (f *filter) setPrior(decaying bool) {
 		}
 	}
 }
+
+// reseed restarts the error variances from the coupling if it has grown
+// well past the one they started from: they started on the first blocks
+// of reference, before a late echo reached the microphone, and so small
+// that the filter would learn the echo only slowly. The caller asks while
+// the filter cancels little of an echo without the user.
+func (f *filter) reseed() {
+	if f.ready && f.gNum > filterReseed*f.gSeed*f.gDen {
+		f.setPrior(f.prior[f.parts-1] < f.prior[0])
+	}
+}
+
+// filterReseed is how far the coupling must grow past the one the error
+// variances started from before reseed restarts them.
+const filterReseed = 2
 
 // energy returns the filter's energy per partition (Parseval: the energy
 // of its b taps, times n).
