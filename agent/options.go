@@ -429,7 +429,7 @@ func WithEchoGuard(g EchoGuard) Option {
 // reference is exactly what the playout sent. It is on by default with
 // PresetSmartSpeaker and for transports whose client asks for it (the
 // device protocol's hello); this option overrides both. It costs about
-// 20 µs of one core per 10 ms while the agent speaks and until its echo
+// 23 µs of one core per 10 ms while the agent speaks and until its echo
 // has died away (the echo delay found, plus the filter's length, plus
 // 300 ms: about 0.6 s in a room with a short path; 1.6 s before the delay
 // is found), nothing otherwise, and delays the microphone by 15 ms. Its ERLE comes
