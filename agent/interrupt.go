@@ -53,6 +53,11 @@ import (
 //     tentatively, and its words (a recogniser's guess at a laugh) do not
 //     cancel it; once the sound turns out to carry words after all, the
 //     reply pauses again and the words decide.
+//     3d. A false interruption's words are not forgotten at once: a
+//     person who stops mid-phrase ("front ... left", "wait ... what was
+//     that") is judged on the whole phrase. Words that carry meaning but
+//     were too few are carried to speech that follows within followOnGap,
+//     whose words count with them.
 //  4. The timer bounds the wait (timerFired): speech that lasts LongSpeech
 //     cancels; speech that ended with no deciding words by Window resumes,
 //     after waiting up to maxRecognitionWait more for words still being
@@ -107,6 +112,12 @@ type interrupter struct {
 	words    wordsHeard
 	// held is a user turn that ended while a guarded chunk played.
 	held *userWords
+	// carry holds the words of the last false interruption, when they
+	// carried meaning, until speech follows within followOnGap (their
+	// words count together) or the chance has passed. When the words
+	// together cancel the reply, carry waits for the turn's end, whose
+	// words it begins.
+	carry string
 }
 
 // interruptPolicy is what the machine needs of the session's
@@ -154,6 +165,11 @@ const partialExtraWords = 1
 // the next, instead of waiting for more words or for LongSpeech.
 const confirmingSpeech = 700 * time.Millisecond
 
+// followOnGap is how soon after a false interruption's speech the next
+// speech must begin for their words to count together: a pause inside a
+// phrase, not a new thought.
+const followOnGap = time.Second
+
 // Inputs of the interrupt machine.
 type (
 	// input is one of the types below.
@@ -171,10 +187,11 @@ type (
 	replyStopped struct{ reason string }
 	// speechStarted: the VAD confirmed speech that began lead ago; faint:
 	// its level so far is far below the user's own (see levelGate): another
-	// voice in the room, a television.
+	// voice in the room, a television; follows: it began within
+	// followOnGap of the end of the speech before.
 	speechStarted struct {
-		lead  time.Duration
-		faint bool
+		lead           time.Duration
+		faint, follows bool
 	}
 	// speechPending: the VAD's first window of a possible start of speech
 	// (vad.Params.Tentative); faint: that window is not the user's voice
@@ -343,6 +360,7 @@ func (m *interrupter) step(in input) []action {
 	var out []action
 	switch in := in.(type) {
 	case replyStarted:
+		m.carry = ""
 		out = m.unhold(out)
 		out = m.leavePause(out)
 		m.phase, m.guarded = phaseReplying, in.uninterruptible
@@ -361,11 +379,13 @@ func (m *interrupter) step(in input) []action {
 	case replyFinished:
 		// A reply paused after its last audio has nothing left to resume
 		// or cancel: the speech that paused it is a turn of its own.
+		m.carry = ""
 		out = m.unhold(out)
 		out = m.leavePause(out)
 		m.phase, m.guarded = phaseIdle, false
 		out = m.release(out)
 	case replyStopped:
+		m.carry = ""
 		out = m.cancel(out, in.reason)
 		if m.held != nil {
 			// The user's words stay in the history; the application's
@@ -381,6 +401,9 @@ func (m *interrupter) step(in input) []action {
 	case speechDropped:
 		out = m.unhold(out)
 	case speechStarted:
+		if (!in.follows || in.faint) && m.phase != phaseIdle {
+			m.carry = ""
+		}
 		m.speaking, m.quiet, m.nonLexical = true, false, false
 		m.settling = false // the user goes on: the words decide afresh
 		// A pause is faint while all of its speech is.
@@ -401,6 +424,11 @@ func (m *interrupter) step(in input) []action {
 		case m.tentative && (laugh || m.known()):
 			// The laugh or the backchannel is over: forget its speech.
 			m.tentative = false
+			if laugh {
+				m.carry = "" // no words
+			} else {
+				m.falseInterruption(m.words)
+			}
 			out = append(out, action{kind: actDropTurn})
 		case m.tentative:
 			// Its final words are still to come: they settle it.
@@ -485,6 +513,7 @@ func (m *interrupter) step(in input) []action {
 				out = m.cancel(out, "speech")
 			case m.known():
 				m.settling = false
+				m.falseInterruption(in)
 				out = append(out, action{kind: actDropTurn})
 			}
 		}
@@ -664,13 +693,13 @@ func (m *interrupter) verdict() (cancel, resume bool) {
 	switch {
 	case m.faint:
 	case w.final || m.policy.stopWords.contains(text, w.lang):
-		cancel = m.policy.real(text, w.lang)
+		cancel = m.policy.real(m.withCarry(text), w.lang)
 	default:
 		need := m.policy.MinWords + partialExtraWords
 		if m.confirmed() {
 			need = max(1, m.policy.MinWords-1)
 		}
-		cancel = text != "" && !m.policy.backchannels.only(text, w.lang) && contentWords(w.stable, w.lang) >= need
+		cancel = text != "" && !m.policy.backchannels.only(text, w.lang) && contentWords(m.withCarry(w.stable), w.lang) >= need
 	}
 	if cancel {
 		return true, false
@@ -702,14 +731,47 @@ func (p *interruptPolicy) real(text, lang string) bool {
 	return contentWords(text, lang) >= p.MinWords
 }
 
+// withCarry prefixes the words carried from a false interruption to the
+// words of the speech that follows it (when it has words of its own).
+func (m *interrupter) withCarry(text string) string {
+	if m.carry == "" || text == "" {
+		return text
+	}
+	return m.carry + " " + text
+}
+
+// falseInterruption records the words of speech that did not interrupt:
+// words that carry meaning (not backchannels, not the far voice of the
+// room) are carried to speech that follows (see followOnGap), together
+// with any carried before them.
+func (m *interrupter) falseInterruption(w wordsHeard) {
+	text, lang := strings.TrimSpace(w.text), w.lang
+	if w.failed || m.faint || text == "" || m.policy.backchannels.only(text, lang) || contentWords(text, lang) == 0 {
+		m.carry = ""
+		return
+	}
+	m.carry = m.withCarry(text)
+}
+
+// interrupting returns the turn that cancels the reply with the words
+// carried before it, which are part of what the user said, and forgets
+// them. After a cancellation they wait for the turn's final words.
+func (m *interrupter) interrupting(t userWords) userWords {
+	t.tr.Text = m.withCarry(strings.TrimSpace(t.tr.Text))
+	m.carry = ""
+	return t
+}
+
 // endTurn takes up a finished user turn.
 func (m *interrupter) endTurn(out []action, t userWords) []action {
 	text := strings.TrimSpace(t.tr.Text)
 	switch {
 	case m.phase == phasePaused:
-		if t.failed || m.faint || !m.policy.real(text, t.lang) {
+		if t.failed || m.faint || !m.policy.real(m.withCarry(text), t.lang) {
+			m.words = wordsHeard{text: text, lang: t.lang, final: true, complete: true, failed: t.failed}
 			return m.resumeAs(out, false)
 		}
+		t = m.interrupting(t)
 		out = m.cancel(out, "speech")
 		return append(out, action{kind: actTurn, turn: t, answer: true})
 	case m.guarded && (t.failed || text != ""):
@@ -721,11 +783,14 @@ func (m *interrupter) endTurn(out []action, t userWords) []action {
 		}
 		return out
 	case t.failed:
+		m.carry = ""
 		out = m.cancel(out, "turn")
 		return append(out, action{kind: actFallback})
 	case text == "":
+		m.carry = ""
 		return out
 	}
+	t = m.interrupting(t)
 	out = m.cancel(out, "turn")
 	return append(out, action{kind: actTurn, turn: t, answer: true})
 }
@@ -734,9 +799,12 @@ func (m *interrupter) endTurn(out []action, t userWords) []action {
 // ended (see settling): real words cancel the reply, late, and are
 // answered; anything else is forgotten and the reply plays on.
 func (m *interrupter) settle(out []action, t userWords) []action {
-	if t.failed || m.faint || !m.policy.real(strings.TrimSpace(t.tr.Text), t.lang) {
+	text := strings.TrimSpace(t.tr.Text)
+	if t.failed || m.faint || !m.policy.real(m.withCarry(text), t.lang) {
+		m.falseInterruption(wordsHeard{text: text, lang: t.lang, failed: t.failed})
 		return append(out, action{kind: actDropTurn})
 	}
+	t = m.interrupting(t)
 	out = m.cancel(out, "speech")
 	return append(out, action{kind: actTurn, turn: t, answer: true})
 }
@@ -769,6 +837,7 @@ func (m *interrupter) resumeAs(out []action, tentative bool) []action {
 		m.words, m.prev = words, prev
 		return append(out, action{kind: actResume}, action{kind: actEmit, event: EventResumed})
 	}
+	m.falseInterruption(words)
 	return append(out, action{kind: actDropTurn}, action{kind: actResume}, action{kind: actEmit, event: EventResumed})
 }
 

@@ -44,6 +44,9 @@ type loop struct {
 	// stream position quietSince (-1: not silent).
 	inSpeech, quiet bool
 	quietSince      int64
+	// spokeUntil is the stream position where the user's last speech
+	// ended (-1: none yet).
+	spokeUntil int64
 	// level judges the speech heard against the user's level; faint: the
 	// speech the VAD is inside is far below it so far. recent is the
 	// latest microphone audio (see remember).
@@ -79,7 +82,7 @@ func newLoop(s *Session, rate int) *loop {
 		sound = nil // a rate the judge cannot analyse: every sound may be words
 	}
 	return &loop{
-		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, level: newLevelGate(), sound: sound,
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, spokeUntil: -1, level: newLevelGate(), sound: sound,
 		barge: interrupter{policy: interruptPolicy{
 			InterruptionPolicy: s.cfg.policy,
 			stopWords:          s.cfg.stopWords,

@@ -304,7 +304,8 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	// Audio grows again: an answer for the shorter audio no longer decides.
 	u.seq = 0
 	l.confirmed.at, l.confirmed.lead = m.at, l.samplesDur(m.pos-ev.Start)
-	l.feed(ctx, speechStarted{lead: l.confirmed.lead, faint: l.faint})
+	follows := l.spokeUntil >= 0 && l.samplesDur(ev.Start-l.spokeUntil) <= followOnGap
+	l.feed(ctx, speechStarted{lead: l.confirmed.lead, faint: l.faint, follows: follows})
 	l.judgeSound(ctx, onset)
 	l.setState(StateUserSpeaking)
 }
@@ -334,6 +335,7 @@ func (l *loop) onSpeechEnd(ctx context.Context, ev vad.Event, m micMsg) {
 func (l *loop) endSpeech(ctx context.Context, end int64, at time.Time) {
 	u := &l.user
 	u.speaking = false
+	l.spokeUntil = end
 	l.feed(ctx, speechEnded{})
 	if !u.active {
 		return
