@@ -9,7 +9,12 @@
 // With -real DIR it writes instead a scenario set of real human speech to
 // DIR (not for the repository): the recordings of a human voice that the
 // Debian package alsa-utils installs in /usr/share/sounds/alsa, over the
-// reply, over a room's echo, under a television and on a phone line.
+// reply, over a room's echo, under a television and on a phone line. With
+// -languages SPEECHDIR as well, it writes DIR/real_languages.json too: the
+// telephone prompts of Asterisk's Spanish, French, Italian and Russian
+// sound packages (SPEECHDIR/asterisk-es and so on, as make deps fetches
+// them) as interruptions, and as another voice in the room that must not
+// interrupt.
 package main
 
 import (
@@ -33,10 +38,14 @@ func main() {
 	out := flag.String("out", filepath.Join("testdata", "scenarios", "clips"), "clip directory (it must hold agent_reply.wav)")
 	real := flag.String("real", "", "write the real-speech scenario set to this directory instead")
 	voices := flag.String("voices", "/usr/share/sounds/alsa", "with -real: the recordings of alsa-utils")
+	languages := flag.String("languages", "", "with -real: also write real_languages.json from the Asterisk prompts in this directory's asterisk-es, -fr, -it and -ru")
 	flag.Parse()
 	err := func() error {
 		if *real != "" {
-			return runReal(*real, *voices, *out)
+			if err := runReal(*real, *voices, *out); err != nil || *languages == "" {
+				return err
+			}
+			return runLanguages(*real, *languages, *out)
 		}
 		return run(*out)
 	}()
@@ -693,21 +702,8 @@ func runReal(dir, voices, clips string) error {
 	if g.err != nil {
 		return g.err
 	}
-	type clip struct {
-		Clip   string  `json:"clip"`
-		StartS float64 `json:"start_s"`
-	}
-	type scenario struct {
-		Name   string `json:"name"`
-		User   []clip `json:"user"`
-		Expect string `json:"expect"`
-	}
 	c := func(path string, at float64) clip { return clip{path, at} }
-	set := struct {
-		About        string     `json:"about"`
-		AgentDefault string     `json:"agent_default"`
-		Scenarios    []scenario `json:"scenarios"`
-	}{
+	return writeSet(filepath.Join(dir, "real_voice.json"), scenarioSet{
 		About:        "A real human voice (the recordings of alsa-utils) interrupting the reply: in the clear, over a room's echo, under a television and on a phone line.",
 		AgentDefault: filepath.Join(clips, "agent_reply.wav"),
 		Scenarios: []scenario{
@@ -718,10 +714,85 @@ func runReal(dir, voices, clips string) error {
 			{"real-rear-left-under-tv", []clip{c(filepath.Join(clips, "tv.wav"), 0.5), c(voice("Rear_Left"), 2.7)}, "bargein"},
 			{"real-phone-front-right", []clip{c("phone_front_right.wav", 2.4)}, "bargein"},
 		},
+	})
+}
+
+// A scenario set as examples/eval reads it.
+type (
+	clip struct {
+		Clip   string  `json:"clip"`
+		StartS float64 `json:"start_s"`
 	}
+	scenario struct {
+		Name   string `json:"name"`
+		User   []clip `json:"user"`
+		Expect string `json:"expect"`
+	}
+	scenarioSet struct {
+		About        string     `json:"about"`
+		AgentDefault string     `json:"agent_default"`
+		Scenarios    []scenario `json:"scenarios"`
+	}
+)
+
+func writeSet(path string, set scenarioSet) error {
 	b, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "real_voice.json"), append(b, '\n'), 0o644)
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// runLanguages writes DIR/real_languages.json: for each of four languages,
+// one speaker's telephone prompts (real speech, 8 kHz) as interruptions in
+// the clear, over the large room's echo and μ-law coded on a phone line,
+// and the same voice 20 dB down through a room, another person talking
+// across it, which must not cancel the reply.
+func runLanguages(dir, speech, clips string) error {
+	clips, err := filepath.Abs(clips)
+	if err != nil {
+		return err
+	}
+	g := &gen{dir: dir}
+	var set []scenario
+	for i, lang := range []string{"es", "fr", "it", "ru"} {
+		prompt := func(name string) signal {
+			if g.err != nil {
+				return nil
+			}
+			x, err := g.read(filepath.Join(speech, "asterisk-"+lang, name+".wav"))
+			if err != nil {
+				g.err = fmt.Errorf("%w (make deps fetches the Asterisk prompts)", err)
+				return nil
+			}
+			return pad(trim(x))
+		}
+		// Prompts that say several things: "that is not a valid conference
+		// number, please try again", "you are currently the only person in
+		// this conference", "please enter your password followed by the
+		// pound key", "the conference will begin when the leader arrives".
+		user := func(x signal) signal { return gain(x, -23-rmsDB(x)) }
+		name := func(what string) string { return lang + "_" + what + ".wav" }
+		g.write(name("clear"), user(prompt("conf-invalid")), sr, false)
+		g.write(name("over_echo"), user(prompt("conf-onlyperson")), sr, false)
+		g.write(name("phone"), bandpass(user(prompt("agent-pass")), 300, 3400), 8000, true)
+		rng := rand.New(rand.NewPCG(uint64(20+i), 7))
+		other := prompt("conf-waitforleader")
+		other = bandpass(convolve(other, roomResponse(rng, 0.4, []float64{5, 12, 19})), 120, 7000)
+		g.write(name("across_room"), gain(other, -43-rmsDB(other)), sr, false)
+		set = append(set,
+			scenario{lang + "-clear", []clip{{name("clear"), 2.0}}, "bargein"},
+			scenario{lang + "-over-room-large-echo", []clip{{filepath.Join(clips, "echo_room_large.wav"), 0}, {name("over_echo"), 2.6}}, "bargein"},
+			scenario{lang + "-phone", []clip{{name("phone"), 2.3}}, "bargein"},
+			scenario{lang + "-voice-across-the-room", []clip{{name("across_room"), 1.2}}, "no_bargein"},
+		)
+	}
+	if g.err != nil {
+		return g.err
+	}
+	return writeSet(filepath.Join(dir, "real_languages.json"), scenarioSet{
+		About:        "Real speech in Spanish, French, Italian and Russian (Asterisk's telephone prompts): interruptions in the clear, over a large room's echo and on a phone line; the same voice 20 dB down across a room must not interrupt.",
+		AgentDefault: filepath.Join(clips, "agent_reply.wav"),
+		Scenarios:    set,
+	})
 }
