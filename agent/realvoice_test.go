@@ -24,7 +24,7 @@ func realSpeechDir(t *testing.T) string {
 		dir = filepath.Join(home, ".cache", "hark")
 	}
 	dir = filepath.Join(dir, "speech")
-	if _, err := os.Stat(filepath.Join(dir, ".assets-v1")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, ".assets-v2")); err != nil {
 		t.Fatalf("real speech recordings missing (run `make deps`): %v", err)
 	}
 	return dir

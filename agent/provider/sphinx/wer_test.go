@@ -87,7 +87,7 @@ func speechDir(t testing.TB) string {
 		dir = filepath.Join(home, ".cache", "hark")
 	}
 	dir = filepath.Join(dir, "speech")
-	if _, err := os.Stat(filepath.Join(dir, ".assets-v1")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, ".assets-v2")); err != nil {
 		t.Fatalf("real speech recordings missing (run `make deps`): %v", err)
 	}
 	return dir
