@@ -8,7 +8,12 @@
 //	err := srv.Serve(ctx)
 //
 // Signalling runs on github.com/emiago/sipgo (UDP, TCP, TLS;
-// REGISTER with digest authentication; BYE and CANCEL end a call). The media
+// REGISTER with digest authentication; BYE and CANCEL end a call), the SIP
+// stack under github.com/emiago/diago. Diago's call sessions are not used:
+// each owns its RTP session, reader and writer, while a voice agent needs
+// the media path to follow the interrupt machine (a flush that keeps the
+// RTP clock running, a jitter buffer that delays nothing in order, two
+// calls relayed without decoding) and to cost little per call. The media
 // path is Hark's own: the SDP offer is parsed and answered here (PCMU, PCMA,
 // and Opus in cgo builds, in the offer's order; RFC 4733 telephone-event),
 // each call gets its own RTP socket, and a *Conn is the session's transport.
