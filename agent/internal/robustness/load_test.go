@@ -221,8 +221,11 @@ func runDevice(ctx context.Context, url, encoding string, audio *micAudio, first
 		return res, err
 	}
 	defer c.drop()
+	// The devices cancel their own echo ("aec": false), as a phone or a
+	// browser does: this test loads the session machinery, and the
+	// server's canceller has its own capacity figure in make bench.
 	if err := c.writeJSON(map[string]any{"type": "hello", "version": 1, "language": "en", "device": "load",
-		"audio": map[string]any{"encoding": encoding, "sample_rate": rate}}); err != nil {
+		"audio": map[string]any{"encoding": encoding, "sample_rate": rate}, "aec": false}); err != nil {
 		return res, err
 	}
 	m, err := c.next(10 * time.Second)
