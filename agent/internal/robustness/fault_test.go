@@ -91,8 +91,11 @@ func TestProviderFaults(t *testing.T) {
 					hc.CloseIdleConnections()
 				})
 				tc.fault(srv)
+				// Timeouts well under the faults' 5 s delays, and well over
+				// what a healthy request takes on a loaded machine (the
+				// transcription of the turn before the fault shares them).
 				client, err := openai.New(openai.WithBaseURL(srv.URL), openai.WithAPIKey("test"), openai.WithHTTPClient(hc),
-					openai.WithFirstByteTimeout(1500*time.Millisecond), openai.WithIdleTimeout(1500*time.Millisecond))
+					openai.WithFirstByteTimeout(2500*time.Millisecond), openai.WithIdleTimeout(2500*time.Millisecond))
 				if err != nil {
 					t.Fatal(err)
 				}
