@@ -55,8 +55,12 @@ type step struct {
 	// Speaking is the fraction of the window the agents spoke.
 	Speaking float64 `json:"speaking"`
 	CPUPct   float64 `json:"cpu_pct"`
-	Overruns int64   `json:"overruns"`
-	Errors   int64   `json:"errors"`
+	// GCs counts the server's garbage collections in the window, and
+	// AllocMBps is its allocation rate.
+	GCs       int64   `json:"gcs"`
+	AllocMBps float64 `json:"alloc_mb_s"`
+	Overruns  int64   `json:"overruns"`
+	Errors    int64   `json:"errors"`
 	// ErrorCodes are the distinct codes of the errors, for the reader.
 	ErrorCodes []string `json:"error_codes,omitempty"`
 	Why        string   `json:"why,omitempty"`
@@ -519,8 +523,8 @@ func measureCapacity(ctx context.Context, cfg config, job string, userClip time.
 			if st, err = capacityStep(ctx, cfg, child, n, startClients); err != nil {
 				return st, err
 			}
-			fmt.Fprintf(progress, "  %4d sessions: late max %6.1f ms p99 %3.0f ms (%d of %d frames > 10 ms), speaking %3.0f%%, cpu %3.0f%%, preempted %d, pass=%v %s\n",
-				n, st.MaxLateMs, st.P99LateMs, st.LateFrames, st.Frames, 100*st.Speaking, st.CPUPct, st.Preempted, st.Pass, st.Why)
+			fmt.Fprintf(progress, "  %4d sessions: late max %6.1f ms p99 %3.0f ms (%d of %d frames > 10 ms), speaking %3.0f%%, cpu %3.0f%%, %d GC (%.1f MB/s), preempted %d, pass=%v %s\n",
+				n, st.MaxLateMs, st.P99LateMs, st.LateFrames, st.Frames, 100*st.Speaking, st.CPUPct, st.GCs, st.AllocMBps, st.Preempted, st.Pass, st.Why)
 			res.Steps = append(res.Steps, st)
 			if st.Pass || st.Why != whyLate || st.overloaded() {
 				break
@@ -594,6 +598,7 @@ func capacityStep(ctx context.Context, cfg config, child *capChild, n int, start
 	st.Frames, st.LateFrames, st.Preempted = cs.Frames, cs.LateFrames, cs.Preempted
 	st.Speaking = round1(100*float64(cs.Frames)*frameDur.Seconds()/(float64(n)*cs.WindowS)) / 100
 	st.CPUPct = round1(100 * cs.CPUSeconds / cs.WindowS)
+	st.GCs, st.AllocMBps = cs.GCs, round1(cs.AllocMB/cs.WindowS)
 	var why []string
 	if cs.Sessions != n {
 		why = append(why, fmt.Sprintf("%d sessions left", cs.Sessions))

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"syscall"
 	"time"
@@ -43,6 +45,11 @@ type capStats struct {
 	Preempted int64 `json:"preempted"`
 	// CPUSeconds is the process's CPU time in the window.
 	CPUSeconds float64 `json:"cpu_s"`
+	// GCs counts the garbage collections in the window, and AllocMB the
+	// heap allocated: each collection's mark phase competes with the
+	// sessions for the one core.
+	GCs        int64   `json:"gcs"`
+	AllocMB    float64 `json:"alloc_mb"`
 	WindowS    float64 `json:"window_s"`
 	GoMaxProcs int     `json:"gomaxprocs"`
 	CPUs       int     `json:"cpus"` // CPUs the process may run on
@@ -162,6 +169,27 @@ type capServer struct {
 	winFrom time.Time
 	cpuFrom time.Duration
 	cswFrom int64
+	gcFrom  gcCounts
+}
+
+// gcCounts are the runtime's cumulative collection and allocation counts.
+type gcCounts struct {
+	cycles, allocBytes uint64
+}
+
+// readGC reads the counts without stopping the world (as
+// runtime.ReadMemStats would).
+func readGC() gcCounts {
+	ms := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(ms)
+	var c gcCounts
+	if ms[0].Value.Kind() == metrics.KindUint64 {
+		c.cycles = ms[0].Value.Uint64()
+	}
+	if ms[1].Value.Kind() == metrics.KindUint64 {
+		c.allocBytes = ms[1].Value.Uint64()
+	}
+	return c
 }
 
 func cpuTime() time.Duration {
@@ -184,19 +212,66 @@ func involuntarySwitches() int64 {
 func (cs *capServer) stats(reset bool) capStats {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	now, cpu, csw := time.Now(), cpuTime(), involuntarySwitches()
+	now, cpu, csw, gc := time.Now(), cpuTime(), involuntarySwitches(), readGC()
 	st := capStats{Sessions: len(cs.clocks), GoMaxProcs: runtime.GOMAXPROCS(0),
 		CPUSeconds: (cpu - cs.cpuFrom).Seconds(), WindowS: now.Sub(cs.winFrom).Seconds(),
-		Preempted: csw - cs.cswFrom}
+		Preempted: csw - cs.cswFrom, GCs: int64(gc.cycles - cs.gcFrom.cycles),
+		AllocMB: float64(gc.allocBytes-cs.gcFrom.allocBytes) / (1 << 20)}
 	var set unix.CPUSet
 	if unix.SchedGetaffinity(0, &set) == nil {
 		st.CPUs = set.Count()
 	}
 	st.MaxLateMs, st.P99LateMs, st.Frames, st.LateFrames = cs.hist.snapshot(reset)
 	if reset {
-		cs.winFrom, cs.cpuFrom, cs.cswFrom = now, cpu, csw
+		cs.winFrom, cs.cpuFrom, cs.cswFrom, cs.gcFrom = now, cpu, csw, gc
 	}
 	return st
+}
+
+// cachedEngines returns the capacity children's engines as options: a
+// fixed transcript, a fixed reply and cached speech (cfg.replyLen of a
+// recorded voice, for every chunk), so that only Hark's own work costs CPU.
+// Unlike the agenttest fakes they keep no record of their calls, which
+// over a run of thousands of turns would grow the heap the collector
+// marks.
+func cachedEngines(cfg config) ([]agent.Option, error) {
+	reply, err := loadClip(cfg.speechDir, "agent_reply_slt.wav", 16000)
+	if err != nil {
+		return nil, err
+	}
+	n := pcm.Mono16k.Samples(cfg.replyLen)
+	for len(reply) < n {
+		reply = append(reply, reply...)
+	}
+	reply = reply[:n]
+	stt := pipeline.STTFunc(func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
+		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
+	})
+	words := agenttest.Text("Okay, five minutes, starting now.")
+	llm := pipeline.LLMFunc(func(context.Context, pipeline.Request) iter.Seq2[pipeline.Delta, error] {
+		return func(yield func(pipeline.Delta, error) bool) {
+			for _, d := range words {
+				if !yield(d, nil) {
+					return
+				}
+			}
+		}
+	})
+	per := pcm.Mono16k.Samples(frameDur)
+	tts := pipeline.TTSFunc(func(ctx context.Context, _ pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
+		return func(yield func(pcm.Frame, error) bool) {
+			for i := 0; i < len(reply); i += per {
+				if err := ctx.Err(); err != nil {
+					yield(pcm.Frame{}, err)
+					return
+				}
+				if !yield(pcm.Frame{Format: pcm.Mono16k, Samples: reply[i:min(i+per, len(reply))]}, nil) {
+					return
+				}
+			}
+		}
+	})
+	return []agent.Option{agent.WithSTT(stt), agent.WithLLM(llm), agent.WithTTS(tts)}, nil
 }
 
 // capacityChild serves device sessions on 127.0.0.1 until stdin closes.
@@ -207,26 +282,15 @@ func capacityChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	reply, err := loadClip(cfg.speechDir, "agent_reply_slt.wav", 16000)
+	engines, err := cachedEngines(cfg)
 	if err != nil {
 		return err
 	}
-	n := pcm.Mono16k.Samples(cfg.replyLen)
-	for len(reply) < n {
-		reply = append(reply, reply...)
-	}
-	reply = reply[:n]
-	stt := &agenttest.STT{Fn: func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
-		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
-	}}
 	cs := &capServer{epoch: time.Now(), clocks: map[*playoutClock]struct{}{}, winFrom: time.Now(), cpuFrom: cpuTime()}
 	h, err := device.NewHandler(func(_ *http.Request, c *device.Conn) (device.Session, error) {
 		clock := &playoutClock{h: &cs.hist}
 		s, err := agent.New(&lateTransport{Conn: c, clock: clock, epoch: cs.epoch},
-			agent.WithSTT(stt),
-			agent.WithLLM(agenttest.NewLLM(agenttest.Text("Okay, five minutes, starting now."))),
-			agent.WithTTS(&agenttest.TTS{Clip: reply}),
-			agent.WithVAD(sileroFactory(w)))
+			append(engines, agent.WithVAD(sileroFactory(w)))...)
 		if err != nil {
 			return nil, err
 		}

@@ -24,12 +24,10 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/harkvoice/hark/agent"
-	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/transport/sip"
 	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
 	"github.com/harkvoice/hark/codecs/resample"
-	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad"
 	"github.com/harkvoice/hark/vad/silero"
 )
@@ -322,29 +320,18 @@ func phoneChild(ctx context.Context, cfg config, stdin io.Reader, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	reply, err := loadClip(cfg.speechDir, "agent_reply_slt.wav", 16000)
+	engines, err := cachedEngines(cfg)
 	if err != nil {
 		return err
 	}
-	n := pcm.Mono16k.Samples(cfg.replyLen)
-	for len(reply) < n {
-		reply = append(reply, reply...)
-	}
-	reply = reply[:n]
-	stt := &agenttest.STT{Fn: func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
-		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
-	}}
 	cs := &capServer{epoch: time.Now(), clocks: map[*playoutClock]struct{}{}, winFrom: time.Now(), cpuFrom: cpuTime()}
 	srv, err := sip.NewServer(func(c *sip.Conn) (sip.Session, error) {
 		clock := &playoutClock{h: &cs.hist}
 		s, err := agent.New(&phoneTransport{Conn: c, clock: clock, epoch: cs.epoch},
-			agent.WithPreset(agent.PresetPhone),
-			agent.WithSTT(stt),
-			agent.WithLLM(agenttest.NewLLM(agenttest.Text("Okay, five minutes, starting now."))),
-			agent.WithTTS(&agenttest.TTS{Clip: reply}),
-			// Silero's 8 kHz branch: phone audio needs no resampling
-			// before the detector.
-			agent.WithVAD(func() (vad.Model, error) { return w.NewModel(8000) }))
+			append(engines, agent.WithPreset(agent.PresetPhone),
+				// Silero's 8 kHz branch: phone audio needs no resampling
+				// before the detector.
+				agent.WithVAD(func() (vad.Model, error) { return w.NewModel(8000) }))...)
 		if err != nil {
 			return nil, err
 		}

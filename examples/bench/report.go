@@ -390,14 +390,14 @@ func capacityTables(p func(string, ...any), one, many string, c *capacityResult)
 	p("| %s per core | idle %s memory | active %s memory |\n|---:|---:|---:|\n", many, one, one)
 	p("| **%d** | %.0f KB heap (+%.0f KB stacks) | %.0f KB heap (+%.0f KB stacks) |\n\n",
 		c.SessionsPerCore, c.IdleKB, c.IdleStackKB, c.ActiveKB, c.ActiveStackKB)
-	p("| %s | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | preempted | result |\n", many)
-	p("|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("| %s | max playout lateness (ms) | p99 (ms) | frames > 10 ms late | agent speaking | server CPU | GCs (allocation) | preempted | result |\n", many)
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range c.Steps {
 		res := "pass"
 		if !s.Pass {
 			res = "fail: " + s.Why
 		}
-		p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
-			s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.Preempted, res)
+		p("| %d | %.1f | %.0f | %d of %d | %.0f%% | %.0f%% | %d (%.1f MB/s) | %d | %s |\n", s.Sessions, s.MaxLateMs, s.P99LateMs,
+			s.LateFrames, s.Frames, 100*s.Speaking, s.CPUPct, s.GCs, s.AllocMBps, s.Preempted, res)
 	}
 }
