@@ -158,6 +158,7 @@ func (l *loop) do(ctx context.Context, a action, c *cancelled) {
 	case actDropTurn:
 		l.abandonPreempt()
 		l.closeStream()
+		l.user.release()
 		l.user = userTurn{}
 	case actTurn:
 		if a.answer && !a.turn.failed && a.turn.tr.Text != "" {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/harkvoice/hark/agent/language"
@@ -21,12 +22,27 @@ const voiceStopAfter = 60 * time.Millisecond
 // maxTurnAudio bounds the audio kept for one user turn.
 const maxTurnAudio = 16000 * 120
 
+// maxPooledAudio bounds the storage of a turn's audio kept for later
+// turns (15 s at 16 kHz): a rare long turn's is left to the collector.
+const maxPooledAudio = 16000 * 15
+
+// turnAudio is storage for user turns' audio, shared by the sessions of a
+// process: a turn takes one when it starts and gives it back when it ends,
+// so that a steady conversation does not regrow (and copy) its audio
+// buffer sample by sample every turn, and a call that is not being spoken
+// to holds none.
+var turnAudio = sync.Pool{New: func() any { return new(audioBuf) }}
+
+// audioBuf boxes a turn's audio storage for turnAudio.
+type audioBuf struct{ s []int16 }
+
 // userTurn is the user's turn being captured: its audio, its recognition
 // and its end.
 type userTurn struct {
 	active     bool
 	speaking   bool
-	audio      []int16 // from audioStart
+	audio      []int16   // from audioStart
+	buf        *audioBuf // audio's storage, from turnAudio
 	audioStart int64
 	speechEnd  int64 // stream position where speech last ended
 	endWall    time.Time
@@ -52,6 +68,21 @@ type userTurn struct {
 	closing  bool // a streaming recogniser is producing its final result
 	retried  bool // a second recognition was asked for
 	sttFinal time.Time
+	// The endpointer's wait for the words of waitText, in waitLang, once
+	// waitSet (see wait).
+	waitText, waitLang string
+	waitFor            time.Duration
+	waitSet            bool
+}
+
+// wait returns e.wait for text in lang, asking e only when the words
+// changed: the end of the turn is checked on every frame of the silence
+// after them.
+func (u *userTurn) wait(e *endpointer, text, lang string) time.Duration {
+	if !u.waitSet || u.waitText != text || u.waitLang != lang {
+		u.waitText, u.waitLang, u.waitFor, u.waitSet = text, lang, e.wait(text, lang), true
+	}
+	return u.waitFor
 }
 
 func (l *loop) onMic(ctx context.Context, m micMsg) {
@@ -240,7 +271,9 @@ func (l *loop) levels(ctx context.Context, m micMsg) {
 func (l *loop) startTurn(ctx context.Context, audio []int16, start int64) {
 	l.closeStream()
 	u := &l.user
-	*u = userTurn{active: true, speaking: true, audio: append([]int16(nil), audio...), audioStart: start}
+	u.release()
+	b := turnAudio.Get().(*audioBuf)
+	*u = userTurn{active: true, speaking: true, buf: b, audio: append(b.s[:0], audio...), audioStart: start}
 	if l.cfg.sstt != nil {
 		st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
 		if err != nil {
@@ -250,6 +283,26 @@ func (l *loop) startTurn(ctx context.Context, audio []int16, start int64) {
 			l.stream()
 		}
 	}
+}
+
+// release gives the turn's audio storage back to turnAudio; the audio
+// must not be used after.
+func (u *userTurn) release() {
+	if u.buf == nil {
+		return
+	}
+	u.buf.s = u.audio
+	putAudio(u.buf)
+	u.buf, u.audio = nil, nil
+}
+
+// putAudio gives b back to turnAudio, without storage too large to keep.
+func putAudio(b *audioBuf) {
+	b.s = b.s[:0]
+	if cap(b.s) > maxPooledAudio {
+		b.s = nil
+	}
+	turnAudio.Put(b)
 }
 
 // loudOnset reports whether the window of a possible start of speech
@@ -407,7 +460,12 @@ func (l *loop) batchSTT() pipeline.STT {
 // recognise transcribes the turn so far with stt in the background.
 func (l *loop) recognise(ctx context.Context, stt pipeline.STT) {
 	u := &l.user
-	audio := pcm.Frame{Samples: append([]int16(nil), u.audio[:u.target]...), Format: pcm.Format{Rate: l.rate, Channels: 1}}
+	// A copy, in pooled storage the recogniser gives back (pipeline.STT
+	// keeps no audio once Transcribe returns): the turn's audio may grow
+	// meanwhile.
+	b := turnAudio.Get().(*audioBuf)
+	b.s = append(b.s[:0], u.audio[:u.target]...)
+	audio := pcm.Frame{Samples: b.s, Format: pcm.Format{Rate: l.rate, Channels: 1}}
 	seq, n, lang, timeout := u.seq, u.target, l.lang, l.cfg.providerTimeout
 	l.wg.Add(1)
 	go func() {
@@ -415,6 +473,7 @@ func (l *loop) recognise(ctx context.Context, stt pipeline.STT) {
 		sctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
 		defer cancel()
 		tr, err := stt.Transcribe(sctx, audio, lang)
+		putAudio(b)
 		if err != nil && ctx.Err() != nil {
 			return
 		}
@@ -505,7 +564,7 @@ func (l *loop) checkEndOfTurn(ctx context.Context) {
 	// more after an unfinished phrase, none after a complete code.
 	var hold time.Duration
 	if !paused && u.err == nil {
-		hold = l.cfg.endpoint.wait(u.result.Text, cmp.Or(u.result.Language, l.lang))
+		hold = u.wait(&l.cfg.endpoint, u.result.Text, cmp.Or(u.result.Language, l.lang))
 	}
 	// While the end of the turn or its final words are awaited, a reply to
 	// the words so far may be prepared (see preemptor), once they are the
@@ -578,6 +637,7 @@ func (l *loop) commit(ctx context.Context) {
 			w.voice = &v
 		}
 	}
+	u.release()
 	l.feed(ctx, turnEnded{turn: w})
 	l.abandonPreempt() // the turn was not answered with the words it was prepared on
 	l.afterUser()

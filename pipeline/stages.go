@@ -32,7 +32,9 @@ type Transcript struct {
 // STT transcribes one utterance.
 type STT interface {
 	// Transcribe recognises audio (16 kHz mono unless the format says
-	// otherwise). language is a hint and may be empty.
+	// otherwise). language is a hint and may be empty. Like io.Writer's
+	// Write, it must not modify the samples, nor keep them once it returns:
+	// the caller reuses their storage.
 	Transcribe(ctx context.Context, audio pcm.Frame, language string) (Transcript, error)
 }
 
@@ -52,7 +54,8 @@ type StreamingSTT interface {
 
 // STTStream is one utterance being recognised as it arrives.
 type STTStream interface {
-	// Write adds audio in the stream's format.
+	// Write adds audio in the stream's format. Like io.Writer's Write, it
+	// must not modify the samples, nor keep them once it returns.
 	Write(samples []int16) error
 	// Partial returns the best hypothesis so far (Final false).
 	Partial() Transcript

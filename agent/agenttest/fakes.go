@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +34,8 @@ func NewSTT(texts ...string) *STT { return &STT{Texts: texts} }
 // Transcribe implements pipeline.STT.
 func (s *STT) Transcribe(ctx context.Context, audio pcm.Frame, language string) (pipeline.Transcript, error) {
 	s.mu.Lock()
-	s.calls = append(s.calls, audio)
+	// A copy: the caller reuses the samples' storage (see pipeline.STT).
+	s.calls = append(s.calls, pcm.Frame{Format: audio.Format, Samples: slices.Clone(audio.Samples)})
 	var text string
 	if len(s.Texts) > 0 {
 		text, s.Texts = s.Texts[0], s.Texts[1:]
