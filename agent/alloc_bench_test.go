@@ -58,7 +58,7 @@ func (p *phoneLine) OutputFormat() pcm.Format                    { return pcm.Mo
 func (p *phoneLine) Flush(context.Context) error                 { return nil }
 
 // maxExchangeBytes bounds what one steady exchange allocates.
-const maxExchangeBytes = 192 << 10
+const maxExchangeBytes = 96 << 10
 
 // TestConversationAllocations measures what a phone session allocates in
 // steady conversation: the per-call memory churn that sets how often the

@@ -19,6 +19,8 @@ type levelGate struct {
 	// ring of up to levelFrames entries; next is where the next one goes.
 	levels []float64
 	next   int
+	// sorted is level's scratch space.
+	sorted []float64
 	// threshold is the level below which speech is faint.
 	threshold float64
 	// echo is the agent's echo's ceiling (see echoStats; silentLevel
@@ -97,8 +99,9 @@ func (g *levelGate) level() float64 {
 	if len(g.levels) < minLevelFrames {
 		return priorLevel
 	}
-	s := slices.Clone(g.levels)
+	s := append(g.sorted[:0], g.levels...)
 	slices.Sort(s)
+	g.sorted = s
 	return s[int(levelPercentile*float64(len(s)-1))]
 }
 

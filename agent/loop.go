@@ -70,6 +70,8 @@ type loop struct {
 	}
 	// esc is the escalation policy; nil when off.
 	esc *escalator
+	// voiceConv holds the replies' converters of TTS audio (see worker).
+	voiceConv sync.Pool
 }
 
 func newLoop(s *Session, rate int) *loop {

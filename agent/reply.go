@@ -152,10 +152,22 @@ func (l *loop) begin(ctx context.Context, base time.Time, tm TurnMetrics, uninte
 
 // worker makes the worker that produces rep.
 func (l *loop) worker(rep *reply, uninterruptible bool) *worker {
+	if l.voiceConv.New == nil {
+		f := l.play.Format()
+		l.voiceConv.New = func() any { return &voiceConv{conv: resample.NewConverter(f)} }
+	}
 	return &worker{
-		cfg: l.cfg, in: l.in, play: l.play, gen: rep.gen, rec: rep.rec,
+		cfg: l.cfg, in: l.in, play: l.play, convs: &l.voiceConv, gen: rep.gen, rec: rep.rec,
 		lang: rep.lang, voice: l.cfg.voice(rep.lang), uninterruptible: uninterruptible,
 	}
+}
+
+// voiceConv converts a TTS's audio to the playout's format: the
+// resampler and its output buffer, kept in the session's pool between
+// replies.
+type voiceConv struct {
+	conv *resample.Converter
+	buf  []int16
 }
 
 // startReply asks the LLM to answer the user's words, or lets the
@@ -410,6 +422,7 @@ type worker struct {
 	cfg             *config
 	in              *inbox
 	play            *pipeline.Playout
+	convs           *sync.Pool // of *voiceConv
 	gen             uint64
 	rec             *replyRecord
 	lang, voice     string
@@ -424,7 +437,6 @@ type worker struct {
 	seq         atomic.Int64
 	firstAudio  bool
 	segs        chan pipeline.Segment
-	ttsBuf      []int16 // the TTS goroutine's conversion buffer
 	// ttsFailed is set by the TTS goroutine when synthesis failed; the LLM
 	// stream then stops and the rest of the reply is not spoken.
 	ttsFailed atomic.Bool
@@ -472,7 +484,9 @@ func (w *worker) nextSeq() int { return int(w.seq.Add(1) - 1) }
 // fallback line is spoken in place of the rest (and kept in the message
 // only if that worked), and later chunks are dropped.
 func (w *worker) synthesize(ctx context.Context) {
-	conv := resample.NewConverter(w.play.Format())
+	vc := w.convs.Get().(*voiceConv)
+	defer w.convs.Put(vc)
+	vc.conv.Reset()
 	spoken := map[int][]string{} // message -> texts of chunks fully synthesised
 	first := true
 	for seg := range w.segs {
@@ -480,7 +494,7 @@ func (w *worker) synthesize(ctx context.Context) {
 			continue
 		}
 		first = false
-		err := w.synthesizeSegment(ctx, conv, seg)
+		err := w.synthesizeSegment(ctx, vc, seg)
 		if err == nil || ctx.Err() != nil {
 			spoken[seg.Message] = append(spoken[seg.Message], seg.Text)
 			continue
@@ -491,7 +505,7 @@ func (w *worker) synthesize(ctx context.Context) {
 		w.rec.freeze(seg.Message, strings.Join(said, " "))
 		line := w.cfg.fallback
 		fb := pipeline.Segment{Gen: w.gen, Seq: w.nextSeq(), Message: seg.Message, Text: line}
-		switch err := w.synthesizeSegment(ctx, conv, fb); {
+		switch err := w.synthesizeSegment(ctx, vc, fb); {
 		case err == nil:
 			w.rec.freeze(seg.Message, strings.Join(append(said, line), " "))
 		case ctx.Err() == nil:
@@ -501,7 +515,7 @@ func (w *worker) synthesize(ctx context.Context) {
 }
 
 // synthesizeSegment speaks one chunk into the playout.
-func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter, seg pipeline.Segment) error {
+func (w *worker) synthesizeSegment(ctx context.Context, vc *voiceConv, seg pipeline.Segment) error {
 	if err := w.play.Begin(seg); err != nil {
 		return nil // stale: the reply was cut
 	}
@@ -525,10 +539,10 @@ func (w *worker) synthesizeSegment(ctx context.Context, conv *resample.Converter
 			// The playout copies what it is given: one buffer serves
 			// every frame.
 			var err error
-			if w.ttsBuf, err = conv.Convert(w.ttsBuf[:0], fr); err != nil {
+			if vc.buf, err = vc.conv.Convert(vc.buf[:0], fr); err != nil {
 				return err
 			}
-			if err := w.play.Write(w.gen, seg.Seq, w.ttsBuf); err != nil {
+			if err := w.play.Write(w.gen, seg.Seq, vc.buf); err != nil {
 				return nil // stale: the reply was cut
 			}
 		}

@@ -171,14 +171,15 @@ func (j *Judge) Write(samples []int16) Sound {
 		j.buf = append(j.buf, sum/float64(j.k)/32768)
 	}
 	added := false
-	for len(j.buf) >= frameLen && len(j.frames) < judgeMax {
-		j.frames = append(j.frames, j.measure(j.buf[:frameLen]))
-		j.buf = j.buf[judgeHop:]
+	off := 0
+	for len(j.buf)-off >= frameLen && len(j.frames) < judgeMax {
+		j.frames = append(j.frames, j.measure(j.buf[off:off+frameLen]))
+		off += judgeHop
 		added = true
 	}
-	if n := len(j.buf); n >= frameLen && cap(j.buf) > 4*frameLen {
-		j.buf = append(j.buf[:0:0], j.buf...)
-	}
+	// What is left moves to the front: the buffer's storage serves the
+	// whole stretch.
+	j.buf = j.buf[:copy(j.buf, j.buf[off:])]
 	if added {
 		j.sound = j.judge()
 		if j.sound.NonLexical() {
