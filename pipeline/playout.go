@@ -189,13 +189,17 @@ type Playout struct {
 	held        uint64 // generation whose audio waits for Release (0: none)
 	lastAudible time.Time
 	markLatency time.Duration // smoothed mark round trip
-	// spare holds the audio buffers of chunks dropped by reset or Stop,
-	// for the next chunks: a session's replies reuse their storage.
-	spare [][]int16
 }
 
-// maxSpare is how many audio buffers of finished replies a playout keeps.
-const maxSpare = 4
+// chunkPool holds the chunks that reset or Stop dropped, with their audio
+// storage, for the next ones: replies reuse it, across the playouts of a
+// process, so that a new session's first reply does not grow its audio
+// sample by sample, and a session that is not speaking holds none.
+var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
+
+// maxPooledChunk bounds the audio storage of a chunk kept for another (10
+// s at 48 kHz): a rare long one's is left to the collector.
+const maxPooledChunk = 480000
 
 // NewPlayout makes a playout that sends frames in format to sink and drops
 // items that gens reports stale.
@@ -232,11 +236,9 @@ func (p *Playout) Begin(seg Segment) error {
 	if seg.Gen != p.gen {
 		p.reset(seg.Gen)
 	}
-	var audio []int16
-	if n := len(p.spare); n > 0 {
-		audio, p.spare = p.spare[n-1], p.spare[:n-1]
-	}
-	p.chunks = append(p.chunks, &chunk{seg: seg, audio: audio})
+	c := chunkPool.Get().(*chunk)
+	*c = chunk{seg: seg, audio: c.audio[:0]}
+	p.chunks = append(p.chunks, c)
 	p.active = true
 	return nil
 }
@@ -388,12 +390,12 @@ func (p *Playout) reset(gen uint64) {
 	p.active = false
 }
 
-// dropChunks forgets the reply's chunks, keeping their audio buffers (up
-// to maxSpare) for the next ones.
+// dropChunks forgets the reply's chunks, giving them and their audio
+// storage to chunkPool.
 func (p *Playout) dropChunks() {
 	for _, c := range p.chunks {
-		if len(p.spare) < maxSpare && cap(c.audio) > 0 {
-			p.spare = append(p.spare, c.audio[:0])
+		if cap(c.audio) <= maxPooledChunk {
+			chunkPool.Put(c)
 		}
 	}
 	clear(p.chunks)
