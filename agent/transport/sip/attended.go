@@ -393,7 +393,7 @@ func (c *Conn) relay(h rtpHeader, pt uint8, payload []byte) {
 	if int32(out.ts-c.nextTS) >= 0 {
 		c.nextTS = out.ts + c.media.codec.frameTicks()
 	}
-	c.sent, c.inSpurt = true, false
+	c.sent, c.inSpurt, c.sentAt = true, false, time.Now()
 	if c.media.dir == dirRecvOnly || c.media.dir == dirInactive {
 		return // on hold
 	}

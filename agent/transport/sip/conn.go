@@ -39,6 +39,9 @@ const (
 	defaultMediaTimeout = 30 * time.Second
 	// transferTimeout bounds a transfer, from REFER to the final NOTIFY.
 	transferTimeout = 30 * time.Second
+	// keepAliveEvery is how often a call the agent is silent on sends a
+	// frame of silence (see keepAlive).
+	keepAliveEvery = time.Second
 )
 
 // Call describes an answered call.
@@ -87,7 +90,10 @@ type Conn struct {
 	due         time.Time // when the next packet of the talkspurt is due
 	nextTS      uint32
 	lastFlushed <-chan struct{}
+	sentAt      time.Time // when the last packet was sent
 	enc, pkt    []byte
+	silence     []int16     // a frame of silence, for keepAlive
+	keepTimer   *time.Timer // keepAlive's, once started
 	// mu guards flushed, replaced at every flush.
 	mu      sync.Mutex
 	flushed chan struct{}
@@ -352,7 +358,7 @@ func (c *Conn) send(ctx context.Context, flushed <-chan struct{}, payload []byte
 	c.seq++
 	c.nextTS += ticks
 	c.due = c.due.Add(frameDuration)
-	c.sent = true
+	c.sent, c.sentAt = true, now
 	if c.media.dir == dirRecvOnly || c.media.dir == dirInactive {
 		return nil // on hold: the clock runs, nothing is sent
 	}
@@ -362,6 +368,50 @@ func (c *Conn) send(ctx context.Context, flushed <-chan struct{}, payload []byte
 		c.log.Debug("sip: RTP write failed", "err", err)
 	}
 	return nil
+}
+
+// startKeepAlive sends a frame of silence now, and from then on whenever
+// the call has sent nothing for keepAliveEvery (see keepAlive), until the
+// call ends.
+func (c *Conn) startKeepAlive() {
+	c.keepAlive()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.keepTimer = time.AfterFunc(keepAliveEvery, func() {
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		c.keepAlive()
+		c.wmu.Lock()
+		c.keepTimer.Reset(keepAliveEvery)
+		c.wmu.Unlock()
+	})
+}
+
+// keepAlive sends a frame of silence, as a talkspurt of its own, unless the
+// call sent a packet within keepAliveEvery or relays another call's
+// stream. While the agent is silent the caller still receives RTP: a far
+// end that waits for the first packet to learn where to send (symmetric
+// RTP behind NAT) hears the caller's side at once, NAT bindings stay open,
+// and a carrier's RTP inactivity timer does not hang up on a caller who
+// is thinking.
+func (c *Conn) keepAlive() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.relaying || c.sent && time.Since(c.sentAt) < keepAliveEvery {
+		return
+	}
+	if c.silence == nil {
+		c.silence = make([]int16, c.coder.format().Samples(frameDuration))
+	}
+	var err error
+	if c.enc, err = c.coder.encode(c.enc[:0], c.silence); err != nil {
+		c.log.Debug("sip: encode", "err", err)
+		return
+	}
+	_ = c.send(context.Background(), c.flushSignal(), c.enc)
 }
 
 // finish ends the call once, recording why. It reports whether this call
@@ -622,5 +672,10 @@ func (c *Conn) close() {
 		c.handoff.timer.Stop()
 	}
 	c.hmu.Unlock()
+	c.wmu.Lock()
+	if c.keepTimer != nil {
+		c.keepTimer.Stop()
+	}
+	c.wmu.Unlock()
 	c.wg.Wait()
 }

@@ -35,6 +35,18 @@
 // the frame waiting to be sent, and the far end holds only its jitter
 // buffer's few tens of milliseconds.
 //
+// While the agent is silent, a call is not: it sends a frame of silence
+// when answered and then whenever it has sent nothing for a second, each a
+// talkspurt of its own. A far end that latches onto the first packet's
+// source (symmetric RTP behind NAT) hears the caller's side at once, NAT
+// bindings stay open, and a carrier's RTP inactivity timer does not hang
+// up on a caller who is thinking. Hark sends these rather than a
+// continuous stream of silence (a packet and a system call every 20 ms of
+// every idle call, a third more than a call in conversation) or comfort
+// noise (RFC 3389, which the far end must have offered and many trunks do
+// not): any receiver decodes a frame of silence, and the gaps between
+// them are the discontinuous transmission every RTP receiver handles.
+//
 // Keys: RFC 4733 telephone-events and SIP INFO (application/dtmf-relay,
 // application/dtmf) reach WithDTMF's function, as on the Twilio transport.
 //

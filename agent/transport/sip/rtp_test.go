@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestParseRTP(t *testing.T) {
@@ -130,5 +134,52 @@ func TestJitterBuffer(t *testing.T) {
 				t.Errorf("got %s, want [%s]", s, tc.want)
 			}
 		})
+	}
+}
+
+// TestKeepAlive: a call the agent is silent on sends a frame of silence
+// when answered and then about once a second, each a talkspurt of its own
+// on the call's one stream; nothing once the call has ended.
+func TestKeepAlive(t *testing.T) {
+	far, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	cfg := &config{jitter: 3, log: slog.New(slog.DiscardHandler)}
+	cd, _ := PCMU.newCoder()
+	c := newConn(Call{Codec: PCMU}, cfg, cfg.log, pc, cd, media{codec: PCMU, pt: 0, dtmfPT: -1,
+		remote: far.LocalAddr().(*net.UDPAddr).AddrPort(), dir: dirSendRecv})
+	c.startKeepAlive()
+	buf := make([]byte, maxPacket)
+	var prev rtpHeader
+	for i := range 3 {
+		_ = far.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := far.Read(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		h, payload, err := parseRTP(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !h.marker || h.pt != 0 || len(payload) != 160 || bytes.Count(payload, []byte{0xff}) != 160 {
+			t.Fatalf("packet %d: %+v, payload %x; want a marked frame of μ-law silence", i, h, payload)
+		}
+		if i > 0 && (h.ssrc != prev.ssrc || h.seq != prev.seq+1 || int32(h.ts-prev.ts) < 160) {
+			t.Fatalf("packet %d: %+v after %+v", i, h, prev)
+		}
+		prev = h
+	}
+	c.finish(errSessionEnded)
+	c.close()
+	_ = far.SetReadDeadline(time.Now().Add(2 * keepAliveEvery))
+	if n, err := far.Read(buf); err == nil {
+		t.Fatalf("a packet after the call ended: % x", buf[:n])
 	}
 }

@@ -499,6 +499,7 @@ func (s *Server) handle(ctx context.Context, dua *sipgo.DialogUA, req *sip.Reque
 		return
 	}
 	log.Info("sip: call answered", "from", info.From, "to", info.To, "codec", m.codec, "rtp", m.remote)
+	conn.startKeepAlive()
 
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errSessionEnded)
