@@ -191,6 +191,7 @@ func (s *Session) Run(ctx context.Context) error {
 	l.gens.Interrupt(context.Canceled)
 	l.closeStream()
 	l.wg.Wait()
+	l.play.Clear()
 	s.setState(StateListening)
 	return err
 }

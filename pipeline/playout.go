@@ -382,6 +382,16 @@ func (p *Playout) Stop(gen uint64) []ChunkRecord {
 	return recs
 }
 
+// Clear drops every chunk held, of any generation, and goes idle: their
+// audio storage serves the next replies of any playout in the process. A
+// session clears its playout when it ends.
+func (p *Playout) Clear() {
+	p.mu.Lock()
+	p.reset(p.gen)
+	p.paused, p.held = 0, 0
+	p.mu.Unlock()
+}
+
 func (p *Playout) reset(gen uint64) {
 	p.gen = gen
 	p.dropChunks()

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -440,5 +441,33 @@ func TestPlayoutReusesReplyAudio(t *testing.T) {
 	recs := p.Records(gen)
 	if len(recs) != 1 || recs[0].Samples != 101*160 {
 		t.Errorf("records %+v, want one chunk of %d samples", recs, 101*160)
+	}
+}
+
+// TestPlayoutClear: Clear drops the reply held, paused or not, and the
+// playout goes idle.
+func TestPlayoutClear(t *testing.T) {
+	var gens pipeline.Generations
+	p, err := pipeline.NewPlayout(&sink{}, pcm.Mono8k, &gens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, gen := gens.Start(context.Background())
+	if err := p.Begin(pipeline.Segment{Gen: gen, Text: "Hello there."}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(gen, 0, ones(160, 1)); err != nil {
+		t.Fatal(err)
+	}
+	p.Pause()
+	p.Clear()
+	if recs := p.Records(gen); len(recs) != 0 {
+		t.Errorf("records %+v after Clear, want none", recs)
+	}
+	if err := p.Write(gen, 0, ones(160, 1)); !errors.Is(err, pipeline.ErrUnknownChunk) {
+		t.Errorf("Write after Clear: %v, want ErrUnknownChunk", err)
+	}
+	if p.Paused() {
+		t.Error("paused after Clear")
 	}
 }
