@@ -41,8 +41,9 @@ import (
 //     3b. The VAD confirms the end of speech only after its minimum silence;
 //     its first silent window comes much sooner (voiceStopped). Words that
 //     are only backchannels then resume the reply at once, tentatively:
-//     the voice coming back (voiceReturned) or the words growing into more
-//     than backchannels pause it again, and when the VAD confirms the end,
+//     the voice coming back (voiceReturned) for longer than backchannelTail
+//     (the rest of "o-kay"), or the words growing into more than
+//     backchannels pause it again, and when the VAD confirms the end,
 //     the backchannel's speech is dropped once its final words are in and
 //     do not interrupt (settling: a first guess in noise can be light
 //     while the words are a stop, which then cancels the reply, late).
@@ -152,6 +153,12 @@ const maxRecognitionWait = 4 * time.Second
 // faintHold is how long, from its onset, faint speech keeps a reply
 // paused: long enough for a soft start to reach the user's level.
 const faintHold = 300 * time.Millisecond
+
+// backchannelTail is how long the voice may come back after a tentative
+// resumption on backchannels and go on without pausing the reply again:
+// the second syllable of "o-kay" or "uh-huh" after its consonant's
+// silence.
+const backchannelTail = 300 * time.Millisecond
 
 // partialExtraWords is how many more words than the policy minimum a
 // partial transcript needs to cancel a paused reply on its own; they must
@@ -467,7 +474,12 @@ func (m *interrupter) step(in input) []action {
 			break
 		}
 		m.quiet = false
-		if m.tentative && !m.nonLexical {
+		switch {
+		case m.tentative && !m.nonLexical && m.onlyBackchannels():
+			// The rest of a backchannel ("o-kay", "uh-huh"): the reply
+			// plays on over it, unless the voice goes on.
+			out = append(out, action{kind: actArm, d: backchannelTail})
+		case m.tentative && !m.nonLexical:
 			out = m.untentative(out)
 		}
 	case soundJudged:
@@ -500,7 +512,7 @@ func (m *interrupter) step(in input) []action {
 			case cancel:
 				m.tentative = false
 				out = m.cancel(out, "speech")
-			case !resume:
+			case !resume && !m.onlyBackchannels():
 				out = m.untentative(out)
 			}
 		case m.settling && !in.failed:
@@ -518,6 +530,11 @@ func (m *interrupter) step(in input) []action {
 			}
 		}
 	case timerFired:
+		if m.tentative && m.speaking && !m.quiet && !m.nonLexical {
+			// The voice came back and went on: no backchannel.
+			out = m.untentative(out)
+			break
+		}
 		if m.phase != phasePaused {
 			break
 		}
@@ -536,6 +553,13 @@ func (m *interrupter) step(in input) []action {
 		out = m.endTurn(out, in.turn)
 	}
 	return out
+}
+
+// onlyBackchannels reports whether the words heard so far are nothing but
+// backchannels ("uh huh", "okay").
+func (m *interrupter) onlyBackchannels() bool {
+	text := strings.TrimSpace(m.words.text)
+	return text != "" && m.policy.backchannels.only(text, m.words.lang)
 }
 
 // hear records the words heard of the interrupting speech so far.

@@ -258,7 +258,7 @@ func TestInterrupterMatrix(t *testing.T) {
 		"speech start":          {"pause; flush; emit interruption; arm 600ms", "paused"},
 		"speech end":            {"", "replying+settling"},
 		"voice stopped":         {"", "replying+tentative"},
-		"voice returned":        {"pause; flush; emit interruption; arm 700ms", "paused"},
+		"voice returned":        {"arm 300ms", "replying+tentative"}, // the rest of "uh-huh"
 		"timer":                 {"", "replying+tentative"},
 		"partial stop word":     {"cancel speech; flush; cut history; emit interruption cancelled", "idle"},
 		"partial backchannel":   {"", "replying+tentative"},
@@ -670,13 +670,38 @@ func TestInterrupterScenarios(t *testing.T) {
 			{final("okay"), "disarm; resume; emit resumed"}, // a stream committed at the voice's stop
 			{speechEnded{}, "drop turn"},
 		}},
-		{name: "the voice comes back after a tentative resume: paused again, then the words cancel", steps: []step{
+		{name: "the voice comes back after a tentative resume on backchannels: the reply plays on over the rest of them", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("uh"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{voiceReturned{}, "arm 300ms"},
+			{partial("uh huh"), ""},
+			{voiceStopped{}, ""},
+			{timerFired{}, ""},
+			{speechEnded{}, ""},
+			{final("uh huh"), "drop turn"},
+		}},
+		{name: "the voice comes back after a tentative resume and goes on: paused again, then the words cancel", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},
 			{partial("uh huh"), ""},
 			{voiceStopped{}, "disarm; resume; emit resumed"},
-			{voiceReturned{}, "pause; flush; emit interruption; arm 700ms"},
+			{voiceReturned{}, "arm 300ms"},
+			{timerFired{}, "pause; flush; emit interruption; arm 700ms"},
 			{partial("uh huh can you repeat that"), ""},
 			{partial("uh huh can you repeat that please"), cancelled},
+		}},
+		{name: "the voice comes back after a tentative resume with more than backchannels: paused again at once", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("okay"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{voiceReturned{}, "arm 300ms"},
+			{partial("okay so"), "pause; flush; emit interruption; arm 700ms"},
+		}},
+		{name: "the voice comes back after a tentative resume on light words that are no backchannel: paused again at once", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("but"), ""},
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+			{voiceReturned{}, "pause; flush; emit interruption; arm 700ms"},
 		}},
 		{name: "the words grow past backchannels after a tentative resume: cancelled at once", steps: []step{
 			{replyStarted{}, ""}, {lead, pause},
