@@ -134,7 +134,7 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	if u.active && !u.closing {
 		from := max(first, u.audioStart+int64(len(u.audio)))
 		if from < m.pos && len(u.audio) < maxTurnAudio {
-			u.audio = append(u.audio, m.samples[from-first:]...)
+			u.audio = pcm.Append(u.audio, m.samples[from-first:])
 		}
 		l.stream()
 	}

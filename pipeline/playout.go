@@ -251,7 +251,7 @@ func (p *Playout) Write(gen uint64, seq int, samples []int16) error {
 	if err != nil {
 		return err
 	}
-	c.audio = append(c.audio, samples...)
+	c.audio = pcm.Append(c.audio, samples)
 	return nil
 }
 

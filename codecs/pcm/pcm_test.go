@@ -83,3 +83,28 @@ func TestLevels(t *testing.T) {
 		t.Fatalf("DBFS = %v, want -6.02", d)
 	}
 }
+
+// TestAppendDoubles: growing a buffer a frame at a time, Append keeps
+// every sample and allocates at most about twice the final size.
+func TestAppendDoubles(t *testing.T) {
+	frame := make([]int16, 160)
+	for i := range frame {
+		frame[i] = int16(i)
+	}
+	var buf []int16
+	caps := 0
+	allocated := 0
+	for range 500 {
+		buf = Append(buf, frame)
+		if cap(buf) != caps {
+			caps = cap(buf)
+			allocated += caps
+		}
+	}
+	if len(buf) != 500*160 || buf[len(buf)-1] != 159 || buf[160] != 0 {
+		t.Fatalf("len %d, last %d", len(buf), buf[len(buf)-1])
+	}
+	if allocated > 2*len(buf)+2*160 {
+		t.Errorf("allocated %d samples for %d", allocated, len(buf))
+	}
+}
