@@ -58,33 +58,6 @@ func (e *endpointer) wait(text, lang string) time.Duration {
 	return e.complete
 }
 
-// waitAfter is wait for text, the words of a speech whose earlier words
-// (heard, newest last) ended in an unfinished phrase at times: when text
-// only replaces the last word of one of them with another single word ("I
-// need to a" becoming "I need to come", not "the" becoming "them" as it is
-// spoken), the recogniser was unsure of a short sound after an unfinished
-// phrase, most often a filled pause ("um") it took for a word, and the
-// turn is held as after an unfinished phrase. Words that go on from them
-// ("what is the" becoming "what is the time") are judged on their own.
-func (e *endpointer) waitAfter(heard []string, text, lang string) time.Duration {
-	d := e.wait(text, lang)
-	if d >= e.open {
-		return d
-	}
-	w := words(text)
-	for _, h := range heard {
-		hw := words(h)
-		n := 0
-		for n < len(hw) && n < len(w) && hw[n] == w[n] {
-			n++
-		}
-		if n > 0 && n == len(hw)-1 && len(w) == n+1 && !strings.HasPrefix(w[n], hw[n]) && endsOpen(h, lang) && endsOpen(strings.Join(w[:n], " "), lang) {
-			return e.open
-		}
-	}
-	return d
-}
-
 // classify says how text ends.
 func (e *endpointer) classify(text, lang string) ending {
 	w := words(text)

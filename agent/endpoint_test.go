@@ -199,35 +199,3 @@ func TestToolCodes(t *testing.T) {
 		}
 	}
 }
-
-// TestEndpointerWaitAfter: a single word that replaces the last of words
-// heard before that ended an unfinished phrase holds the turn (a filled
-// pause taken for a word); words that go on from them are judged on their
-// own.
-func TestEndpointerWaitAfter(t *testing.T) {
-	e := endpointer{complete: 200 * time.Millisecond, open: 1700 * time.Millisecond}
-	for _, tc := range []struct {
-		heard      []string
-		text, lang string
-		want       time.Duration
-	}{
-		{[]string{"i need to a"}, "i need to come", "en", e.open},
-		{[]string{"i need to", "i need to a", "i need to a the"}, "i need to come", "en", e.open},
-		{[]string{"quiero hablar con el"}, "quiero hablar con este", "es", e.open},
-		{[]string{"i need to a"}, "i need to um", "en", e.open},           // a filler on its own
-		{[]string{"my order is a"}, "my order is a b", "en", e.open},      // spelling on its own
-		{[]string{"i need to"}, "i need to come", "en", e.complete},       // goes on
-		{[]string{"what is the"}, "what is the time", "en", e.complete},   // goes on
-		{[]string{"i need to a"}, "i need to a bomb", "en", e.complete},   // goes on
-		{[]string{"send it to the"}, "send it to them", "en", e.complete}, // the word as it was spoken
-		{[]string{"i need to a"}, "i need two apples", "en", e.complete},  // the words before changed
-		{[]string{"i need a"}, "i need to come home", "en", e.complete},   // more than one word
-		{[]string{"i want some"}, "i want soup", "en", e.complete},        // "i want" is no unfinished phrase
-		{nil, "i need to come", "en", e.complete},                         // nothing heard before
-		{[]string{"a"}, "come", "en", e.complete},                         // no words before the last
-	} {
-		if got := e.waitAfter(tc.heard, tc.text, tc.lang); got != tc.want {
-			t.Errorf("waitAfter(%q, %q) = %v, want %v", tc.heard, tc.text, got, tc.want)
-		}
-	}
-}

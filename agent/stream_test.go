@@ -284,23 +284,3 @@ func TestBackchannelResumesWhenTheVoiceStops(t *testing.T) {
 		}
 	})
 }
-
-// TestStreamFinalWordsEndOpen: a streaming recogniser's partial words end
-// a complete phrase and its final words, late, an unfinished one ("I would
-// like to order a"): the turn is held for more, and the speech after the
-// pause joins it.
-func TestStreamFinalWordsEndOpen(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		stt := &changingSTT{partial: "i would like to order", final: "i would like to order a"}
-		r := newRig(t, agenttest.NewSTT("unused"), agenttest.NewLLM(agenttest.Text("Which one?")), agent.WithStreamingSTT(stt))
-		r.start(t.Context())
-		r.speak(time.Second)
-		r.tr.Play(agenttest.Silence(900*time.Millisecond, 16000))
-		r.speak(600 * time.Millisecond)
-		time.Sleep(12 * time.Second)
-		if n := count(r.tr.Events(), agent.EventUserFinal); n != 1 {
-			t.Errorf("%d user turns, want 1; events %+v", n, r.tr.Events())
-		}
-		r.stop()
-	})
-}

@@ -53,9 +53,6 @@ type userTurn struct {
 	streamed  int
 	committed bool
 	partial   string // the last partial text reported
-	// open are the latest words heard of the turn that ended in an
-	// unfinished phrase (see endpointer.waitAfter), newest last.
-	open []string
 	// levels are the frame levels of the turn's speech, for the level
 	// gate once the turn is the user's.
 	levels []float64
@@ -78,13 +75,12 @@ type userTurn struct {
 	waitSet            bool
 }
 
-// wait returns e.waitAfter for text in lang after the turn's words that
-// ended open, asking e only when the words changed: the end of the turn is
-// checked on every frame of the silence after them.
+// wait returns e.wait for text in lang, asking e only when the words
+// changed: the end of the turn is checked on every frame of the silence
+// after them.
 func (u *userTurn) wait(e *endpointer, text, lang string) time.Duration {
 	if !u.waitSet || u.waitText != text || u.waitLang != lang {
-		u.waitText, u.waitLang, u.waitFor, u.waitSet = text, lang, e.waitAfter(u.open, text, lang), true
-		u.heardOpen(text, lang)
+		u.waitText, u.waitLang, u.waitFor, u.waitSet = text, lang, e.wait(text, lang), true
 	}
 	return u.waitFor
 }
@@ -185,22 +181,6 @@ func (l *loop) onVoice(ctx context.Context) {
 	}
 }
 
-// maxOpen is how many of the turn's words that ended in an unfinished
-// phrase are kept.
-const maxOpen = 8
-
-// heardOpen keeps text among the turn's words that ended in an unfinished
-// phrase, when it does.
-func (u *userTurn) heardOpen(text, lang string) {
-	if !endsOpen(text, lang) || len(u.open) > 0 && u.open[len(u.open)-1] == text {
-		return
-	}
-	if len(u.open) == maxOpen {
-		u.open = append(u.open[:0], u.open[1:]...)
-	}
-	u.open = append(u.open, text)
-}
-
 // heard is what poll last gave the interrupt machine.
 type heard struct {
 	text           string
@@ -218,7 +198,6 @@ func (l *loop) poll(ctx context.Context) {
 	tr := u.stream.Partial()
 	if tr.Text != "" && tr.Text != u.partial {
 		u.partial = tr.Text
-		u.heardOpen(tr.Text, cmp.Or(tr.Language, l.lang))
 		l.emit(Event{Type: EventUserPartial, Text: tr.Text, Language: tr.Language})
 	}
 	covered := tr.Final && u.committed
@@ -295,23 +274,15 @@ func (l *loop) startTurn(ctx context.Context, audio []int16, start int64) {
 	u.release()
 	b := turnAudio.Get().(*audioBuf)
 	*u = userTurn{active: true, speaking: true, buf: b, audio: append(b.s[:0], audio...), audioStart: start}
-	l.openStream(ctx)
-}
-
-// openStream starts the streaming recognition of the turn, when there is a
-// streaming recogniser, and gives it all of the turn's audio so far.
-func (l *loop) openStream(ctx context.Context) {
-	if l.cfg.sstt == nil {
-		return
+	if l.cfg.sstt != nil {
+		st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
+		if err != nil {
+			l.emitError("stt", err)
+		} else {
+			u.stream = st
+			l.stream()
+		}
 	}
-	st, err := l.cfg.sstt.StartStream(ctx, pcm.Format{Rate: l.rate, Channels: 1}, l.lang)
-	if err != nil {
-		l.emitError("stt", err)
-		return
-	}
-	u := &l.user
-	u.stream, u.streamed, u.committed = st, 0, false
-	l.stream()
 }
 
 // release gives the turn's audio storage back to turnAudio; the audio
@@ -363,13 +334,8 @@ func (l *loop) loudOnset(ev vad.Event, m micMsg) bool {
 func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	u := &l.user
 	u.speaking = true
-	switch {
-	case !u.active || u.closing:
+	if !u.active || u.closing {
 		l.startTurn(ctx, ev.Audio, ev.At-int64(len(ev.Audio)))
-	case u.stream == nil:
-		// The turn was held after its final words: the recogniser hears
-		// it again, with what follows.
-		l.openStream(ctx)
 	}
 	// The level of the onset: faint speech is not the user's.
 	block := l.rate / 50
@@ -562,15 +528,6 @@ func (l *loop) onSTT(ctx context.Context, m sttMsg) {
 				l.sttSeq++
 				u.seq = l.sttSeq
 				l.recognise(ctx, stt)
-				return
-			}
-		}
-		if m.err == nil && !l.barge.paused() && !l.barge.settling && !l.inputEnded {
-			hold := u.wait(&l.cfg.endpoint, tr.Text, cmp.Or(tr.Language, l.lang))
-			if l.samplesDur(l.micPos-u.speechEnd) < hold {
-				// The final words end in an unfinished phrase (the words
-				// before them, late, did not): the turn is held for more.
-				u.closing = false
 				return
 			}
 		}
