@@ -3,7 +3,6 @@ package agent_test
 import (
 	"context"
 	"io"
-	"iter"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -76,46 +75,20 @@ func TestConversationAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply := speechClip(t, "agent_reply_slt.wav")
-	for len(reply) < 56000 {
-		reply = append(reply, reply...)
-	}
-	reply = reply[:56000]
-	stt := pipeline.STTFunc(func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
-		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
-	})
-	words := agenttest.Text("Okay, five minutes, starting now.")
-	llm := pipeline.LLMFunc(func(context.Context, pipeline.Request) iter.Seq2[pipeline.Delta, error] {
-		return func(yield func(pipeline.Delta, error) bool) {
-			for _, d := range words {
-				if !yield(d, nil) {
-					return
-				}
-			}
-		}
-	})
-	tts := pipeline.TTSFunc(func(ctx context.Context, _ pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
-		return func(yield func(pcm.Frame, error) bool) {
-			for i := 0; i < len(reply); i += 320 {
-				if !yield(pcm.Frame{Format: pcm.Mono16k, Samples: reply[i:min(i+320, len(reply))]}, nil) {
-					return
-				}
-			}
-		}
-	})
+	engines := agenttest.Fixed(speechClip(t, "agent_reply_slt.wav"), 3500*time.Millisecond)
 	synctest.Test(t, func(t *testing.T) {
 		// The capacity bench's callers: the question, then 5 s of silence,
 		// in which the reply of two 3.5 s chunks is interrupted.
 		line := &phoneLine{utterance: question.Samples, pause: 250, pos: -1, quiet: 10,
 			silence: make([]int16, 160), frame: make([]int16, 0, 160)}
 		done := make(chan struct{}, 1)
-		s, err := agent.New(line, agent.WithPreset(agent.PresetPhone), agent.WithSTT(stt), agent.WithLLM(llm), agent.WithTTS(tts),
+		s, err := agent.New(line, append(engines, agent.WithPreset(agent.PresetPhone),
 			agent.WithVAD(func() (vad.Model, error) { return w.NewModel(8000) }),
 			agent.WithEventHandler(func(ev agent.Event) {
 				if ev.Type == agent.EventUserFinal {
 					done <- struct{}{}
 				}
-			}))
+			}))...)
 		if err != nil {
 			t.Fatal(err)
 		}

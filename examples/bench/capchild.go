@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,7 +23,6 @@ import (
 	"github.com/harkvoice/hark/agent/agenttest"
 	"github.com/harkvoice/hark/agent/transport/device"
 	"github.com/harkvoice/hark/codecs/pcm"
-	"github.com/harkvoice/hark/pipeline"
 	"github.com/harkvoice/hark/vad/silero"
 )
 
@@ -231,47 +229,12 @@ func (cs *capServer) stats(reset bool) capStats {
 // cachedEngines returns the capacity children's engines as options: a
 // fixed transcript, a fixed reply and cached speech (cfg.replyLen of a
 // recorded voice, for every chunk), so that only Hark's own work costs CPU.
-// Unlike the agenttest fakes they keep no record of their calls, which
-// over a run of thousands of turns would grow the heap the collector
-// marks.
 func cachedEngines(cfg config) ([]agent.Option, error) {
 	reply, err := loadClip(cfg.speechDir, "agent_reply_slt.wav", 16000)
 	if err != nil {
 		return nil, err
 	}
-	n := pcm.Mono16k.Samples(cfg.replyLen)
-	for len(reply) < n {
-		reply = append(reply, reply...)
-	}
-	reply = reply[:n]
-	stt := pipeline.STTFunc(func(context.Context, pcm.Frame, string) (pipeline.Transcript, error) {
-		return pipeline.Transcript{Text: "Set a timer for five minutes.", Language: "en", Final: true}, nil
-	})
-	words := agenttest.Text("Okay, five minutes, starting now.")
-	llm := pipeline.LLMFunc(func(context.Context, pipeline.Request) iter.Seq2[pipeline.Delta, error] {
-		return func(yield func(pipeline.Delta, error) bool) {
-			for _, d := range words {
-				if !yield(d, nil) {
-					return
-				}
-			}
-		}
-	})
-	per := pcm.Mono16k.Samples(frameDur)
-	tts := pipeline.TTSFunc(func(ctx context.Context, _ pipeline.SpeechRequest) iter.Seq2[pcm.Frame, error] {
-		return func(yield func(pcm.Frame, error) bool) {
-			for i := 0; i < len(reply); i += per {
-				if err := ctx.Err(); err != nil {
-					yield(pcm.Frame{}, err)
-					return
-				}
-				if !yield(pcm.Frame{Format: pcm.Mono16k, Samples: reply[i:min(i+per, len(reply))]}, nil) {
-					return
-				}
-			}
-		}
-	})
-	return []agent.Option{agent.WithSTT(stt), agent.WithLLM(llm), agent.WithTTS(tts)}, nil
+	return agenttest.Fixed(reply, cfg.replyLen), nil
 }
 
 // capacityChild serves device sessions on 127.0.0.1 until stdin closes.
