@@ -48,6 +48,12 @@ func TestPhraseSets(t *testing.T) {
 		{"wait, what does that mean", "en", false, true, false},
 		{"espera", "es", false, true, true},
 		{"停", "zh", false, true, true},
+		// The word for "cancel" in the user's language.
+		{"Annulé !", "fr", false, true, true},
+		{"annulla", "it", false, true, true},
+		{"okay, cancel", "en", false, true, false},
+		{"отмена", "ru", false, true, true},
+		{"取消", "zh", false, true, true},
 		{"okay stop", "", false, true, false},
 		{"what about tomorrow", "en", false, false, false},
 		{"stopwatch", "en", false, false, false},
