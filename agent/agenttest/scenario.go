@@ -22,10 +22,18 @@ const (
 	ExpectOneTurn   = "one_turn"   // the user's speech is one turn
 )
 
+// Lines a scenario's user can be heard on.
+const (
+	LineRoom  = ""      // a 16 kHz microphone
+	LinePhone = "phone" // an 8 kHz telephone line (μ-law)
+)
+
 // scenarioFile is the JSON document the program reads.
 type scenarioFile struct {
-	AgentDefault string     `json:"agent_default"`
-	Scenarios    []scenario `json:"scenarios"`
+	AgentDefault string `json:"agent_default"`
+	// Line is every scenario's line unless it names its own.
+	Line      string     `json:"line"`
+	Scenarios []scenario `json:"scenarios"`
 }
 
 type scenario struct {
@@ -35,6 +43,7 @@ type scenario struct {
 	Agent  json.RawMessage `json:"agent"`
 	User   []userClip      `json:"user"`
 	Expect string          `json:"expect"`
+	Line   *string         `json:"line"`
 }
 
 type userClip struct {
@@ -48,8 +57,11 @@ type userClip struct {
 // microphone at their start times.
 type Scenario struct {
 	Name   string
-	Expect string  // ExpectBargeIn, ExpectNoBargeIn or ExpectOneTurn
-	Agent  []int16 // the agent's reply; nil when the agent is silent
+	Expect string // ExpectBargeIn, ExpectNoBargeIn or ExpectOneTurn
+	// Line is what the session hears the user on: LineRoom, or LinePhone
+	// (a player then delivers Mic to the session at 8 kHz, μ-law coded).
+	Line  string
+	Agent []int16 // the agent's reply; nil when the agent is silent
 	// Mic is the microphone track: the user clips mixed at their start
 	// times, followed by at least 3 s of silence after the reply and the
 	// last clip.
@@ -108,7 +120,13 @@ func LoadScenarios(path string) ([]Scenario, error) {
 		default:
 			return nil, fmt.Errorf("%s: expect %q: want bargein, no_bargein or one_turn", sc.Name, sc.Expect)
 		}
-		t := Scenario{Name: sc.Name, Expect: sc.Expect}
+		t := Scenario{Name: sc.Name, Expect: sc.Expect, Line: f.Line}
+		if sc.Line != nil {
+			t.Line = *sc.Line
+		}
+		if t.Line != LineRoom && t.Line != LinePhone {
+			return nil, fmt.Errorf("%s: line %q: want \"phone\" or none", sc.Name, t.Line)
+		}
 		agentPath := f.AgentDefault
 		if len(sc.Agent) > 0 {
 			if string(bytes.TrimSpace(sc.Agent)) == "null" {

@@ -73,3 +73,31 @@ func TestLoadScenariosIgnoresUnknownFields(t *testing.T) {
 		t.Fatalf("loaded %+v", sc)
 	}
 }
+
+// A file's line is every scenario's unless one names its own; other lines
+// are refused.
+func TestLoadScenariosLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := wav.WriteFile(filepath.Join(dir, "tone.wav"), pcm.Frame{Samples: clip(-60, -20), Format: pcm.Mono16k}); err != nil {
+		t.Fatal(err)
+	}
+	load := func(doc string) ([]agenttest.Scenario, error) {
+		file := filepath.Join(dir, "set.json")
+		if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return agenttest.LoadScenarios(file)
+	}
+	sc, err := load(`{"line": "phone", "scenarios": [
+	  {"name": "a", "expect": "one_turn", "user": [{"clip": "tone.wav", "start_s": 1}]},
+	  {"name": "b", "line": "", "expect": "one_turn", "user": [{"clip": "tone.wav", "start_s": 1}]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc[0].Line != agenttest.LinePhone || sc[1].Line != agenttest.LineRoom {
+		t.Fatalf("lines %q, %q; want phone, room", sc[0].Line, sc[1].Line)
+	}
+	if _, err := load(`{"scenarios": [{"name": "c", "line": "isdn", "expect": "one_turn", "user": [{"clip": "tone.wav", "start_s": 1}]}]}`); err == nil {
+		t.Fatal("an unknown line was accepted")
+	}
+}

@@ -58,10 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.engines, "engines", "offline", "speech engines: offline, openai (OPENAI_BASE_URL, OPENAI_API_KEY), or realtime (streaming recognition over the OpenAI Realtime API: HARK_REALTIME_URL, HARK_REALTIME_DIALECT, HARK_STT_MODEL; chat and speech as openai)")
-	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker")
+	fs.StringVar(&o.preset, "preset", "default", "turn-taking preset: default, phone, language-practice, smart-speaker (scenarios on a phone line use phone unless this is given)")
 	fs.IntVar(&o.parallel, "parallel", 1, "scenarios played at once (each runs in real time; more than one lets them compete for the CPU, which moves timings)")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of each scenario (outcomes and pass rates over all runs)")
-	fs.StringVar(&o.aec, "aec", "on", "server-side echo canceller: on (the scenarios' microphone is a raw room microphone, as a device's is), off (the echo guard alone, as behind a client that cancels its own echo), or preset (the preset's default)")
+	fs.StringVar(&o.aec, "aec", "on", "server-side echo canceller: on (the scenarios' microphone is a raw room microphone, as a device's is), off (the echo guard alone, as behind a client that cancels its own echo), or preset (the preset's default; what scenarios on a phone line get unless this is given)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the JSON summary to this file")
 	fs.BoolVar(&o.verbose, "v", false, "log session events")
 	fs.Usage = func() {
@@ -82,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A scenario on a phone line gets the phone preset and its echo
+	// settings unless the flags say otherwise.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	tracks, err := agenttest.LoadScenarios(fs.Arg(0))
 	if err != nil {
 		return err
@@ -96,10 +100,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeEngines()
-	base = append(base, agent.WithPreset(preset), agent.WithLogger(log))
+	base = append(base, agent.WithLogger(log))
+	var aec []agent.Option
 	switch o.aec {
 	case "on", "off":
-		base = append(base, agent.WithEchoCanceller(o.aec == "on"))
+		aec = []agent.Option{agent.WithEchoCanceller(o.aec == "on")}
 	case "preset":
 	default:
 		return fmt.Errorf("-aec %q: want on, off or preset", o.aec)
@@ -117,7 +122,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if ctx.Err() != nil {
 					return
 				}
-				r := play(ctx, t, base, tts)
+				opts := append(slices.Clip(base), agent.WithPreset(preset))
+				if t.Line == agenttest.LinePhone && !given["preset"] {
+					opts = append(opts, agent.WithPreset(agent.PresetPhone))
+				}
+				if t.Line != agenttest.LinePhone || given["aec"] {
+					opts = append(opts, aec...)
+				}
+				r := play(ctx, t, opts, tts)
 				results[i*o.repeat+run] = r
 				fmt.Fprintf(stderr, "played %s (run %d): %s\n", t.Name, run+1, r.Outcome)
 			})

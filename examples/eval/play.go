@@ -11,7 +11,9 @@ import (
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/agent/agenttest"
+	"github.com/harkvoice/hark/codecs/g711"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
 	"github.com/harkvoice/hark/pipeline"
 )
 
@@ -79,10 +81,23 @@ type result struct {
 	ERLEdB *float64 `json:"erle_db,omitempty"`
 }
 
-// play runs one scenario in real time against a fresh session.
+// play runs one scenario in real time against a fresh session. A scenario
+// on a phone line is heard as a phone line delivers it (8 kHz, μ-law) by a
+// session speaking at 8 kHz.
 func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pipeline.TTS) result {
 	res := result{Name: t.Name, Expect: t.Expect}
-	tr := agenttest.NewTransport(pcm.Mono16k, pcm.Mono16k)
+	line, mic := pcm.Mono16k, t.Mic
+	if t.Line == agenttest.LinePhone {
+		var err error
+		line = pcm.Mono8k
+		if mic, err = phoneLine(t.Mic); err != nil {
+			res.Outcome, res.Detail = "error", err.Error()
+			return res
+		}
+	}
+	// pos converts a position in t.Mic (16 kHz) to one on the line.
+	pos := func(n int) int { return n * line.Rate / rate }
+	tr := agenttest.NewTransport(line, line)
 	defer tr.Close()
 	var mu sync.Mutex
 	var events []timedEvent
@@ -123,10 +138,10 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 			res.Outcome, res.Detail = "error", "the agent never started speaking"
 			return res
 		}
-		skip = min(len(t.Mic), int(time.Since(first.At).Seconds()*rate))
+		skip = min(len(mic), int(time.Since(first.At).Seconds()*float64(line.Rate)))
 	}
 	// Sample k of the track is at microphone position p0+k.
-	p0 := tr.Play(t.Mic[skip:]) - int64(skip)
+	p0 := tr.Play(mic[skip:]) - int64(skip)
 	// Let the microphone run out, then give the session time to decide
 	// (end of turn, resume after a false interruption).
 	waitFor(ctx, seconds(len(t.Mic))+5*time.Second, func() bool { return tr.Queued() == 0 })
@@ -143,8 +158,8 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 		if !c.HasOnset {
 			continue
 		}
-		start, ok1 := tr.Delivered(p0 + int64(max(c.Start, skip)))
-		onset, ok2 := tr.Delivered(p0 + int64(max(c.Onset, skip)))
+		start, ok1 := tr.Delivered(p0 + int64(max(pos(c.Start), skip)))
+		onset, ok2 := tr.Delivered(p0 + int64(max(pos(c.Onset), skip)))
 		if ok1 && ok2 {
 			clips = append(clips, clipTimes{start: start, onset: onset})
 		}
@@ -157,6 +172,16 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 		}
 	}
 	return res
+}
+
+// phoneLine returns a 16 kHz track as a telephone line carries it: 8 kHz
+// samples through μ-law.
+func phoneLine(track []int16) ([]int16, error) {
+	fr, err := resample.Frame(pcm.Frame{Samples: track, Format: pcm.Mono16k}, pcm.Mono8k)
+	if err != nil {
+		return nil, err
+	}
+	return g711.DecodeUlaw(nil, g711.EncodeUlaw(nil, fr.Samples)), nil
 }
 
 // clipTimes is when a user clip started and when its speech began, as a
