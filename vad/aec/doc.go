@@ -56,9 +56,12 @@
 // spectrum (square-root Hann windows, 50 % overlap): a decision-directed
 // Wiener gain against the residual echo, estimated as the echo estimate's
 // power times a leakage measured by regression (the user's voice adds
-// scatter but no slope), or the residual the filter's error variances
-// predict while it converges. Bins the user's voice dominates keep a gain
-// near one.
+// scatter but no slope), the residual the filter's error variances
+// predict while it converges, or the share of the output that stays
+// coherent with the echo estimate over the last 40 ms or so (a burst the
+// filter cancels little of, after the echo path changed or where the
+// agent's voice reaches bins the filter has not learnt yet). Bins the
+// user's voice dominates keep a gain near one.
 //
 // A double-talk detector (far end, near end, both, neither, with
 // hangovers) gates the ERLE figures, which are measured only on echo

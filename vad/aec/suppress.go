@@ -10,7 +10,12 @@ import "math"
 // measured as the slope of the error's power against the echo estimate's
 // power over the last second or so: the user's voice does not follow the
 // agent's, so it adds scatter but no slope, and double talk does not
-// inflate the estimate. Near-end speech keeps a gain near one in the bins
+// inflate the estimate. A leakage measured over a second is slow to see a
+// burst the filter cancels little of (the echo path changed, or the agent's
+// voice moved into bins the filter has not learnt yet): the share of the
+// output coherent with the echo estimate over the last few blocks counts
+// as residual echo too, up to the estimate's own power. The user's voice
+// is not coherent with it. Near-end speech keeps a gain near one in the bins
 // it dominates; the gain follows a decision-directed Wiener rule with an
 // overestimated echo and a floor.
 type suppressor struct {
@@ -27,10 +32,13 @@ type suppressor struct {
 	prev   []float32 // previous block's |G·E|²
 	res    []float32 // residual echo estimate per bin
 
-	bands                []int     // band edges over the bins
-	mY, mE, mYY, mYE     []float32 // per band: moments of |Ŷ|² and |E|²
-	leak                 []float32 // per band: residual echo over echo estimate
-	echo, near, residual float32   // this block's totals, for the detectors
+	bands            []int     // band edges over the bins
+	mY, mE, mYY, mYE []float32 // per band: moments of |Ŷ|² and |E|²
+	leak             []float32 // per band: residual echo over echo estimate
+	// Per bin, over the last few blocks: the cross-spectrum of the output
+	// with the echo estimate (cr, ci) and their powers (see, syy).
+	cr, ci, see, syy     []float32
+	echo, near, residual float32 // this block's totals, for the detectors
 }
 
 // Constants of the suppressor.
@@ -42,6 +50,8 @@ const (
 	supOver    = 1.5   // residual echo overestimation
 	supDD      = 0.9   // decision-directed smoothing
 	supFloor   = 0.003 // gain floor (-50 dB)
+	supCohKeep = 0.8   // cross-spectra's forgetting per block (about 40 ms)
+	supCohBias = 0.3   // coherence that chance alone reaches over that span
 )
 
 func newSuppressor(b int, plan *fftPlan) *suppressor {
@@ -52,6 +62,7 @@ func newSuppressor(b int, plan *fftPlan) *suppressor {
 		tbuf: make([]float32, 2*b), olap: make([]float32, b),
 		er: make([]float32, s), ei: make([]float32, s), yr: make([]float32, s), yi: make([]float32, s),
 		gain: make([]float32, s), prev: make([]float32, s), res: make([]float32, s),
+		cr: make([]float32, s), ci: make([]float32, s), syy: make([]float32, s), see: make([]float32, s),
 	}
 	for i := range p.win {
 		p.win[i] = float32(math.Sqrt(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(2*b))))
@@ -98,10 +109,28 @@ func (p *suppressor) analyse(e, yhat []float32) {
 func (p *suppressor) estimate(adapt bool, expected, noise []float32) {
 	var echo, near, residual float32
 	for i := range p.leak {
-		var sy, se float32
+		// The band's powers, and its coherence between the output and the
+		// echo estimate over the last few blocks: the share of the output
+		// that is still the agent's voice, which the filter has not
+		// removed (after the echo path changed, or in bins the filter
+		// has not learnt yet), less what chance alone reaches.
+		var sy, se, num, den float32
 		for k := p.bands[i]; k < p.bands[i+1]; k++ {
-			sy += p.yr[k]*p.yr[k] + p.yi[k]*p.yi[k]
-			se += p.er[k]*p.er[k] + p.ei[k]*p.ei[k]
+			const a = 1 - supCohKeep
+			er, ei, yr, yi := p.er[k], p.ei[k], p.yr[k], p.yi[k]
+			y2, e2 := yr*yr+yi*yi, er*er+ei*ei
+			sy += y2
+			se += e2
+			p.cr[k] += a * (er*yr + ei*yi - p.cr[k])
+			p.ci[k] += a * (ei*yr - er*yi - p.ci[k])
+			p.see[k] += a * (e2 - p.see[k])
+			p.syy[k] += a * (y2 - p.syy[k])
+			num += p.cr[k]*p.cr[k] + p.ci[k]*p.ci[k]
+			den += p.see[k] * p.syy[k]
+		}
+		var coh float32
+		if den > 0 {
+			coh = max(num/den-supCohBias, 0) / (1 - supCohBias)
 		}
 		if adapt {
 			const a = 1 - supKeep
@@ -116,9 +145,15 @@ func (p *suppressor) estimate(adapt bool, expected, noise []float32) {
 		}
 		for k := p.bands[i]; k < p.bands[i+1]; k++ {
 			y2 := p.yr[k]*p.yr[k] + p.yi[k]*p.yi[k]
-			r := max(p.leak[i]*y2, expected[k])
-			p.res[k] = r
 			e2 := p.er[k]*p.er[k] + p.ei[k]*p.ei[k]
+			r := max(p.leak[i]*y2, expected[k])
+			if adapt {
+				// The coherent share of the output, up to the echo
+				// estimate's own power: a burst the leakage, measured
+				// over a second, has not caught up with.
+				r = max(r, min(coh*e2, y2))
+			}
+			p.res[k] = r
 			echo += y2
 			residual += r
 			near += max(e2-supOver*r-noise[k], 0)
