@@ -105,6 +105,16 @@ func (e *Encoder) Encode(samples []int16, dst []byte) ([]byte, error) {
 	return append(dst, e.buf[:n]...), nil
 }
 
+// Reset returns the encoder to its state when new, keeping its settings:
+// the next packet owes nothing to the audio encoded before. It costs far
+// less than a new encoder and allocates nothing.
+func (e *Encoder) Reset() error {
+	if err := e.enc.Reset(); err != nil {
+		return wrap("reset", err)
+	}
+	return nil
+}
+
 // Decoder decodes Opus packets into PCM. It is not safe for concurrent use.
 type Decoder struct {
 	dec    *libopus.Decoder

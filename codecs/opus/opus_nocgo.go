@@ -25,6 +25,9 @@ func (e *Encoder) String() string { return "opus(encode " + e.format.String() + 
 // Encode returns ErrUnavailable in builds without cgo.
 func (e *Encoder) Encode(samples []int16, dst []byte) ([]byte, error) { return dst, ErrUnavailable }
 
+// Reset returns ErrUnavailable.
+func (e *Encoder) Reset() error { return ErrUnavailable }
+
 // Decoder decodes Opus packets into PCM. Without cgo it cannot be created:
 // NewDecoder returns ErrUnavailable.
 type Decoder struct{ format pcm.Format }

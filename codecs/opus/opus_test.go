@@ -3,6 +3,7 @@
 package opus
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -534,5 +535,35 @@ func TestSpeechComplexityQuality(t *testing.T) {
 				t.Errorf("complexity %d is %.2f dB further from the input than complexity 9, want <= 0.3", SpeechComplexity, d)
 			}
 		})
+	}
+}
+
+// TestEncoderReset checks that a reset encoder, with its settings kept,
+// encodes as a new one does: byte for byte, after other audio.
+func TestEncoderReset(t *testing.T) {
+	opts := []EncoderOption{WithComplexity(SpeechComplexity), WithBitrate(12000)}
+	used := mustEncoder(t, 16000, 1, opts...)
+	frs := frames(speech(t, 16000), used.Format())
+	for _, fr := range frs[:len(frs)/2] {
+		if _, err := used.Encode(fr, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := used.Reset(); err != nil {
+		t.Fatalf("Reset: %v", err)
+	}
+	fresh := mustEncoder(t, 16000, 1, opts...)
+	for i, fr := range frs[len(frs)/2:] {
+		want, err := fresh.Encode(fr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := used.Encode(fr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("packet %d after Reset differs from a new encoder's (%d vs %d bytes)", i, len(got), len(want))
+		}
 	}
 }

@@ -40,7 +40,7 @@ type Conn struct {
 	log   *slog.Logger
 
 	// encMu guards the encoder state: Flush drops the samples waiting for
-	// a full Opus frame and starts a fresh encoder together with the new
+	// a full Opus frame and resets the encoder together with the new
 	// generation, so no flushed audio reaches the next reply.
 	encMu   sync.Mutex
 	enc     *opus.Encoder
@@ -49,8 +49,11 @@ type Conn struct {
 	encBuf  []byte
 
 	// Reader state, used only by the reader goroutine.
-	dec     *opus.Decoder
-	decBuf  []int16
+	dec *opus.Decoder
+	// decodeRoom is the room a packet may need decoding into (120 ms).
+	decodeRoom int
+	// msg is the storage of the message being read, kept while small.
+	msg     []byte
 	inPos   int64 // device samples received, for frame timestamps
 	limiter *rate.Limiter
 	errs    *rate.Limiter
@@ -90,51 +93,43 @@ func (c *Conn) WriteAudio(_ context.Context, fr pcm.Frame) error {
 	if fr.Format != c.OutputFormat() {
 		return fmt.Errorf("%w: got %v, the device takes %v", pcm.ErrFormat, fr.Format, c.OutputFormat())
 	}
-	gen, msgs, err := c.encode(fr.Samples)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		if err := c.core.Send(gen, websocket.BinaryMessage, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.encode(fr.Samples)
 }
 
-// encode turns samples into audio messages of the current generation.
-func (c *Conn) encode(samples []int16) (uint64, [][]byte, error) {
+// encode turns samples into audio messages of the current generation and
+// queues them.
+func (c *Conn) encode(samples []int16) error {
 	c.encMu.Lock()
 	defer c.encMu.Unlock()
 	gen := c.core.Gen()
 	if c.enc == nil {
-		b := make([]byte, 2*len(samples))
+		b := c.core.Packet(2 * len(samples))[:2*len(samples)]
 		for i, s := range samples {
 			binary.LittleEndian.PutUint16(b[2*i:], uint16(s))
 		}
-		return gen, [][]byte{b}, nil
+		return c.core.Send(gen, websocket.BinaryMessage, b)
 	}
 	if c.stale {
-		// A fresh encoder, so the next reply does not start with the
+		// A reset encoder, so the next reply does not start with the
 		// tail of the flushed one.
-		enc, err := newEncoder(c.hello.Audio.SampleRate)
-		if err != nil {
-			return gen, nil, fmt.Errorf("device: opus encoder: %w", err)
+		if err := c.enc.Reset(); err != nil {
+			return fmt.Errorf("device: opus encoder: %w", err)
 		}
-		c.enc, c.stale = enc, false
+		c.stale = false
 	}
 	n := c.OutputFormat().Samples(frameDuration)
 	c.pending = append(c.pending, samples...)
-	var msgs [][]byte
 	for len(c.pending) >= n {
 		pkt, err := c.enc.Encode(c.pending[:n], c.encBuf[:0])
 		if err != nil {
-			return gen, msgs, fmt.Errorf("device: opus encode: %w", err)
+			return fmt.Errorf("device: opus encode: %w", err)
 		}
-		msgs = append(msgs, append([]byte(nil), pkt...))
 		c.pending = c.pending[:copy(c.pending, c.pending[n:])]
+		if err := c.core.Send(gen, websocket.BinaryMessage, append(c.core.Packet(len(pkt)), pkt...)); err != nil {
+			return err
+		}
 	}
-	return gen, msgs, nil
+	return nil
 }
 
 // newEncoder returns the encoder of the agent's audio: speech, at the
@@ -187,14 +182,18 @@ func (c *Conn) handle(kind int, r io.Reader) error {
 		_, _ = io.Copy(io.Discard, r)
 		return c.refuse(protoErr(CodeRateLimited, "over %g messages per second; message discarded", c.cfg.core.Rate))
 	}
-	data, err := readLimited(r, c.cfg.core.MaxMessage)
-	var pe *ProtocolError
-	switch {
-	case errors.Is(err, errHuge):
-		return c.closeWith(CodeTooLarge, err.Error())
-	case errors.As(err, &pe):
-		return c.refuse(pe)
-	case err != nil:
+	data, err := readLimited(r, c.cfg.core.MaxMessage, c.msg)
+	if cap(data) <= keptMessage {
+		c.msg = data[:0]
+	}
+	if err != nil {
+		var pe *ProtocolError // declared here: it escapes, and steady audio allocates nothing
+		switch {
+		case errors.Is(err, errHuge):
+			return c.closeWith(CodeTooLarge, err.Error())
+		case errors.As(err, &pe):
+			return c.refuse(pe)
+		}
 		return err
 	}
 	if kind == websocket.BinaryMessage {
@@ -230,16 +229,15 @@ func (c *Conn) handleAudio(data []byte) error {
 		if len(data)%2 != 0 {
 			return c.refuse(protoErr(CodeBadAudio, "pcm16 message has an odd length (%d bytes)", len(data)))
 		}
-		samples = make([]int16, len(data)/2)
+		samples = c.core.Buffer(len(data) / 2)[:len(data)/2]
 		for i := range samples {
 			samples[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
 		}
 	} else {
-		out, err := c.dec.Decode(data, c.decBuf[:0])
-		if err != nil {
+		var err error
+		if samples, err = c.dec.Decode(data, c.core.Buffer(c.decodeRoom)); err != nil {
 			return c.refuse(protoErr(CodeBadAudio, "opus packet does not decode: %v", err))
 		}
-		samples = append([]int16(nil), out...)
 	}
 	if len(samples) == 0 {
 		return nil
@@ -284,13 +282,32 @@ func (c *Conn) handleText(data []byte) error {
 // the connection (close 1009).
 var errHuge = errors.New("device: message over four times the size limit")
 
-// readLimited reads a message of at most limit bytes. A larger one is
-// discarded and reported as a *ProtocolError; one over four times the
-// limit is not read to its end, and the error wraps errHuge.
-func readLimited(r io.Reader, limit int) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, err
+// keptMessage is the largest message storage a connection keeps for the
+// next message: audio and control messages, not images.
+const keptMessage = 4 << 10
+
+// readLimited reads a message of at most limit bytes into buf's storage
+// (grown as needed). A larger one is discarded and reported as a
+// *ProtocolError; one over four times the limit is not read to its end,
+// and the error wraps errHuge.
+func readLimited(r io.Reader, limit int, buf []byte) ([]byte, error) {
+	data := buf[:0]
+	if cap(data) == 0 {
+		data = make([]byte, 0, 512)
+	}
+	for len(data) <= limit {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		room := data[len(data):min(cap(data), limit+1)]
+		n, err := r.Read(room)
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(data) <= limit {
 		return data, nil

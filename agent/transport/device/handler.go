@@ -270,7 +270,7 @@ func (h *Handler) handshake(ws *websocket.Conn) (*Conn, error) {
 			}
 			return nil, fmt.Errorf("device: waiting for hello: %w", err)
 		}
-		data, err := readLimited(r, h.cfg.core.MaxMessage)
+		data, err := readLimited(r, h.cfg.core.MaxMessage, nil)
 		var m ClientMessage
 		switch {
 		case errors.Is(err, errHuge):
@@ -328,7 +328,7 @@ func (h *Handler) newConn(ws *websocket.Conn, hello Hello) (*Conn, error) {
 			return nil, protoErr(CodeSessionFailed, "opus decoder: %v", err)
 		}
 		c.encBuf = make([]byte, 0, 1500)
-		c.decBuf = make([]int16, 0, hello.Audio.SampleRate*120/1000)
+		c.decodeRoom = hello.Audio.SampleRate * 120 / 1000
 	}
 	return c, nil
 }

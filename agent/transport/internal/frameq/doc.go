@@ -9,4 +9,9 @@
 // it. Drops are summed and reported at most once per interval (the first
 // at once), so a session that falls behind for a minute logs a line a
 // second, not three thousand.
+//
+// The samples' storage goes round: the reader fills a Buffer, the session
+// holds a popped frame until its next Pop, which hands the storage back for
+// the reader's next Buffer, so a steady stream of audio allocates nothing
+// (a dropped frame's storage goes back too).
 package frameq

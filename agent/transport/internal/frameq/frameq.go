@@ -15,22 +15,55 @@ type Overrun struct {
 	Audio  time.Duration // their audio
 }
 
-// Queue holds decoded frames for ReadAudio. One goroutine pushes; any may
-// pop.
+// spareBuffers is how many emptied sample buffers a queue keeps for reuse:
+// a session in step with its peer holds one, one waits in the queue and
+// one is being filled.
+const spareBuffers = 4
+
+// Queue holds decoded frames for ReadAudio. One goroutine pushes; one
+// pops.
 type Queue struct {
 	ch    chan pcm.Frame
+	free  chan []int16 // emptied sample buffers, for Buffer
 	every time.Duration
 	now   func() time.Time
 
 	mu       sync.Mutex
 	pending  Overrun
 	reported time.Time // when drops were last reported; zero before the first
+	lent     []int16   // the samples Pop returned last
 }
 
 // New returns a queue of capacity frames that reports drops at most once
 // per every.
 func New(capacity int, every time.Duration) *Queue {
-	return &Queue{ch: make(chan pcm.Frame, max(capacity, 1)), every: every, now: time.Now}
+	return &Queue{ch: make(chan pcm.Frame, max(capacity, 1)), free: make(chan []int16, spareBuffers),
+		every: every, now: time.Now}
+}
+
+// Buffer returns an empty sample buffer with room for n samples, for the
+// pusher to fill and Push: one that came back from an earlier frame when
+// there is one, so a steady stream allocates nothing.
+func (q *Queue) Buffer(n int) []int16 {
+	select {
+	case b := <-q.free:
+		if cap(b) >= n {
+			return b
+		}
+	default:
+	}
+	return make([]int16, 0, n)
+}
+
+// release keeps b's storage for Buffer, unless enough is spare.
+func (q *Queue) release(b []int16) {
+	if cap(b) == 0 {
+		return
+	}
+	select {
+	case q.free <- b[:0]:
+	default:
+	}
 }
 
 // Push queues fr without blocking, dropping the oldest frame while the
@@ -49,6 +82,7 @@ func (q *Queue) Push(fr pcm.Frame) (Overrun, bool) {
 			q.pending.Frames++
 			q.pending.Audio += old.Duration()
 			q.mu.Unlock()
+			q.release(old.Samples)
 		default:
 		}
 	}
@@ -72,19 +106,31 @@ func (q *Queue) report() (Overrun, bool) {
 }
 
 // Pop returns the next frame. Once done is closed it returns the frames
-// still queued, then io.EOF; when ctx ends first, its cause.
+// still queued, then io.EOF; when ctx ends first, its cause. A frame's
+// samples are the caller's until its next Pop, which takes their storage
+// back for Buffer (as transport.Transport's ReadAudio lends them).
 func (q *Queue) Pop(ctx context.Context, done <-chan struct{}) (pcm.Frame, error) {
 	select {
 	case fr := <-q.ch:
-		return fr, nil
+		return q.lend(fr), nil
 	case <-ctx.Done():
 		return pcm.Frame{}, context.Cause(ctx)
 	case <-done:
 		select {
 		case fr := <-q.ch:
-			return fr, nil
+			return q.lend(fr), nil
 		default:
 		}
 		return pcm.Frame{}, io.EOF
 	}
+}
+
+// lend takes back the samples lent before fr's and lends fr's.
+func (q *Queue) lend(fr pcm.Frame) pcm.Frame {
+	q.mu.Lock()
+	prev := q.lent
+	q.lent = fr.Samples
+	q.mu.Unlock()
+	q.release(prev)
+	return fr
 }

@@ -67,6 +67,42 @@ func TestPopCancelled(t *testing.T) {
 	}
 }
 
+// TestRecycle follows the samples' storage round: a popped frame's is not
+// handed out again until the next Pop, then Buffer reuses it, and a steady
+// stream allocates nothing.
+func TestRecycle(t *testing.T) {
+	q := New(10, time.Second)
+	ctx, done := context.Background(), make(chan struct{})
+	push := func() []int16 {
+		b := append(q.Buffer(160), make([]int16, 160)...)
+		q.Push(pcm.Frame{Format: pcm.Mono8k, Samples: b})
+		return b
+	}
+	pop := func() []int16 {
+		fr, err := q.Pop(ctx, done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr.Samples
+	}
+	first := push()
+	if got := pop(); &got[0] != &first[0] {
+		t.Fatal("Pop returned other storage than pushed")
+	}
+	second := push()
+	if &second[0] == &first[0] {
+		t.Fatal("Buffer handed out the storage of the frame the session holds")
+	}
+	pop() // takes back the first frame's storage
+	if third := push(); &third[0] != &first[0] {
+		t.Fatal("Buffer did not reuse the storage given back")
+	}
+	pop()
+	if n := testing.AllocsPerRun(100, func() { push(); pop() }); n != 0 {
+		t.Errorf("a steady push and pop allocate %.1f times", n)
+	}
+}
+
 // BenchmarkPushPop measures one frame through the queue.
 func BenchmarkPushPop(b *testing.B) {
 	q := New(100, time.Second)

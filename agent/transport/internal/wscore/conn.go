@@ -56,6 +56,12 @@ const (
 	closeWait = time.Second
 	// reportEvery is how often input overruns are reported.
 	reportEvery = time.Second
+	// sparePackets is how many written binary messages' storage a
+	// connection keeps for Packet.
+	sparePackets = 4
+	// minPacket is the least capacity of new Packet storage, so that
+	// storage serves packets of varying size.
+	minPacket = 256
 	// maxMarkName bounds the name part of a mark on the wire.
 	maxMarkName = 96
 )
@@ -156,6 +162,7 @@ type Conn struct {
 	err  error // why it ended; read after done is closed
 
 	wake       chan struct{} // the writer has something to send
+	spare      chan []byte   // written binary messages' storage, for Packet
 	pingUnseen atomic.Bool   // a ping went out and no pong came back yet
 	// writing is when the write in progress began (Unix ns), zero between
 	// writes: a write that stays blocked means the peer stopped reading.
@@ -194,6 +201,7 @@ func New(ws *websocket.Conn, cfg *Config, log *slog.Logger) *Conn {
 		in:    frameq.New(cfg.InQueue, reportEvery),
 		done:  make(chan struct{}),
 		wake:  make(chan struct{}, 1),
+		spare: make(chan []byte, sparePackets),
 		marks: make(map[string]func()),
 	}
 }
@@ -243,6 +251,11 @@ func (c *Conn) ended() bool {
 // when they are due to be reported.
 func (c *Conn) Deliver(fr pcm.Frame) (frameq.Overrun, bool) { return c.in.Push(fr) }
 
+// Buffer returns empty storage for n samples of a frame to Deliver: the
+// storage of a frame the session has done with when there is one, so that
+// steady input allocates nothing (see frameq).
+func (c *Conn) Buffer(n int) []int16 { return c.in.Buffer(n) }
+
 // ReadAudio returns the next input frame; io.EOF once the connection has
 // ended and the frames received before are read.
 func (c *Conn) ReadAudio(ctx context.Context) (pcm.Frame, error) { return c.in.Pop(ctx, c.done) }
@@ -254,12 +267,41 @@ func (c *Conn) Gen() uint64 {
 	return c.gen
 }
 
+// Packet returns empty storage for a binary message of n bytes to Send:
+// the storage of a message already written when there is one, so that
+// steady output allocates nothing.
+func (c *Conn) Packet(n int) []byte {
+	select {
+	case b := <-c.spare:
+		if cap(b) >= n {
+			return b
+		}
+	default:
+	}
+	return make([]byte, 0, max(n, minPacket))
+}
+
+// recycle keeps a binary message's storage for Packet once the message
+// is written or dropped, unless enough is spare.
+func (c *Conn) recycle(it item) {
+	if it.kind != websocket.BinaryMessage {
+		return
+	}
+	select {
+	case c.spare <- it.data[:0]:
+	default:
+	}
+}
+
 // Send queues a message of generation gen on the data lane (audio and
 // marks, in order). A message of an old generation is dropped silently.
+// The message's storage is the connection's from then on: a binary
+// message's is reused (see Packet) once written or dropped.
 func (c *Conn) Send(gen uint64, kind int, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen && !c.ended() {
+		c.recycle(item{kind: kind, data: data})
 		return nil
 	}
 	return c.pushLocked(&c.data, kind, data)
@@ -280,8 +322,10 @@ func (c *Conn) Flush(clearMsg []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	for _, it := range c.data {
+	for i, it := range c.data {
 		c.queued -= len(it.data)
+		c.recycle(it)
+		c.data[i] = item{}
 	}
 	c.data = c.data[:0]
 	clear(c.marks)
@@ -380,11 +424,19 @@ func (c *Conn) next() (item, bool) {
 	if len(*lane) == 0 {
 		return item{}, false
 	}
+	return c.takeLocked(lane), true
+}
+
+// takeLocked removes the first message of a lane, which keeps its
+// storage (a lane that advanced through its array would outgrow it every
+// few messages).
+func (c *Conn) takeLocked(lane *[]item) item {
 	it := (*lane)[0]
-	(*lane)[0] = item{}
-	*lane = (*lane)[1:]
+	n := copy(*lane, (*lane)[1:])
+	(*lane)[n] = item{}
+	*lane = (*lane)[:n]
 	c.queued -= len(it.data)
-	return it, true
+	return it
 }
 
 // nextControl takes the next control message.
@@ -394,10 +446,7 @@ func (c *Conn) nextControl() (item, bool) {
 	if len(c.ctrl) == 0 {
 		return item{}, false
 	}
-	it := c.ctrl[0]
-	c.ctrl = c.ctrl[1:]
-	c.queued -= len(it.data)
-	return it, true
+	return c.takeLocked(&c.ctrl), true
 }
 
 // Handler handles one message from the peer: kind is
@@ -497,6 +546,7 @@ func (c *Conn) writeLoop(ctx context.Context) {
 		var err error
 		if it, ok := c.next(); ok {
 			err = c.write(it)
+			c.recycle(it)
 		} else {
 			select {
 			case <-c.wake:

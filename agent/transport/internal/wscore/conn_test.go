@@ -104,6 +104,51 @@ func TestLanes(t *testing.T) {
 	}
 }
 
+// TestPacketReuse checks that a binary message's storage comes back for
+// Packet once written or flushed, a text message's never, and that steady
+// output allocates nothing.
+func TestPacketReuse(t *testing.T) {
+	c := queueConn()
+	send := func(kind int, n int) []byte {
+		p := c.Packet(n)[:n]
+		if err := c.Send(c.Gen(), kind, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write := func() { // what the writer does with a message
+		it, ok := c.next()
+		if !ok {
+			t.Fatal("nothing queued")
+		}
+		c.recycle(it)
+	}
+	written := send(websocket.BinaryMessage, 100)
+	write()
+	if p := c.Packet(60); &p[:1][0] != &written[0] {
+		t.Fatal("a written message's storage did not come back")
+	}
+	flushed := send(websocket.BinaryMessage, 80)
+	if err := c.Flush([]byte("clear")); err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Packet(80); &p[:1][0] != &flushed[0] {
+		t.Fatal("a flushed message's storage did not come back")
+	}
+	write() // the clear
+	text := send(websocket.TextMessage, 50)
+	write()
+	if p := c.Packet(50); &p[:1][0] == &text[0] {
+		t.Fatal("a text message's storage was reused")
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		send(websocket.BinaryMessage, 70)
+		write()
+	}); n != 0 {
+		t.Errorf("steady output allocates %.1f times per message", n)
+	}
+}
+
 // TestQueueBounds checks that a peer whose queue outgrows its bounds in
 // bytes or in time is disconnected, and that the call that found out
 // returns at once with ErrStalled.
