@@ -183,7 +183,7 @@ func (c *Conn) handle(kind int, r io.Reader) error {
 		return c.refuse(protoErr(CodeRateLimited, "over %g messages per second; message discarded", c.cfg.core.Rate))
 	}
 	data, err := readLimited(r, c.cfg.core.MaxMessage, c.msg)
-	if cap(data) <= keptMessage {
+	if cap(data) <= wscore.KeptMessage {
 		c.msg = data[:0]
 	}
 	if err != nil {
@@ -282,32 +282,14 @@ func (c *Conn) handleText(data []byte) error {
 // the connection (close 1009).
 var errHuge = errors.New("device: message over four times the size limit")
 
-// keptMessage is the largest message storage a connection keeps for the
-// next message: audio and control messages, not images.
-const keptMessage = 4 << 10
-
 // readLimited reads a message of at most limit bytes into buf's storage
 // (grown as needed). A larger one is discarded and reported as a
 // *ProtocolError; one over four times the limit is not read to its end,
 // and the error wraps errHuge.
 func readLimited(r io.Reader, limit int, buf []byte) ([]byte, error) {
-	data := buf[:0]
-	if cap(data) == 0 {
-		data = make([]byte, 0, 512)
-	}
-	for len(data) <= limit {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		room := data[len(data):min(cap(data), limit+1)]
-		n, err := r.Read(room)
-		data = data[:len(data)+n]
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	data, err := wscore.ReadInto(r, limit, buf)
+	if err != nil {
+		return nil, err
 	}
 	if len(data) <= limit {
 		return data, nil

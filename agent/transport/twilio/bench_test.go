@@ -1,9 +1,11 @@
 package twilio
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -60,5 +62,25 @@ func BenchmarkReadMedia(b *testing.B) {
 		if _, err := c.ReadAudio(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAppendAudio checks that a media payload decodes into storage the
+// reader keeps without allocating, as Audio decodes it, and that a bad
+// payload leaves the storage as it was.
+func TestAppendAudio(t *testing.T) {
+	ulaw := g711.EncodeUlaw(nil, speech8k(t, "order_slt.wav")[8000:8160])
+	m := Media{Payload: base64.StdEncoding.EncodeToString(ulaw)}
+	dst := make([]byte, 0, 160)
+	got, err := m.AppendAudio(dst)
+	if err != nil || !bytes.Equal(got, ulaw) {
+		t.Fatalf("AppendAudio: %d bytes, %v; want the %d encoded", len(got), err, len(ulaw))
+	}
+	if n := testing.AllocsPerRun(20, func() { _, _ = m.AppendAudio(dst) }); n != 0 {
+		t.Errorf("AppendAudio allocates %.0f times", n)
+	}
+	bad := Media{Payload: "not base64!"}
+	if got, err := bad.AppendAudio(dst[:3]); !errors.Is(err, ErrMessage) || len(got) != 3 {
+		t.Fatalf("bad payload: %d bytes, %v; want the 3 given and ErrMessage", len(got), err)
 	}
 }

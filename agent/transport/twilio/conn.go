@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -31,8 +32,13 @@ type Conn struct {
 	log   *slog.Logger
 	// mediaPrefix is the start of every media message, up to the payload.
 	mediaPrefix []byte
+	// ulawMu guards ulaw, the μ-law of the audio being written.
+	ulawMu sync.Mutex
+	ulaw   []byte
 
 	// Reader state, used only by the reader goroutine.
+	msg     []byte // the storage of the message being read, kept while small
+	payload []byte // a media message's decoded payload
 	inPos   int64
 	sess    transport.Session
 	refused int
@@ -65,13 +71,16 @@ func (c *Conn) WriteAudio(_ context.Context, fr pcm.Frame) error {
 }
 
 // media returns the media message of samples,
-// {"event":"media","streamSid":…,"media":{"payload":"…"}}, built directly:
-// this runs every 20 ms of every call.
+// {"event":"media","streamSid":…,"media":{"payload":"…"}}, built directly
+// in storage of messages already written: this runs every 20 ms of every
+// call.
 func (c *Conn) media(samples []int16) []byte {
-	ulaw := g711.EncodeUlaw(make([]byte, 0, len(samples)), samples)
-	b := make([]byte, 0, len(c.mediaPrefix)+base64.StdEncoding.EncodedLen(len(ulaw))+3)
+	c.ulawMu.Lock()
+	defer c.ulawMu.Unlock()
+	c.ulaw = g711.EncodeUlaw(c.ulaw[:0], samples)
+	b := c.core.Packet(len(c.mediaPrefix) + base64.StdEncoding.EncodedLen(len(c.ulaw)) + 3)
 	b = append(b, c.mediaPrefix...)
-	b = base64.StdEncoding.AppendEncode(b, ulaw)
+	b = base64.StdEncoding.AppendEncode(b, c.ulaw)
 	return append(b, `"}}`...)
 }
 
@@ -97,9 +106,12 @@ func (c *Conn) Flush(context.Context) error {
 
 // read handles one message from Twilio; io.EOF means the stream stopped.
 func (c *Conn) read(_ int, r io.Reader) error {
-	data, err := io.ReadAll(r)
+	data, err := wscore.ReadInto(r, c.cfg.core.MaxMessage, c.msg)
 	if err != nil {
 		return err
+	}
+	if cap(data) <= wscore.KeptMessage {
+		c.msg = data[:0]
 	}
 	var m Message
 	if c.limiter.Allow() {
@@ -132,14 +144,15 @@ func (c *Conn) handle(m Message) error {
 		if m.Media.Track != "" && m.Media.Track != "inbound" {
 			return nil // both_tracks streams also carry the agent's audio
 		}
-		b, err := m.Media.Audio()
+		b, err := m.Media.AppendAudio(c.payload[:0])
 		if err != nil {
 			return err
 		}
+		c.payload = b
 		if len(b) == 0 {
 			return nil
 		}
-		fr := pcm.Frame{Samples: g711.DecodeUlaw(nil, b), Format: pcm.Mono8k, Timestamp: m.Media.At()}
+		fr := pcm.Frame{Samples: g711.DecodeUlaw(c.core.Buffer(len(b)), b), Format: pcm.Mono8k, Timestamp: m.Media.At()}
 		if fr.Timestamp < 0 {
 			fr.Timestamp = pcm.Mono8k.Duration(int(c.inPos))
 		}

@@ -56,8 +56,8 @@ const (
 	closeWait = time.Second
 	// reportEvery is how often input overruns are reported.
 	reportEvery = time.Second
-	// sparePackets is how many written binary messages' storage a
-	// connection keeps for Packet.
+	// sparePackets is how many sent messages' storage a connection keeps
+	// for Packet.
 	sparePackets = 4
 	// minPacket is the least capacity of new Packet storage, so that
 	// storage serves packets of varying size.
@@ -162,7 +162,7 @@ type Conn struct {
 	err  error // why it ended; read after done is closed
 
 	wake       chan struct{} // the writer has something to send
-	spare      chan []byte   // written binary messages' storage, for Packet
+	spare      chan []byte   // sent messages' storage, for Packet
 	pingUnseen atomic.Bool   // a ping went out and no pong came back yet
 	// writing is when the write in progress began (Unix ns), zero between
 	// writes: a write that stays blocked means the peer stopped reading.
@@ -184,6 +184,7 @@ type Conn struct {
 type item struct {
 	kind int // websocket.TextMessage or BinaryMessage
 	data []byte
+	sent bool // queued by Send: its storage is reused once written
 }
 
 // New wraps ws, whose handshake is done, for cfg (already SetDefaults).
@@ -267,9 +268,9 @@ func (c *Conn) Gen() uint64 {
 	return c.gen
 }
 
-// Packet returns empty storage for a binary message of n bytes to Send:
-// the storage of a message already written when there is one, so that
-// steady output allocates nothing.
+// Packet returns empty storage for a message of n bytes to Send: the
+// storage of a message already written when there is one, so that steady
+// output allocates nothing.
 func (c *Conn) Packet(n int) []byte {
 	select {
 	case b := <-c.spare:
@@ -281,10 +282,10 @@ func (c *Conn) Packet(n int) []byte {
 	return make([]byte, 0, max(n, minPacket))
 }
 
-// recycle keeps a binary message's storage for Packet once the message
-// is written or dropped, unless enough is spare.
+// recycle keeps a sent message's storage for Packet once the message is
+// written or dropped, unless enough is spare.
 func (c *Conn) recycle(it item) {
-	if it.kind != websocket.BinaryMessage {
+	if !it.sent {
 		return
 	}
 	select {
@@ -295,16 +296,17 @@ func (c *Conn) recycle(it item) {
 
 // Send queues a message of generation gen on the data lane (audio and
 // marks, in order). A message of an old generation is dropped silently.
-// The message's storage is the connection's from then on: a binary
-// message's is reused (see Packet) once written or dropped.
+// The message's storage is the connection's from then on: it is reused
+// (see Packet) once written or dropped.
 func (c *Conn) Send(gen uint64, kind int, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	it := item{kind: kind, data: data, sent: true}
 	if gen != c.gen && !c.ended() {
-		c.recycle(item{kind: kind, data: data})
+		c.recycle(it)
 		return nil
 	}
-	return c.pushLocked(&c.data, kind, data)
+	return c.pushLocked(&c.data, it)
 }
 
 // Control queues a text message on the control lane, which the writer
@@ -312,7 +314,7 @@ func (c *Conn) Send(gen uint64, kind int, data []byte) error {
 func (c *Conn) Control(msg []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pushLocked(&c.ctrl, websocket.TextMessage, msg)
+	return c.pushLocked(&c.ctrl, item{kind: websocket.TextMessage, data: msg})
 }
 
 // Flush starts a new generation: the data lane is emptied, pending marks
@@ -329,7 +331,7 @@ func (c *Conn) Flush(clearMsg []byte) error {
 	}
 	c.data = c.data[:0]
 	clear(c.marks)
-	return c.pushLocked(&c.ctrl, websocket.TextMessage, clearMsg)
+	return c.pushLocked(&c.ctrl, item{kind: websocket.TextMessage, data: clearMsg})
 }
 
 // Mark queues a mark after the output queued so far. encode builds the
@@ -345,7 +347,7 @@ func (c *Conn) Mark(name string, encode func(wire string) ([]byte, error), playe
 	if err != nil {
 		return err
 	}
-	if err := c.pushLocked(&c.data, websocket.TextMessage, msg); err != nil {
+	if err := c.pushLocked(&c.data, item{kind: websocket.TextMessage, data: msg}); err != nil {
 		return err
 	}
 	c.marks[wire] = played
@@ -366,14 +368,14 @@ func (c *Conn) Played(wire string) {
 
 // pushLocked appends a message to a lane unless the connection has ended
 // or the peer has stalled, which it then disconnects.
-func (c *Conn) pushLocked(lane *[]item, kind int, data []byte) error {
+func (c *Conn) pushLocked(lane *[]item, it item) error {
 	if c.ended() {
 		return ErrClosed
 	}
 	now := time.Now()
 	var stalled error
 	switch {
-	case c.queued+len(data) > c.cfg.MaxQueueBytes:
+	case c.queued+len(it.data) > c.cfg.MaxQueueBytes:
 		stalled = fmt.Errorf("%w: over %d bytes queued", ErrStalled, c.cfg.MaxQueueBytes)
 	case c.blocked(now):
 		stalled = fmt.Errorf("%w: a write blocked over %v", ErrStalled, c.cfg.MaxDelay)
@@ -382,8 +384,8 @@ func (c *Conn) pushLocked(lane *[]item, kind int, data []byte) error {
 		c.stall(stalled)
 		return stalled
 	}
-	*lane = append(*lane, item{kind: kind, data: data})
-	c.queued += len(data)
+	*lane = append(*lane, it)
+	c.queued += len(it.data)
 	c.signal()
 	return nil
 }
@@ -447,6 +449,35 @@ func (c *Conn) nextControl() (item, bool) {
 		return item{}, false
 	}
 	return c.takeLocked(&c.ctrl), true
+}
+
+// KeptMessage is the largest storage a transport keeps for reading the
+// next message into (see ReadInto): enough for audio and control
+// messages, not for an image a peer sends once.
+const KeptMessage = 4 << 10
+
+// ReadInto reads a message to its end, or to its first limit+1 bytes, into
+// buf's storage (grown as needed) and returns it: a transport that keeps
+// the storage for the next message reads steady audio without allocating.
+func ReadInto(r io.Reader, limit int, buf []byte) ([]byte, error) {
+	data := buf[:0]
+	if cap(data) == 0 {
+		data = make([]byte, 0, 512)
+	}
+	for len(data) <= limit {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):min(cap(data), limit+1)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
 }
 
 // Handler handles one message from the peer: kind is

@@ -104,9 +104,9 @@ func TestLanes(t *testing.T) {
 	}
 }
 
-// TestPacketReuse checks that a binary message's storage comes back for
-// Packet once written or flushed, a text message's never, and that steady
-// output allocates nothing.
+// TestPacketReuse checks that a sent message's storage comes back for
+// Packet once written or flushed, a control message's never, and that
+// steady output allocates nothing.
 func TestPacketReuse(t *testing.T) {
 	c := queueConn()
 	send := func(kind int, n int) []byte {
@@ -136,10 +136,13 @@ func TestPacketReuse(t *testing.T) {
 		t.Fatal("a flushed message's storage did not come back")
 	}
 	write() // the clear
-	text := send(websocket.TextMessage, 50)
+	event := []byte("event")
+	if err := c.Control(event); err != nil {
+		t.Fatal(err)
+	}
 	write()
-	if p := c.Packet(50); &p[:1][0] == &text[0] {
-		t.Fatal("a text message's storage was reused")
+	if p := c.Packet(5); &p[:1][0] == &event[0] {
+		t.Fatal("a control message's storage was reused")
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		send(websocket.BinaryMessage, 70)
