@@ -44,6 +44,7 @@ type scenario struct {
 	User   []userClip      `json:"user"`
 	Expect string          `json:"expect"`
 	Line   *string         `json:"line"`
+	Echo   string          `json:"echo"`
 }
 
 type userClip struct {
@@ -67,6 +68,13 @@ type Scenario struct {
 	// last clip.
 	Mic   []int16
 	Clips []ScenarioClip
+	// Echo is the room's impulse response from the agent's loudspeaker to
+	// the microphone at EchoRate (its leading zeros the echo's delay; a
+	// tap of 1 passes the sound at its level), or nil: a player sends the
+	// agent's audio back through it as the session plays it, so a reply
+	// paused or cut short echoes no further.
+	Echo     []float32
+	EchoRate int
 }
 
 // ScenarioClip is one user clip of a scenario.
@@ -138,6 +146,23 @@ func LoadScenarios(path string) ([]Scenario, error) {
 		if agentPath != "" {
 			if t.Agent, err = load(agentPath); err != nil {
 				return nil, fmt.Errorf("%s: %w", sc.Name, err)
+			}
+		}
+		if sc.Echo != "" {
+			path := sc.Echo
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			fr, err := wav.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: echo: %w", sc.Name, err)
+			}
+			if fr.Format.Channels != 1 {
+				return nil, fmt.Errorf("%s: echo: %d channels, want 1", sc.Name, fr.Format.Channels)
+			}
+			t.Echo, t.EchoRate = make([]float32, len(fr.Samples)), fr.Format.Rate
+			for i, v := range fr.Samples {
+				t.Echo[i] = float32(v) / 32768
 			}
 		}
 		for _, u := range sc.User {

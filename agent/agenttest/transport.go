@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/harkvoice/hark/agent"
 	"github.com/harkvoice/hark/codecs/pcm"
+	"github.com/harkvoice/hark/codecs/resample"
 )
 
 // ErrClosed is returned by a Transport's ReadAudio after Hangup.
@@ -40,12 +42,91 @@ type Transport struct {
 	events  []agent.Event
 	flushes []time.Time
 	changed chan struct{}
+	echo    *echoPath
+}
+
+// echoPath is a loudspeaker-to-microphone path: what the session sends
+// comes back into its microphone through a room's impulse response.
+type echoPath struct {
+	ir       []float32 // at rate; leading zeros are the bulk delay
+	first    int       // the first tap that is not zero
+	rate     int
+	down, up *resample.Converter
+	// acc holds the echo still to be heard, at rate, from the microphone's
+	// next sample on; wpos is where the next frame sent starts in acc
+	// (the playout runs on its own clock, a frame or so ahead or behind).
+	acc  []float32
+	wpos int
+	x, y []int16
 }
 
 // NewTransport returns a transport whose microphone speaks in and whose
 // speaker takes out.
 func NewTransport(in, out pcm.Format) *Transport {
 	return &Transport{in: in, out: out, changed: make(chan struct{})}
+}
+
+// SetEcho makes the frames the session sends come back into its
+// microphone, as a loudspeaker's sound does in a room: convolved with ir
+// (an impulse response at rate, its leading zeros the echo's delay) and
+// added to the microphone from the moment they are sent, whatever the
+// microphone plays. A reply paused or flushed stops echoing. Call it
+// before the session starts.
+func (t *Transport) SetEcho(ir []float32, rate int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	first := 0
+	for first < len(ir) && ir[first] == 0 {
+		first++
+	}
+	f := pcm.Format{Rate: rate, Channels: 1}
+	t.echo = &echoPath{ir: ir, first: first, rate: rate, down: resample.NewConverter(f), up: resample.NewConverter(pcm.Format{Rate: t.in.Rate, Channels: 1})}
+}
+
+// sent adds the echo of a frame the session sent.
+func (e *echoPath) sent(fr pcm.Frame) {
+	var err error
+	if e.x, err = e.down.Convert(e.x[:0], fr); err != nil {
+		return // a frame of another format: not played
+	}
+	if need := e.wpos + len(e.x) + len(e.ir); len(e.acc) < need {
+		e.acc = append(e.acc, make([]float32, need-len(e.acc))...)
+	}
+	ir := e.ir[e.first:]
+	for i, v := range e.x {
+		if v == 0 {
+			continue
+		}
+		acc := e.acc[e.wpos+i+e.first:]
+		acc = acc[:len(ir)]
+		x := float32(v)
+		for j, h := range ir {
+			acc[j] += x * h
+		}
+	}
+	e.wpos += len(e.x)
+}
+
+// heard adds the echo due in the microphone's next n samples (at the
+// input rate, mono) to mic.
+func (e *echoPath) heard(mic []int16, inRate int) {
+	n := len(mic) * e.rate / inRate
+	if len(e.acc) < n {
+		e.acc = append(e.acc, make([]float32, n-len(e.acc))...)
+	}
+	e.y = e.y[:0]
+	for _, v := range e.acc[:n] {
+		e.y = append(e.y, int16(max(-32768, min(32767, math.Round(float64(v))))))
+	}
+	e.acc = e.acc[:copy(e.acc, e.acc[n:])]
+	e.wpos = max(e.wpos-n, 0)
+	var err error
+	if e.y, err = e.up.Convert(e.y[:0], pcm.Frame{Samples: e.y, Format: pcm.Format{Rate: e.rate, Channels: 1}}); err != nil {
+		return
+	}
+	for i := range min(len(mic), len(e.y)) {
+		mic[i] = int16(max(-32768, min(32767, int32(mic[i])+int32(e.y[i]))))
+	}
 }
 
 // Play queues samples (in the input format) to be heard by the session
@@ -133,6 +214,9 @@ func (t *Transport) ReadAudio(ctx context.Context) (pcm.Frame, error) {
 	fr := pcm.Frame{Samples: make([]int16, n), Format: t.in, Timestamp: t.in.Duration(int(t.micPos) * t.in.Channels)}
 	k := copy(fr.Samples, t.mic)
 	t.mic = t.mic[k:]
+	if t.echo != nil && t.in.Channels == 1 {
+		t.echo.heard(fr.Samples, t.in.Rate)
+	}
 	t.micPos += int64(n / t.in.Channels)
 	t.arrived = append(t.arrived, time.Now())
 	return fr, nil
@@ -144,6 +228,9 @@ func (t *Transport) WriteAudio(_ context.Context, fr pcm.Frame) error {
 	fr.Samples = slices.Clone(fr.Samples)
 	t.mu.Lock()
 	t.frames = append(t.frames, Output{Frame: fr, At: time.Now(), Audible: audible})
+	if t.echo != nil {
+		t.echo.sent(fr)
+	}
 	t.mu.Unlock()
 	return nil
 }

@@ -99,6 +99,9 @@ func play(ctx context.Context, t agenttest.Scenario, base []agent.Option, tts pi
 	pos := func(n int) int { return n * line.Rate / rate }
 	tr := agenttest.NewTransport(line, line)
 	defer tr.Close()
+	if t.Echo != nil {
+		tr.SetEcho(t.Echo, t.EchoRate)
+	}
 	var mu sync.Mutex
 	var events []timedEvent
 	opts := append(slices.Clone(base),

@@ -170,24 +170,32 @@ func (g *gen) write(name string, x signal, rate int, ulaw bool) {
 // rooms: the agent's reply played by a speakerphone into two rooms and
 // picked up by its microphone: band-limited to 300-3400 Hz, an exponential
 // reverberation tail (RT60 0.35 s and 0.6 s) over a few early reflections,
-// 70 and 140 ms late, 14 and 18 dB below the reply.
+// 70 and 140 ms late, 14 and 18 dB below the reply; as recorded clips and
+// as the rooms' impulse responses.
 func (g *gen) rooms(reply signal) error {
 	for _, r := range []struct {
-		name          string
+		name, ir      string
 		rt60, delay   float64
 		belowDB       float64
 		seed          uint64
 		reflectionsMs []float64
 	}{
-		{"echo_room_small.wav", 0.35, 0.07, 14, 1, []float64{4, 9, 13, 21}},
-		{"echo_room_large.wav", 0.6, 0.14, 18, 2, []float64{7, 16, 23, 37, 52}},
+		{"echo_room_small.wav", "room_small_ir.wav", 0.35, 0.07, 14, 1, []float64{4, 9, 13, 21}},
+		{"echo_room_large.wav", "room_large_ir.wav", 0.6, 0.14, 18, 2, []float64{7, 16, 23, 37, 52}},
 	} {
 		rng := rand.New(rand.NewPCG(r.seed, 11))
 		ir := roomResponse(rng, r.rt60, r.reflectionsMs)
 		y := bandpass(convolve(reply, ir), 300, 3400)
 		y = append(make(signal, int(r.delay*sr)), y...)
 		y = y[:len(reply)+int(0.4*sr)]
-		g.write(r.name, gain(y, rmsDB(reply)-r.belowDB-rmsDB(y)), 8000, false)
+		db := rmsDB(reply) - r.belowDB - rmsDB(y)
+		g.write(r.name, gain(y, db), 8000, false)
+		// The same path as an impulse response, for scenarios whose echo
+		// follows what the session actually plays: at 8 kHz, where each
+		// tap stands for two of 16 kHz (+6 dB).
+		h := bandpass(append(ir, make(signal, sr/20)...), 300, 3400)
+		h = append(make(signal, int(r.delay*sr)), h...)
+		g.write(r.ir, gain(h, db+20*math.Log10(2)), 8000, false)
 	}
 	return g.err
 }
