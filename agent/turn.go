@@ -230,6 +230,11 @@ func (l *loop) poll(ctx context.Context) {
 // starts inside speech (voiceLoud).
 func (l *loop) remember(samples []int16) {
 	keep := l.rate * int(vad.DefaultPreRoll/time.Millisecond) / 1000
+	if l.recent == nil {
+		// At its working size at once: grown by append, every new call
+		// would allocate several times that.
+		l.recent = make([]int16, 0, 2*keep+len(samples))
+	}
 	if len(l.recent)+len(samples) > 2*keep {
 		n := copy(l.recent, l.recent[max(0, len(l.recent)-keep):])
 		l.recent = l.recent[:n]
