@@ -34,4 +34,13 @@
 // Decoded input waits for ReadAudio in a frameq.Queue: when the session
 // falls behind, the oldest frame is dropped and the drops are reported at
 // most once a second (the policy of every transport).
+//
+// # Steady audio allocates nothing
+//
+// Every frame of every call would otherwise leave garbage behind, and on a
+// loaded server the collector's work competes with every call's playout.
+// So storage goes round: a transport reads each message into storage it
+// keeps (ReadInto), decodes input into a Buffer the session hands back on
+// its next ReadAudio, and builds output in a Packet whose storage comes
+// back once Send's message is written or flushed.
 package wscore
