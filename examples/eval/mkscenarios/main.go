@@ -715,12 +715,12 @@ func runReal(dir, voices, clips string) error {
 		About:        "A real human voice (the recordings of alsa-utils) interrupting the reply: in the clear, over a room's echo, under a television and on a phone line.",
 		AgentDefault: filepath.Join(clips, "agent_reply.wav"),
 		Scenarios: []scenario{
-			{"real-front-left", []clip{c(voice("Front_Left"), 2.1)}, "bargein", ""},
-			{"real-rear-right", []clip{c(voice("Rear_Right"), 3.4)}, "bargein", ""},
-			{"real-side-left", []clip{c(voice("Side_Left"), 1.6)}, "bargein", ""},
-			{"real-front-center-over-room-echo", []clip{c(filepath.Join(clips, "echo_room_small.wav"), 0), c(voice("Front_Center"), 3.0)}, "bargein", ""},
-			{"real-rear-left-under-tv", []clip{c(filepath.Join(clips, "tv.wav"), 0.5), c(voice("Rear_Left"), 2.7)}, "bargein", ""},
-			{"real-phone-front-right", []clip{c("phone_front_right.wav", 2.4)}, "bargein", "phone"},
+			{Name: "real-front-left", User: []clip{c(voice("Front_Left"), 2.1)}, Expect: "bargein"},
+			{Name: "real-rear-right", User: []clip{c(voice("Rear_Right"), 3.4)}, Expect: "bargein"},
+			{Name: "real-side-left", User: []clip{c(voice("Side_Left"), 1.6)}, Expect: "bargein"},
+			{Name: "real-front-center-over-room-echo", Echo: filepath.Join(clips, "room_small_ir.wav"), User: []clip{c(voice("Front_Center"), 3.0)}, Expect: "bargein"},
+			{Name: "real-rear-left-under-tv", User: []clip{c(filepath.Join(clips, "tv.wav"), 0.5), c(voice("Rear_Left"), 2.7)}, Expect: "bargein"},
+			{Name: "real-phone-front-right", User: []clip{c("phone_front_right.wav", 2.4)}, Expect: "bargein", Line: "phone"},
 		},
 	})
 }
@@ -733,6 +733,7 @@ type (
 	}
 	scenario struct {
 		Name   string `json:"name"`
+		Echo   string `json:"echo,omitempty"` // the room's impulse response: the reply's echo
 		User   []clip `json:"user"`
 		Expect string `json:"expect"`
 		Line   string `json:"line,omitempty"` // "phone": heard at 8 kHz, μ-law
@@ -790,10 +791,10 @@ func runLanguages(dir, speech, clips string) error {
 		other = bandpass(convolve(other, roomResponse(rng, 0.4, []float64{5, 12, 19})), 120, 7000)
 		g.write(name("across_room"), gain(other, -43-rmsDB(other)), sr, false)
 		set = append(set,
-			scenario{lang + "-clear", []clip{{name("clear"), 2.0}}, "bargein", ""},
-			scenario{lang + "-over-room-large-echo", []clip{{filepath.Join(clips, "echo_room_large.wav"), 0}, {name("over_echo"), 2.6}}, "bargein", ""},
-			scenario{lang + "-phone", []clip{{name("phone"), 2.3}}, "bargein", "phone"},
-			scenario{lang + "-voice-across-the-room", []clip{{name("across_room"), 1.2}}, "no_bargein", ""},
+			scenario{Name: lang + "-clear", User: []clip{{name("clear"), 2.0}}, Expect: "bargein"},
+			scenario{Name: lang + "-over-room-large-echo", Echo: filepath.Join(clips, "room_large_ir.wav"), User: []clip{{name("over_echo"), 2.6}}, Expect: "bargein"},
+			scenario{Name: lang + "-phone", User: []clip{{name("phone"), 2.3}}, Expect: "bargein", Line: "phone"},
+			scenario{Name: lang + "-voice-across-the-room", User: []clip{{name("across_room"), 1.2}}, Expect: "no_bargein"},
 		)
 	}
 	if g.err != nil {
