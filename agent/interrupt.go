@@ -81,8 +81,9 @@ type interrupter struct {
 	guarded  bool // the reply's current chunk is uninterruptible
 	speaking bool // the VAD hears the user
 	// quiet: inside the user's speech, the voice has stopped (the VAD has
-	// not confirmed the end yet).
-	quiet bool
+	// not confirmed the end yet); faded: its level has fallen silent, the
+	// VAD not yet.
+	quiet, faded bool
 	// tentative: the reply resumed on backchannel words before the VAD
 	// confirmed the end of their speech.
 	tentative bool
@@ -213,8 +214,9 @@ type (
 	speechEnded struct{}
 	// voiceStopped: inside speech, the VAD's latest window is silent; the
 	// speech may have ended (the VAD confirms it after its minimum
-	// silence). voiceReturned: voice again before that.
-	voiceStopped  struct{}
+	// silence); faded: only the level says so yet (see voiceFallDB), the
+	// VAD still hears a voice. voiceReturned: voice again before that.
+	voiceStopped  struct{ faded bool }
 	voiceReturned struct{}
 	// timerFired: the time the machine asked for has passed.
 	timerFired struct{}
@@ -411,7 +413,7 @@ func (m *interrupter) step(in input) []action {
 		if (!in.follows || in.faint) && m.phase != phaseIdle {
 			m.carry = ""
 		}
-		m.speaking, m.quiet, m.nonLexical = true, false, false
+		m.speaking, m.quiet, m.faded, m.nonLexical = true, false, false, false
 		m.settling = false // the user goes on: the words decide afresh
 		// A pause is faint while all of its speech is.
 		m.faint = in.faint && (m.faint || m.phase != phasePaused)
@@ -426,7 +428,7 @@ func (m *interrupter) step(in input) []action {
 		out = m.unhold(out)
 	case speechEnded:
 		laugh := m.nonLexical
-		m.speaking, m.quiet, m.nonLexical = false, false, false
+		m.speaking, m.quiet, m.faded, m.nonLexical = false, false, false, false
 		switch {
 		case m.tentative && (laugh || m.known()):
 			// The laugh or the backchannel is over: forget its speech.
@@ -446,7 +448,11 @@ func (m *interrupter) step(in input) []action {
 		if !m.speaking {
 			break
 		}
-		m.quiet = true
+		if in.faded {
+			m.faded = true
+		} else {
+			m.quiet = true
+		}
 		if m.phase == phasePaused {
 			out = m.decide(out)
 		}
@@ -473,7 +479,7 @@ func (m *interrupter) step(in input) []action {
 		if !m.speaking {
 			break
 		}
-		m.quiet = false
+		m.quiet, m.faded = false, false
 		switch {
 		case m.tentative && !m.nonLexical && m.onlyBackchannels():
 			// The rest of a backchannel ("o-kay", "uh-huh"): the reply
@@ -730,8 +736,15 @@ func (m *interrupter) verdict() (cancel, resume bool) {
 	}
 	// Light words: backchannels, or nothing that carries meaning (what a
 	// recogniser makes of "uh-huh" or a cough: "but", "the").
-	light := text != "" && (m.policy.backchannels.only(text, w.lang) || contentWords(text, w.lang) == 0)
-	return false, (!m.speaking || m.quiet) && (m.known() || light)
+	// The level's fall ends a backchannel sooner than the VAD can (its
+	// last window still hears the voice), when it is a word ("okay",
+	// "yeah"); lighter words wait for the VAD: a stop consonant's closure
+	// ("sto-p") is as silent, and "ah" or "uh" is what a recogniser makes
+	// of a word's first sound.
+	bc := text != "" && m.policy.backchannels.only(text, w.lang)
+	sounds := text != "" && contentWords(text, w.lang) == 0
+	light := bc || sounds
+	return false, (!m.speaking || m.quiet) && (m.known() || light) || m.speaking && m.faded && bc && !sounds
 }
 
 // confirmed reports whether the interrupting speech has gone on, its voice

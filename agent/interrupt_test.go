@@ -630,6 +630,37 @@ func TestInterrupterScenarios(t *testing.T) {
 			{speechEnded{}, ""},
 			{final("uh huh"), "drop turn"},
 		}},
+		{name: "the level falls on a backchannel before the VAD hears the voice stop: resumed tentatively", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("okay"), ""},
+			{voiceStopped{faded: true}, "disarm; resume; emit resumed"},
+			{voiceStopped{}, ""},
+			{speechEnded{}, ""},
+			{final("okay"), "drop turn"},
+		}},
+		{name: "backchannel words after the level fell: resumed tentatively", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{faded: true}, ""},
+			{partial("yeah"), "disarm; resume; emit resumed"},
+		}},
+		{name: "the level falls on light words that are no backchannel: the VAD decides", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("so"), ""},
+			{voiceStopped{faded: true}, ""}, // a stop consonant's closure may follow
+			{voiceStopped{}, "disarm; resume; emit resumed"},
+		}},
+		{name: "the level falls on a backchannel sound that may be a word's first: the VAD decides", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{partial("ah"), ""},
+			{voiceStopped{faded: true}, ""},
+			{partial("stop"), cancelled},
+		}},
+		{name: "the level falls and the voice comes back: backchannel words no longer resume", steps: []step{
+			{replyStarted{}, ""}, {lead, pause},
+			{voiceStopped{faded: true}, ""},
+			{voiceReturned{}, ""},
+			{partial("okay"), ""},
+		}},
 		// A stop in street noise: the recogniser's first guess is a light
 		// "ah", the reply resumes tentatively, the speech ends before the
 		// final words: they still cancel it, late.

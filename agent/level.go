@@ -64,6 +64,33 @@ func newLevelGate() levelGate {
 // less faintMargin, or the echo's ceiling while it is higher.
 func (g *levelGate) bar() float64 { return max(g.threshold, g.echo) }
 
+// voiceFallDB is how far below the loudest frame of the speech so far a
+// frame's level must fall to count as silence inside it, whatever the VAD
+// says: the VAD's probability stays high for 60-100 ms after a voice ends,
+// while the level falls at once. The pause between two words stays within
+// about 30 dB of a voice's peak, and a room's or a line's noise floor less
+// than this far below the speech leaves the VAD alone to judge.
+const voiceFallDB = 35.0
+
+// voiceLevel follows the loudest frame of the speech the VAD is inside and
+// tells when the voice has fallen silent inside it (see voiceFallDB).
+type voiceLevel struct{ peak float64 }
+
+// start begins a new speech whose onset frames have levels.
+func (v *voiceLevel) start(levels []float64) {
+	v.peak = silentLevel
+	for _, lv := range levels {
+		v.peak = max(v.peak, lv)
+	}
+}
+
+// fell takes the next frame's level and reports whether it is voiceFallDB
+// or more below the loudest so far.
+func (v *voiceLevel) fell(lv float64) bool {
+	v.peak = max(v.peak, lv)
+	return lv <= v.peak-voiceFallDB
+}
+
 // frameLevel returns the RMS level of samples in dBFS.
 func frameLevel(samples []int16) float64 {
 	if len(samples) == 0 {

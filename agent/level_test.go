@@ -91,3 +91,29 @@ func TestLevelGate(t *testing.T) {
 		})
 	}
 }
+
+func TestVoiceLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		onset  []float64
+		frames []float64
+		want   []bool
+	}{
+		{"the voice ends: silent at once", []float64{-30, -18}, []float64{-20, -40, -58, -70}, []bool{false, false, true, true}},
+		{"a louder word later raises the bar", []float64{-30}, []float64{-10, -40, -46}, []bool{false, false, true}},
+		{"a pause between words is not silence", []float64{-16}, []float64{-43, -47, -16}, []bool{false, false, false}},
+		{"noise close under the speech never falls far enough", []float64{-25}, []float64{-40, -45, -50}, []bool{false, false, false}},
+		{"no onset: judged from the first frame on", nil, []float64{-20, -60}, []bool{false, true}},
+		{"digital silence in a silent speech is no fall", []float64{silentLevel}, []float64{silentLevel}, []bool{false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v voiceLevel
+			v.start(tc.onset)
+			for i, lv := range tc.frames {
+				if got := v.fell(lv); got != tc.want[i] {
+					t.Errorf("frame %d (%v dB): fell = %v, want %v", i, lv, got, tc.want[i])
+				}
+			}
+		})
+	}
+}

@@ -40,10 +40,13 @@ type loop struct {
 	barge interrupter
 	timer int64
 	// inSpeech: the VAD is inside confirmed speech; quiet: its voice has
-	// stopped there (the VAD has not yet confirmed the end), silent since
-	// stream position quietSince (-1: not silent).
-	inSpeech, quiet bool
-	quietSince      int64
+	// stopped there, by the level's fall or by the VAD (vadQuiet), which
+	// has not yet confirmed the end; silent for the VAD since stream
+	// position quietSince, by the level since fellSince (-1: not silent).
+	inSpeech, quiet, vadQuiet bool
+	quietSince, fellSince     int64
+	// voice follows the level of the speech the VAD is inside.
+	voice voiceLevel
 	// spokeUntil is the stream position where the user's last speech
 	// ended (-1: none yet).
 	spokeUntil int64
@@ -84,7 +87,7 @@ func newLoop(s *Session, rate int) *loop {
 		sound = nil // a rate the judge cannot analyse: every sound may be words
 	}
 	return &loop{
-		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, spokeUntil: -1, level: newLevelGate(), sound: sound,
+		s: s, cfg: &s.cfg, in: s.in, rate: rate, lang: s.cfg.lang, quietSince: -1, fellSince: -1, spokeUntil: -1, level: newLevelGate(), sound: sound,
 		barge: interrupter{policy: interruptPolicy{
 			InterruptionPolicy: s.cfg.policy,
 			stopWords:          s.cfg.stopWords,

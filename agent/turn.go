@@ -101,10 +101,10 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 	for _, ev := range m.events {
 		switch ev.Type {
 		case vad.SpeechStart:
-			l.inSpeech, l.quiet, started = true, false, true
+			l.inSpeech, l.quiet, l.vadQuiet, started = true, false, false, true
 			l.onSpeechStart(ctx, ev, m)
 		case vad.SpeechEnd:
-			l.inSpeech, l.quiet = false, false
+			l.inSpeech, l.quiet, l.vadQuiet = false, false, false
 			l.onSpeechEnd(ctx, ev, m)
 		case vad.SpeechPending:
 			l.feed(ctx, speechPending{faint: !l.loudOnset(ev, m)})
@@ -112,20 +112,20 @@ func (l *loop) onMic(ctx context.Context, m micMsg) {
 			l.feed(ctx, speechDropped{})
 		}
 	}
+	var fell bool
 	if l.inSpeech && !started {
-		l.levels(ctx, m)
+		fell = l.levels(ctx, m)
 		l.judgeSound(ctx, m.samples)
 	}
-	switch {
-	case !m.quiet || !l.inSpeech:
-		l.quietSince = -1
-	case l.quietSince < 0:
-		l.quietSince = first
-	}
-	if quiet := l.quietSince >= 0 && l.samplesDur(m.pos-l.quietSince) >= voiceStopAfter; l.inSpeech && quiet != l.quiet {
-		l.quiet = quiet
+	l.quietSince = since(l.quietSince, m.quiet && l.inSpeech, first)
+	l.fellSince = since(l.fellSince, fell && l.inSpeech, first)
+	vadQuiet := l.quietSince >= 0 && l.samplesDur(m.pos-l.quietSince) >= voiceStopAfter
+	quiet := vadQuiet || l.fellSince >= 0 && l.samplesDur(m.pos-l.fellSince) >= voiceStopAfter
+	if l.inSpeech && (quiet != l.quiet || vadQuiet && !l.vadQuiet) {
+		l.quiet, l.vadQuiet = quiet, vadQuiet
 		l.onVoice(ctx)
 	}
+	l.vadQuiet = l.vadQuiet && vadQuiet
 	u := &l.user
 	if u.active && !u.closing {
 		from := max(first, u.audioStart+int64(len(u.audio)))
@@ -159,11 +159,23 @@ func (l *loop) stream() {
 	u.streamed = len(u.audio)
 }
 
-// onVoice handles the voice stopping inside the user's speech, or coming
-// back before the VAD confirmed the end. Over a paused reply, a stream that
-// has given no words yet is committed when the voice stops, so that the
-// words of a short interruption ("uh-huh") come before the VAD confirms its
-// end.
+// since returns the stream position a condition has held since: -1 while
+// it does not hold, first when it begins to.
+func since(pos int64, holds bool, first int64) int64 {
+	switch {
+	case !holds:
+		return -1
+	case pos < 0:
+		return first
+	}
+	return pos
+}
+
+// onVoice handles the voice stopping inside the user's speech (by its
+// level, then by the VAD), or coming back before the VAD confirmed the
+// end. Over a paused reply, a stream that has given no words yet is
+// committed when the VAD hears the voice stop, so that the words of a
+// short interruption ("uh-huh") come before the VAD confirms its end.
 func (l *loop) onVoice(ctx context.Context) {
 	u := &l.user
 	if !l.quiet {
@@ -171,10 +183,14 @@ func (l *loop) onVoice(ctx context.Context) {
 		l.feed(ctx, voiceReturned{})
 		return
 	}
-	l.feed(ctx, voiceStopped{})
+	l.feed(ctx, voiceStopped{faded: !l.vadQuiet})
 	// A recogniser that has given no words yet gives them on a commit (the
 	// Realtime API does); one whose partial results flow decides on them,
-	// and its final search runs on the whole speech at its end.
+	// and its final search runs on the whole speech at its end. Not on the
+	// level's fall alone: a stop consonant's release may follow it.
+	if !l.vadQuiet {
+		return
+	}
 	if c, ok := u.stream.(pipeline.StreamCommitter); ok && u.active && u.partial == "" && l.barge.paused() {
 		c.Commit()
 		u.committed = true
@@ -246,20 +262,23 @@ func (l *loop) remember(samples []int16) {
 // (another voice in the room) that reaches the user's level is the user
 // talking over it. The turn of the faint speech may have been dropped (the
 // reply played on over it); the user's turn starts here, with the
-// pre-roll before.
-func (l *loop) levels(ctx context.Context, m micMsg) {
+// pre-roll before. fell reports whether every frame's level has fallen
+// voiceFallDB below the speech's loudest: silence inside the speech.
+func (l *loop) levels(ctx context.Context, m micMsg) (fell bool) {
 	u := &l.user
 	block := l.rate / 50
 	var loud bool
+	fell = len(m.samples) > 0
 	for i := 0; i < len(m.samples); i += block {
 		lv := frameLevel(m.samples[i:min(len(m.samples), i+block)])
 		if u.active && len(u.levels) < maxTurnAudio/block {
 			u.levels = append(u.levels, lv)
 		}
 		loud = l.level.frame(lv) || loud
+		fell = l.voice.fell(lv) && fell
 	}
 	if !l.faint || !loud {
-		return
+		return fell
 	}
 	l.faint = false
 	l.abandonPreempt() // the user talks
@@ -269,6 +288,7 @@ func (l *loop) levels(ctx context.Context, m micMsg) {
 	}
 	l.confirmed.at, l.confirmed.lead = m.at, loudFrames*pipeline.FrameDuration
 	l.feed(ctx, voiceLoud{})
+	return fell
 }
 
 // startTurn begins capturing a user turn whose audio so far is audio, from
@@ -349,6 +369,7 @@ func (l *loop) onSpeechStart(ctx context.Context, ev vad.Event, m micMsg) {
 	for i := 0; i < len(onset); i += block {
 		levels = append(levels, frameLevel(onset[i:min(len(onset), i+block)]))
 	}
+	l.voice.start(levels)
 	l.faint = !l.level.start(levels)
 	u.levels = append(u.levels, levels...)
 	if l.sound != nil {
