@@ -207,7 +207,8 @@ type echoStats struct {
 	// ceiling is the loudest the agent's echo can plausibly be in the
 	// canceller's output now (dBFS; silentLevel when there is none): the
 	// loudest reference of the last echoSpan less the echo return loss
-	// measured (at least minERL). Until the adaptive filter has learnt a
+	// measured (at least minERL) and less what the adaptive filter is
+	// known to cancel (erleCredit). Until the adaptive filter has learnt a
 	// room, which takes a second or more of the agent's voice, and in
 	// bursts where it has not, the echo passes it nearly whole: speech
 	// below the ceiling is not taken for the user's (see levelGate).
@@ -332,7 +333,7 @@ func (e *echoCanceller) process(mic []int16, ts time.Duration) []int16 {
 	st := e.c.Stats()
 	e.stats = echoStats{erle: st.ERLE, erleSuppressed: st.ERLESuppressed, echo: st.Talk == aec.FarEnd}
 	if top > silentLevel {
-		e.stats.ceiling, e.stats.live = e.ceiling(top, in), true
+		e.stats.ceiling, e.stats.live = e.ceiling(top, in)-erleCredit(st.ERLE), true
 	}
 	return out
 }
@@ -378,6 +379,21 @@ func (e *echoCanceller) ceiling(top float64, in []int16) float64 {
 	}
 	return top - e.erl
 }
+
+// erleCredit is how much below the echo as it arrives the ceiling may
+// assume the canceller leaves it, given the adaptive filter's ERLE over its
+// last seconds of echo: that less erleMargin (a burst after a change of
+// the echo path cancels less than the average), at most maxCredit. The
+// suppressor's further reduction is not credited: it follows the filter's
+// bursts too slowly to bound one.
+func erleCredit(erle float64) float64 {
+	return min(max(erle-erleMargin, 0), maxCredit)
+}
+
+const (
+	erleMargin = 6.0
+	maxCredit  = 20.0
+)
 
 // feed hands the canceller the reference up to the microphone position
 // end (as far as the tap has written it), at the canceller's positions:

@@ -23,7 +23,11 @@ import (
 //  2. The VAD confirms speech while replying (speechStarted): the reply is
 //     paused at once and the transport flushed, so playout is silent from
 //     the next 20 ms frame; the interruption is reported. In
-//     CancelImmediately mode the reply is cancelled right away.
+//     CancelImmediately mode the reply is cancelled right away. Faint
+//     speech (another voice in the room, or the agent's own echo under its
+//     ceiling, see levelGate) does not pause it: the reply plays on, the
+//     speech's turn is dropped, and only its voice reaching the user's
+//     level (voiceLoud) pauses the reply.
 //     2a. A window earlier, the VAD's first window of a possible start
 //     (speechPending) already holds the reply silent, unless that window
 //     is faint (another voice in the room, see levelGate) or too short to
@@ -97,8 +101,9 @@ type interrupter struct {
 	// VAD has not confirmed (speechPending); always in phaseReplying.
 	early bool
 	// faint: the speech the VAD hears (or last heard) is far below the
-	// user's level. It never cancels a reply: it pauses it for faintHold
-	// at most, and the reply plays on over it.
+	// user's level. It never cancels a reply: the reply plays on over it,
+	// or, when it follows the user's speech in a pause, resumes once it
+	// has ended or after faintHold.
 	faint bool
 	// nonLexical: the speech the VAD hears is a laugh, a hum or a sigh, not
 	// words (the judge's latest verdict on it).
@@ -418,6 +423,13 @@ func (m *interrupter) step(in input) []action {
 		// A pause is faint while all of its speech is.
 		m.faint = in.faint && (m.faint || m.phase != phasePaused)
 		switch {
+		case m.phase == phaseReplying && !m.guarded && m.faint && !m.tentative && !m.settling:
+			// Another voice in the room, or the agent's own echo under
+			// its ceiling: the reply plays on over it (a pause would only
+			// stutter, as faint words never cancel) and its turn is
+			// dropped; the voice reaching the user's level pauses it
+			// (voiceLoud).
+			out = append(m.unhold(out), action{kind: actDropTurn})
 		case m.phase == phaseReplying && !m.guarded:
 			out = m.pause(out, in.lead) // takes over a hold
 		case m.phase == phasePaused:

@@ -434,41 +434,35 @@ func TestInterrupterScenarios(t *testing.T) {
 		policy func(*InterruptionPolicy)
 		steps  []step
 	}{
-		// Other voices in the room (faint: far below the user's level)
-		// pause the reply for faintHold at most and never cancel it.
-		{name: "a television pauses briefly, its words never cancel", steps: []step{
+		// Other voices in the room and the agent's own echo under its
+		// ceiling (faint: far below the user's level) do not pause the
+		// reply and never cancel it; their turns are dropped.
+		{name: "a television does not pause the reply, its words never cancel", steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "drop turn"},
 			{final("stop right there you fool"), ""},
-			{timerFired{}, "disarm; drop turn; resume; emit resumed"},
 			{partial("stop"), ""}, {voiceStopped{}, ""}, {voiceReturned{}, ""},
 			{speechEnded{}, ""},
 		}},
 		{name: "the user's stop over the television", steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{timerFired{}, "disarm; drop turn; resume; emit resumed"},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "drop turn"},
 			{voiceLoud{}, "pause; flush; emit interruption; arm 700ms"},
 			{voiceLoud{}, ""},
 			{partial("stop"), cancelled},
 		}},
-		{name: "faint speech that ends resumes at once", steps: []step{
+		{name: "a possible start held, then confirmed faint, plays on", steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{speechEnded{}, resumed},
+			{speechPending{}, "hold; flush"},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "resume; drop turn"},
+			{speechEnded{}, ""},
 		}},
 		{name: "a soft start that reaches the user's level is the user", steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{voiceLoud{}, "arm 600ms"},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "drop turn"},
+			{voiceLoud{}, "pause; flush; emit interruption; arm 700ms"},
 			{speechEnded{}, ""},
 			{final("what does that mean"), cancelled},
-		}},
-		{name: "faint speech's finished turn resumes", steps: []step{
-			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{voiceStopped{}, ""},
-			{ended("what does that mean"), resumed},
 		}},
 		{name: "faint speech after the user's keeps the user's words deciding", steps: []step{
 			{replyStarted{}, ""}, {lead, pause}, {speechEnded{}, ""},
@@ -478,8 +472,8 @@ func TestInterrupterScenarios(t *testing.T) {
 		}},
 		{name: "cancel immediately: only the user's level cancels", policy: func(p *InterruptionPolicy) { p.Mode = CancelImmediately }, steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{voiceLoud{}, cancelled},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "drop turn"},
+			{voiceLoud{}, "pause; flush; emit interruption; cancel speech; cut history; emit interruption cancelled"},
 		}},
 		{name: "barge-in mid playout: the question cancels, then is answered", steps: []step{
 			{replyStarted{}, ""}, {chunkStarted{}, ""},
@@ -867,8 +861,8 @@ func TestInterrupterScenarios(t *testing.T) {
 		}},
 		{name: "a faint voice's words are never carried", steps: []step{
 			{replyStarted{}, ""},
-			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "pause; flush; emit interruption; arm 200ms"},
-			{speechEnded{}, resumed},
+			{speechStarted{lead: 100 * time.Millisecond, faint: true}, "drop turn"},
+			{speechEnded{}, ""},
 			{final("front"), ""},
 			{speechStarted{lead: 100 * time.Millisecond, follows: true}, pause},
 			{speechEnded{}, ""},
