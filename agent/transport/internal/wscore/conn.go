@@ -681,6 +681,24 @@ func (c *Conn) readLoop(handle Handler) {
 				err = nil
 			}
 			c.Finish(err)
+			c.drain()
+			return
+		}
+	}
+}
+
+// drain reads and discards what the peer still sends once the end of the
+// connection is decided, until the peer answers the close frame or Serve
+// closes the connection (closeWait): a socket closed with unread data
+// resets the connection, and the reset can destroy the close frame on
+// its way to the peer.
+func (c *Conn) drain() {
+	for {
+		_, r, err := c.ws.NextReader()
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
 			return
 		}
 	}
