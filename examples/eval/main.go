@@ -122,10 +122,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if ctx.Err() != nil {
 					return
 				}
-				opts := append(slices.Clip(base), agent.WithPreset(preset))
+				p := preset
 				if t.Line == agenttest.LinePhone && !given["preset"] {
-					opts = append(opts, agent.WithPreset(agent.PresetPhone))
+					p = agent.PresetPhone
 				}
+				opts := append(slices.Clip(base), agent.WithPreset(p))
 				if t.Line != agenttest.LinePhone || given["aec"] {
 					opts = append(opts, aec...)
 				}
