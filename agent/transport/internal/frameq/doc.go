@@ -13,5 +13,7 @@
 // The samples' storage goes round: the reader fills a Buffer, the session
 // holds a popped frame until its next Pop, which hands the storage back for
 // the reader's next Buffer, so a steady stream of audio allocates nothing
-// (a dropped frame's storage goes back too).
+// (a dropped frame's storage goes back too). Spares is that bounded free
+// list of emptied slices, also used for other storage that goes round
+// (the WebSocket core's written messages).
 package frameq

@@ -24,7 +24,7 @@ const spareBuffers = 4
 // pops.
 type Queue struct {
 	ch    chan pcm.Frame
-	free  chan []int16 // emptied sample buffers, for Buffer
+	free  Spares[int16] // emptied sample buffers, for Buffer
 	every time.Duration
 	now   func() time.Time
 
@@ -37,33 +37,21 @@ type Queue struct {
 // New returns a queue of capacity frames that reports drops at most once
 // per every.
 func New(capacity int, every time.Duration) *Queue {
-	return &Queue{ch: make(chan pcm.Frame, max(capacity, 1)), free: make(chan []int16, spareBuffers),
+	return &Queue{ch: make(chan pcm.Frame, max(capacity, 1)), free: NewSpares[int16](spareBuffers),
 		every: every, now: time.Now}
 }
 
 // Buffer returns an empty sample buffer with room for n samples, for the
 // pusher to fill and Push: one that came back from an earlier frame when
 // there is one, so a steady stream allocates nothing.
-func (q *Queue) Buffer(n int) []int16 {
-	select {
-	case b := <-q.free:
-		if cap(b) >= n {
-			return b
-		}
-	default:
-	}
-	return make([]int16, 0, n)
-}
+func (q *Queue) Buffer(n int) []int16 { return q.free.Get(n, 0) }
 
 // release keeps b's storage for Buffer, unless enough is spare.
 func (q *Queue) release(b []int16) {
 	if cap(b) == 0 {
 		return
 	}
-	select {
-	case q.free <- b[:0]:
-	default:
-	}
+	q.free.Put(b)
 }
 
 // Push queues fr without blocking, dropping the oldest frame while the

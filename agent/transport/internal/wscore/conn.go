@@ -161,9 +161,9 @@ type Conn struct {
 	once sync.Once
 	err  error // why it ended; read after done is closed
 
-	wake       chan struct{} // the writer has something to send
-	spare      chan []byte   // sent messages' storage, for Packet
-	pingUnseen atomic.Bool   // a ping went out and no pong came back yet
+	wake       chan struct{}       // the writer has something to send
+	spare      frameq.Spares[byte] // sent messages' storage, for Packet
+	pingUnseen atomic.Bool         // a ping went out and no pong came back yet
 	// writing is when the write in progress began (Unix ns), zero between
 	// writes: a write that stays blocked means the peer stopped reading.
 	writing atomic.Int64
@@ -202,7 +202,7 @@ func New(ws *websocket.Conn, cfg *Config, log *slog.Logger) *Conn {
 		in:    frameq.New(cfg.InQueue, reportEvery),
 		done:  make(chan struct{}),
 		wake:  make(chan struct{}, 1),
-		spare: make(chan []byte, sparePackets),
+		spare: frameq.NewSpares[byte](sparePackets),
 		marks: make(map[string]func()),
 	}
 }
@@ -271,16 +271,7 @@ func (c *Conn) Gen() uint64 {
 // Packet returns empty storage for a message of n bytes to Send: the
 // storage of a message already written when there is one, so that steady
 // output allocates nothing.
-func (c *Conn) Packet(n int) []byte {
-	select {
-	case b := <-c.spare:
-		if cap(b) >= n {
-			return b
-		}
-	default:
-	}
-	return make([]byte, 0, max(n, minPacket))
-}
+func (c *Conn) Packet(n int) []byte { return c.spare.Get(n, minPacket) }
 
 // recycle keeps a sent message's storage for Packet once the message is
 // written or dropped, unless enough is spare.
@@ -288,10 +279,7 @@ func (c *Conn) recycle(it item) {
 	if !it.sent {
 		return
 	}
-	select {
-	case c.spare <- it.data[:0]:
-	default:
-	}
+	c.spare.Put(it.data)
 }
 
 // Send queues a message of generation gen on the data lane (audio and
