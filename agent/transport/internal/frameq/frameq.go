@@ -94,7 +94,8 @@ func (q *Queue) report() (Overrun, bool) {
 }
 
 // Pop returns the next frame. Once done is closed it returns the frames
-// still queued, then io.EOF; when ctx ends first, its cause. A frame's
+// still queued, then io.EOF; when ctx has ended, its cause (also when done
+// closed because ctx ended: a server shutting down is not the peer's bye). A frame's
 // samples are the caller's until its next Pop, which takes their storage
 // back for Buffer (as transport.Transport's ReadAudio lends them).
 func (q *Queue) Pop(ctx context.Context, done <-chan struct{}) (pcm.Frame, error) {
@@ -108,6 +109,9 @@ func (q *Queue) Pop(ctx context.Context, done <-chan struct{}) (pcm.Frame, error
 		case fr := <-q.ch:
 			return q.lend(fr), nil
 		default:
+		}
+		if ctx.Err() != nil {
+			return pcm.Frame{}, context.Cause(ctx)
 		}
 		return pcm.Frame{}, io.EOF
 	}

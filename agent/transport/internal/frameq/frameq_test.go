@@ -65,6 +65,15 @@ func TestPopCancelled(t *testing.T) {
 	if _, err := q.Pop(ctx, make(chan struct{})); !errors.Is(err, stop) {
 		t.Fatalf("pop: %v, want the context's cause", err)
 	}
+	// Ended together (a server shutdown ends the connection because its
+	// context ended): the cause, never io.EOF, whichever Pop sees first.
+	done := make(chan struct{})
+	close(done)
+	for range 200 {
+		if _, err := q.Pop(ctx, done); !errors.Is(err, stop) {
+			t.Fatalf("pop with done closed: %v, want the context's cause", err)
+		}
+	}
 }
 
 // TestRecycle follows the samples' storage round: a popped frame's is not
